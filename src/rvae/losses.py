@@ -1,0 +1,90 @@
+"""Negative ELBO (VAE and beta-VAE) and the Rosetta anchor loss, exactly as the spec states."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+def kl_full_covariance(mu: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """KL( N(mu, L L^T) || N(0, I) ) in closed form, per row: (B,)."""
+    k = mu.shape[-1]
+    trace = scale.pow(2).sum(dim=(-2, -1))
+    log_det = 2.0 * torch.log(torch.diagonal(scale, dim1=-2, dim2=-1)).sum(-1)
+    return 0.5 * (trace + mu.pow(2).sum(-1) - k - log_det)
+
+
+def gaussian_nll(x: torch.Tensor, mean: torch.Tensor, obs_precision: float) -> torch.Tensor:
+    """``0.5 * precision * ||x - m||^2`` per row (the Gaussian's constant is dropped)."""
+    return 0.5 * obs_precision * (x - mean).pow(2).flatten(1).sum(-1)
+
+
+@dataclass
+class LossParts:
+    """Batch means of each term; ``total`` is what the optimiser minimises."""
+
+    total: torch.Tensor
+    recon: torch.Tensor
+    kl: torch.Tensor
+    rosetta: torch.Tensor  # the unweighted anchor error (0 when there are no Rosetta points)
+
+
+def negative_elbo(
+    model, x: torch.Tensor, eps: torch.Tensor, beta: float = 1.0, obs_precision: float = 10.0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Mean over the batch of ``-log p(x|z) + beta * KL``; also returns the recon and KL means."""
+    recon_mean, mu, scale = model(x, eps)
+    recon = gaussian_nll(x, recon_mean, obs_precision).mean()
+    kl = kl_full_covariance(mu, scale).mean()
+    return recon + beta * kl, recon, kl
+
+
+class RosettaLoss(nn.Module):
+    """``rho * mean_r(||x_r - m(z_r)||^2 + ||z_r - mu(x_r)||^2)`` over all R points, every step.
+
+    The stored latent ``z_r`` is decoded as is (no sampling). A per-point mean puts one Rosetta
+    point on the same footing as one data point in the batch mean of the ELBO; this equals the
+    prototype's sum-form weight ``rho * B / R`` (spec, "Losses").
+    """
+
+    def __init__(self, x_r: torch.Tensor, z_r: torch.Tensor, rho: float):
+        super().__init__()
+        if x_r.shape[0] != z_r.shape[0]:
+            raise ValueError(f"{x_r.shape[0]} Rosetta inputs but {z_r.shape[0]} latents")
+        if rho < 0:
+            raise ValueError(f"rho must be >= 0, got {rho}")
+        self.register_buffer("x_r", x_r.float())
+        self.register_buffer("z_r", z_r.float())
+        self.rho = float(rho)
+
+    def anchor_error(self, model) -> torch.Tensor:
+        """The unweighted per-point mean anchor error (also the R-VAE's selection yardstick)."""
+        decoded = model.decode(self.z_r)
+        mu, _ = model.encode(self.x_r)
+        recon = (self.x_r - decoded).pow(2).flatten(1).sum(-1)
+        latent = (self.z_r - mu).pow(2).sum(-1)
+        return (recon + latent).mean()
+
+    def forward(self, model) -> tuple[torch.Tensor, torch.Tensor]:
+        error = self.anchor_error(model)
+        return self.rho * error, error
+
+
+def batch_loss(
+    model,
+    x: torch.Tensor,
+    eps: torch.Tensor,
+    beta: float,
+    obs_precision: float,
+    rosetta: RosettaLoss | None = None,
+) -> LossParts:
+    """The loss of one optimisation step for any of the models (VAE, beta-VAE, R-VAE)."""
+    total, recon, kl = negative_elbo(model, x, eps, beta=beta, obs_precision=obs_precision)
+    if rosetta is None:
+        anchor = torch.zeros((), device=x.device)
+    else:
+        weighted, anchor = rosetta(model)
+        total = total + weighted
+    return LossParts(total=total, recon=recon, kl=kl, rosetta=anchor)
