@@ -245,3 +245,25 @@ def as_tensor(x: np.ndarray | torch.Tensor, device: torch.device | str = "cpu") 
     if isinstance(x, torch.Tensor):
         return x.to(device=device, dtype=torch.float32)
     return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(device)
+
+
+def save_model(model: VAE, path, extra: dict | None = None) -> None:
+    """Weights plus the architecture spec, written atomically; readable with weights_only=True."""
+    from rvae.atomic import atomic_path
+
+    payload = {"spec": model.spec.to_dict(), "state_dict": model.state_dict(), "extra": extra or {}}
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_model(path, map_location="cpu") -> VAE:
+    """Rebuild a model saved by :func:`save_model`; never unpickles arbitrary objects."""
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:
+        raise ValueError(f"model file {path} is unreadable or not a rvae model ({type(err).__name__}: {err})") from err
+    if not isinstance(payload, dict) or "spec" not in payload or "state_dict" not in payload:
+        raise ValueError(f"model file {path} lacks 'spec' or 'state_dict'; it was not written by rvae.save_model")
+    model = build_vae(ArchitectureSpec.from_dict(payload["spec"]))
+    model.load_state_dict(payload["state_dict"])
+    return model.eval()

@@ -25,3 +25,19 @@ def assign_splits(partition: np.ndarray, train_fraction: float = 0.6, seed: int 
         split[order[:n_train]] = "train"
         split[order[n_train:]] = "val"
     return split
+
+
+def stratified_subsample(labels: np.ndarray, max_points: int, seed: int = 0) -> np.ndarray:
+    """Sorted row indices of at most ``max_points`` points, each label keeping its share."""
+    labels = np.asarray(labels)
+    if max_points is None or max_points >= len(labels):
+        return np.arange(len(labels))
+    if max_points < 1:
+        raise DataError(f"max_points must be >= 1, got {max_points}")
+    rng = np.random.default_rng(seed)
+    keep = []
+    for label in np.unique(labels):
+        rows = np.flatnonzero(labels == label)
+        n = max(1, int(round(len(rows) * max_points / len(labels))))
+        keep.append(rng.choice(rows, size=min(n, len(rows)), replace=False))
+    return np.sort(np.concatenate(keep))

@@ -11,7 +11,7 @@ import pandas as pd
 
 from rvae.atomic import atomic_path
 from rvae.data.common import DataError, RawDataset, check_finite
-from rvae.data.partition import assign_splits
+from rvae.data.partition import assign_splits, stratified_subsample
 
 POINT_COLUMNS = ["point", "partition", "split", "label", "label_name"]
 
@@ -35,7 +35,11 @@ class PreparedDataset:
         return tuple(self.x.shape[1:])
 
 
-def prepare(raw: RawDataset, train_fraction: float = 0.6, split_seed: int = 0) -> PreparedDataset:
+def prepare(raw: RawDataset, train_fraction: float = 0.6, split_seed: int = 0, max_points: int | None = None) -> PreparedDataset:
+    """Subsample (stratified by label, seeded by ``split_seed``), then split each partition."""
+    if max_points:
+        keep = stratified_subsample(raw.labels, max_points, split_seed)
+        raw = RawDataset(raw.name, raw.x[keep], raw.labels[keep], raw.partition[keep], raw.label_names, raw.notes)
     split = assign_splits(raw.partition, train_fraction, split_seed)
     names = np.array(raw.label_names or [str(i) for i in range(int(raw.labels.max()) + 1)], dtype=object)
     points = pd.DataFrame(
@@ -54,6 +58,7 @@ def prepare(raw: RawDataset, train_fraction: float = 0.6, split_seed: int = 0) -
         "notes": raw.notes,
         "train_fraction": train_fraction,
         "split_seed": split_seed,
+        "max_points": max_points,
         "counts": points.groupby(["partition", "split"]).size().rename("n").reset_index().to_dict("records"),
     }
     return PreparedDataset(raw.x, points, info)

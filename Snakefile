@@ -1,0 +1,25 @@
+# Rosetta VAE: the paper as a DAG. Every table is a target:
+#   snakemake results/tables/table2.csv --cores 8 --resources gpu=1
+# See README.md and config/README.md.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/rosetta.smk"
+include: "workflow/rules/retrain.smk"
+include: "workflow/rules/metrics.smk"
+include: "workflow/rules/tables.smk"
+include: "workflow/rules/figures.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_targets(),

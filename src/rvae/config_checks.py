@@ -1,0 +1,85 @@
+"""Checks of the workflow config that a JSON schema cannot express, run before any job starts."""
+
+from __future__ import annotations
+
+from rvae.plan import TABLE_NUMBERS, all_runs, rosetta_needs
+
+
+class ConfigError(ValueError):
+    """A config that cannot run; the message names the key."""
+
+
+def hyperparameter(config: dict, dataset: str, name: str) -> dict:
+    """The beta/rho setting of a dataset: its own override, else the global one."""
+    own = config["datasets"][dataset].get("hyperparameters", {}).get(name)
+    if own is not None:
+        return own
+    value = config.get("hyperparameters", {}).get(name)
+    if value is None:
+        raise ConfigError(f"hyperparameters.{name}: missing (give `value:` or `grid:`, globally or under datasets.{dataset})")
+    return value
+
+
+def expected_d1_train(config: dict, dataset: str) -> int | None:
+    """How many D1 training points a dataset will have, when that is known without loading it."""
+    settings = config["datasets"][dataset]
+    load = settings.get("load", {}) or {}
+    kind = settings["kind"]
+    d1 = None
+    total = None
+    if kind == "gaussians":
+        ppc = load.get("points_per_cluster", 250)
+        d1, total = 4 * ppc, 8 * ppc
+    elif kind == "mnist" and load.get("source", "embedded") == "embedded":
+        digits = load.get("d1_digits", [0, 1, 2, 3, 4])
+        d1, total = 500 * len(digits), 5000
+    elif kind == "birdsong" and load.get("source", "embedded") == "embedded":
+        birds = load.get("d1_birds", ["bells", "flashcam"])
+        per = load.get("segmentation", {}).get("windows_per_recording", 200)
+        d1, total = per * len(birds), per * 4
+    elif kind == "chairs" and load.get("source", "synthetic") == "synthetic":
+        n = load.get("n_chairs", 20)
+        d1, total = (n // 2) * 62, n * 62
+    if d1 is None:
+        return None
+    max_points = settings.get("max_points")
+    if max_points and max_points < total:
+        d1 = int(d1 * max_points / total)
+    return int(round(config.get("split", {}).get("train_fraction", 0.6) * d1))
+
+
+def check_config(config: dict) -> None:
+    datasets = config["datasets"]
+    tables = config["tables"]
+    for number in TABLE_NUMBERS:
+        spec = tables.get(f"table{number}")
+        if spec is None:
+            continue
+        names = [spec["dataset"]] if number in (9, 10) else list(spec)
+        for name in names:
+            if name not in datasets:
+                raise ConfigError(f"tables.table{number}: dataset {name!r} is not defined under datasets (defined: {list(datasets)})")
+    t10 = tables.get("table10")
+    if t10 and set(t10["architectures"]) - {"same"}:
+        family = datasets[t10["dataset"]]["architecture"]["family"]
+        if family != "ava":
+            raise ConfigError(
+                f"tables.table10: architectures simple/complex exist only for the 'ava' family, "
+                f"but dataset {t10['dataset']!r} uses {family!r}"
+            )
+    for dataset, needs in rosetta_needs(tables).items():
+        available = expected_d1_train(config, dataset)
+        if available is None:
+            continue
+        for method, k in sorted(needs):
+            if k > available:
+                raise ConfigError(
+                    f"tables: {k} Rosetta points asked for dataset {dataset!r} ({method}), but its D1 train split "
+                    f"will hold only {available} points; lower k or enlarge datasets.{dataset}"
+                )
+    models_used = {run.model for run in all_runs(tables)}
+    for dataset in {run.dataset for run in all_runs(tables)}:
+        if "beta_vae" in models_used:
+            hyperparameter(config, dataset, "beta")
+        if "rvae" in models_used:
+            hyperparameter(config, dataset, "rho")

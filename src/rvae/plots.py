@@ -1,0 +1,57 @@
+"""Figures. Consistent model colours and names across every figure."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from rvae.atomic import atomic_path  # noqa: E402
+
+MODEL_COLOURS = {"vae": "#4C72B0", "beta_vae": "#DD8452", "rvae": "#55A868", "vae_same_seed": "#8172B3"}
+MODEL_NAMES = {"vae": "VAE", "beta_vae": "β-VAE", "rvae": "R-VAE", "vae_same_seed": "VAE (same seed)"}
+
+
+def _show(ax, x: np.ndarray) -> None:
+    x = np.asarray(x)
+    if x.ndim == 1:  # vector data (8 Gaussians): draw the first two coordinates as a point
+        ax.scatter([x[0]], [x[1]], s=30, c="k")
+        ax.set_xlim(-6, 6)
+        ax.set_ylim(-6, 6)
+        ax.set_aspect("equal")
+        return
+    image = x[0]
+    ax.imshow(image, cmap="magma" if image.shape[0] == 128 else "gray", origin="lower" if image.shape[0] == 128 else "upper", vmin=0, vmax=1)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def plot_dataset_examples(datasets: dict, path, per_partition: int = 4, seed: int = 0) -> None:
+    """Rows: dataset x partition; columns: random examples (vector data as a scatter of all points)."""
+    rng = np.random.default_rng(seed)
+    rows = [(name, part) for name in datasets for part in ("D1", "D2")]
+    fig, axes = plt.subplots(len(rows), per_partition, figsize=(1.8 * per_partition, 1.9 * len(rows)), squeeze=False)
+    for r, (name, part) in enumerate(rows):
+        data = datasets[name]
+        ids = data.rows(part)
+        labels = data.points.set_index("point")["label_name"]
+        if len(data.input_shape) == 1:
+            ax = axes[r, 0]
+            for other in ("D1", "D2"):
+                pts = np.asarray(data.x[data.rows(other)])
+                ax.scatter(pts[:, 0], pts[:, 1], s=2, c="#bbbbbb" if other != part else "#4C72B0")
+            ax.set_aspect("equal")
+            ax.set_title(f"{name} {part} (blue), dims 0-1", fontsize=7)
+            for c in range(1, per_partition):
+                axes[r, c].axis("off")
+            continue
+        for c, point in enumerate(rng.choice(ids, size=min(per_partition, len(ids)), replace=False)):
+            _show(axes[r, c], data.x[point])
+            axes[r, c].set_title(f"{name} {part}: {labels[point]}", fontsize=7)
+    fig.suptitle("Examples per dataset and partition", fontsize=10)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)

@@ -1,0 +1,125 @@
+"""Aggregate metric files into the paper's tables: tidy rows, and a Markdown layout like the paper's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from rvae.metrics import median_iqr, normalise_lsd, normalise_rv
+from rvae.plan import Cell
+
+TIDY_COLUMNS = [
+    "table", "row", "column", "dataset", "experiment", "partition", "model", "condition", "method", "k",
+    "architecture", "metric", "estimator", "reference", "median", "iqr", "n", "paper_median", "paper_iqr", "note",
+]  # fmt: skip
+
+
+def _values(frame: pd.DataFrame, metric: str, group: str) -> np.ndarray:
+    if metric == "lsd":
+        return frame[group].to_numpy(dtype=np.float64)
+    if group == "R1":
+        mask = (frame["partition"] == "D1") & frame["is_rosetta"]
+    elif group == "rest_D1":
+        mask = (frame["partition"] == "D1") & ~frame["is_rosetta"]
+    else:
+        mask = frame["partition"] == group
+    return frame.loc[mask, "rv"].to_numpy(dtype=np.float64)
+
+
+def summarise(cells: list[Cell], metric_frames: dict, estimator: str, paper: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One tidy row per cell. ``metric_frames[(metric, run)]`` holds the run's metric file."""
+    rows = []
+    for cell in cells:
+        values = _values(metric_frames[(cell.metric, cell.run)], cell.metric, cell.group)
+        reference = _values(metric_frames[(cell.metric, cell.reference)], cell.metric, cell.group)
+        note = ""
+        if cell.metric == "lsd":
+            normalised = normalise_lsd(values, reference)
+        else:
+            normalised = normalise_rv(values, reference)
+            if np.isneginf(values).all():
+                note = "-inf: the runs are bit-identical (zero covariance)"
+            if np.isneginf(np.median(reference)):
+                note = (note + "; " if note else "") + "reference median is -inf (bit-identical reference runs)"
+        median, iqr = median_iqr(normalised)
+        rows.append(
+            {
+                "table": cell.table,
+                "row": cell.row,
+                "column": cell.column,
+                "dataset": cell.run.dataset,
+                "experiment": cell.run.experiment,
+                "partition": cell.group,
+                "model": cell.run.model,
+                "condition": cell.run.condition,
+                "method": cell.run.method,
+                "k": cell.run.k,
+                "architecture": cell.run.arch,
+                "metric": cell.metric,
+                "estimator": estimator if cell.metric == "rv" else "",
+                "reference": f"{cell.reference.condition}/{cell.reference.model}",
+                "median": median,
+                "iqr": iqr,
+                "n": len(values),
+                "note": note,
+            }
+        )
+    table = pd.DataFrame(rows)
+    if paper is not None and len(table):
+        number = int(table["table"].iloc[0])
+        theirs = paper[paper["table"] == number][["row", "column", "median", "iqr"]]
+        theirs = theirs.rename(columns={"median": "paper_median", "iqr": "paper_iqr"})
+        table = table.merge(theirs, on=["row", "column"], how="left")
+    for column in TIDY_COLUMNS:
+        if column not in table:
+            table[column] = np.nan
+    return table[TIDY_COLUMNS]
+
+
+def _fmt(median: float, iqr: float) -> str:
+    if np.isnan(median):
+        return "n/a"
+    iqr_text = "n/a" if np.isnan(iqr) else f"{iqr:.3f}"
+    return f"{median:.3f} ({iqr_text})"
+
+
+def markdown(table: pd.DataFrame, title: str, estimator: str, notes: list[str] | None = None) -> str:
+    """Rows and columns as the paper lays them out; each cell 'ours [paper]'."""
+    cells = table.assign(
+        text=[
+            _fmt(m, i) + ("" if np.isnan(pm) else f" [{_fmt(pm, pi)}]")
+            for m, i, pm, pi in zip(table["median"], table["iqr"], table["paper_median"], table["paper_iqr"])
+        ]
+    )
+    rows = list(dict.fromkeys(cells["row"]))
+    columns = list(dict.fromkeys(cells["column"]))
+    grid = cells.set_index(["row", "column"])["text"]
+    lines = [f"# {title}", ""]
+    lines.append("| | " + " | ".join(columns) + " |")
+    lines.append("|---" * (len(columns) + 1) + "|")
+    for row in rows:
+        lines.append(f"| {row} | " + " | ".join(grid.get((row, c), "") for c in columns) + " |")
+    lines += [
+        "",
+        "Each cell: median (IQR) of this run, normalised as the paper's table; in brackets the paper's published value.",
+    ]
+    if (table["metric"] == "rv").any():
+        lines.append(f"RV estimator: `{estimator}`.")
+    for note in sorted(set(n for n in table["note"] if isinstance(n, str) and n)):
+        lines.append(f"Note: {note}.")
+    lines += notes or []
+    return "\n".join(lines) + "\n"
+
+
+TITLES = {
+    1: "Table 1: retraining variability (RV), reproducibility, on the Rosetta points R1 and the rest of D1; normalised by the VAE median",
+    2: "Table 2: latent space distortion (LSD), sequential training, D1 and D2; normalised by the VAE median",
+    3: "Table 3: RV vs number of Rosetta points, reproducibility, 8 Gaussians",
+    4: "Table 4: RV vs number of Rosetta points, reproducibility, MNIST",
+    5: "Table 5: RV vs number of Rosetta points, reproducibility, birdsong",
+    6: "Table 6: LSD vs number of Rosetta points, sequential, 8 Gaussians",
+    7: "Table 7: LSD vs number of Rosetta points, sequential, MNIST",
+    8: "Table 8: LSD vs number of Rosetta points, sequential, birdsong",
+    9: "Table 9: LSD and RV by Rosetta point selection method, sequential R-VAE; normalised by k-means",
+    10: "Table 10: LSD and RV by R-VAE architecture, sequential birdsong; normalised by the template's architecture",
+}

@@ -1,0 +1,137 @@
+# Config validation and the input functions of every rule (no rules here).
+import json
+
+from snakemake.utils import validate
+
+from rvae.config_checks import check_config, hyperparameter
+from rvae.plan import TABLE_NUMBERS, all_runs, rosetta_needs, table_runs
+
+
+validate(config, "../schemas/config.schema.yaml")
+check_config(config)
+
+DATASETS = list(config["datasets"])
+TABLES = [n for n in TABLE_NUMBERS if f"table{n}" in config["tables"]]
+SEEDS = list(range(config["n_seeds"]))
+GPU = 0 if config["device"] == "cpu" else 1
+
+
+wildcard_constraints:
+    dataset="|".join(DATASETS),
+    experiment="reproducibility|sequential",
+    model="vae|beta_vae|rvae|vae_same_seed",
+    method="kmeans|agglomerative|gmm|random",
+    arch="same|simple|complex",
+    which="joint|d1",
+    k=r"\d+",
+    seed=r"\d+",
+    n=r"\d+",
+    param="beta|rho",
+    value=r"[0-9]+(\.[0-9]+)?",
+
+
+def all_targets():
+    return [f"results/tables/table{n}.{ext}" for n in TABLES for ext in ("csv", "parquet", "md")] + [
+        "results/figures/datasets.png"
+    ]
+
+
+def data_files(dataset):
+    return {
+        "x": f"results/data/{dataset}/x.npy",
+        "points": f"results/data/{dataset}/points.parquet",
+    }
+
+
+def dataset_data(wildcards):
+    return data_files(wildcards.dataset)
+
+
+def training_params(dataset, seed, beta=1.0, rho=0.0):
+    """Everything that changes a run's trajectory, so editing any of it reruns that run."""
+    settings = config["datasets"][dataset]["training"]
+    return {
+        "epochs": settings["epochs"],
+        "batch_size": settings.get("batch_size", 64),
+        "lr": config["optimizer"]["lr"],
+        "obs_precision": config["obs_precision"],
+        "seed": int(seed),
+        "beta": float(beta),
+        "rho": float(rho),
+        "device": config["device"],
+        "deterministic": config["deterministic"],
+    }
+
+
+def architecture_params(dataset, arch="same"):
+    spec = dict(config["datasets"][dataset]["architecture"])
+    spec["variant"] = arch
+    return spec
+
+
+def is_sweep(dataset, param):
+    return "grid" in hyperparameter(config, dataset, param)
+
+
+MODEL_PARAM = {"beta_vae": "beta", "rvae": "rho"}
+
+
+def hyperparameter_input(wildcards):
+    param = MODEL_PARAM.get(wildcards.model)
+    if param and is_sweep(wildcards.dataset, param):
+        return {
+            "chosen": f"results/hyperparameters/{wildcards.experiment}/{wildcards.dataset}/{param}.json"
+        }
+    return {}
+
+
+def fixed_hyperparameter(wildcards):
+    """beta for beta-VAE, rho for R-VAE when fixed in config; None when a sweep chooses it."""
+    param = MODEL_PARAM.get(wildcards.model)
+    if param is None or is_sweep(wildcards.dataset, param):
+        return None
+    return float(hyperparameter(config, wildcards.dataset, param)["value"])
+
+
+def main_k(experiment, dataset):
+    """k of the sweep's Rosetta points: Table 1's (reproducibility) or Table 2's (sequential)."""
+    table = config["tables"].get("table1" if experiment == "reproducibility" else "table2", {})
+    if dataset in table:
+        value = table[dataset]
+        return value if isinstance(value, int) else value[0]
+    ks = sorted(k for _, k in rosetta_needs(config["tables"]).get(dataset, {("kmeans", 8)}))
+    return ks[0]
+
+
+def sweep_candidates(wildcards):
+    grid = hyperparameter(config, wildcards.dataset, wildcards.param)["grid"]
+    return [
+        f"results/sweeps/{wildcards.experiment}/{wildcards.dataset}/{wildcards.param}/{float(v)}.json"
+        for v in grid
+    ]
+
+
+def sweep_rosetta(wildcards):
+    k = main_k(wildcards.experiment, wildcards.dataset)
+    return f"results/rosetta/{wildcards.dataset}/kmeans-k{k}.parquet"
+
+
+def run_seed(wildcards):
+    """The seed a run trains with: its own, or the shared one of VAE (same seed)."""
+    return config["same_seed"] if wildcards.model == "vae_same_seed" else int(wildcards.seed)
+
+
+def run_embeddings(wildcards):
+    base = f"results/embeddings/{wildcards.experiment}/{wildcards.dataset}/{wildcards.method}-k{wildcards.k}-{wildcards.arch}/{wildcards.model}"
+    return [f"{base}/seed{s}.parquet" for s in SEEDS]
+
+
+def table_inputs(wildcards):
+    return [
+        f"results/metrics/{metric}/{run.path}.parquet"
+        for metric, run in table_runs(int(wildcards.n), config["tables"])
+    ]
+
+
+def gpu_resource(wildcards):
+    return GPU

@@ -1,0 +1,62 @@
+rule retrain:
+    input:
+        unpack(dataset_data),
+        unpack(hyperparameter_input),
+        rosetta="results/rosetta/{dataset}/{method}-k{k}.parquet",
+    output:
+        model="results/models/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.pt",
+        embedding="results/embeddings/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.parquet",
+        history="results/history/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.parquet",
+    params:
+        training=lambda w: training_params(w.dataset, run_seed(w)),
+        architecture=lambda w: architecture_params(w.dataset, w.arch),
+        hyperparameter=fixed_hyperparameter,
+        checkpoint="results/checkpoints/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.ckpt",
+    threads: config["threads_per_job"]
+    resources:
+        gpu=gpu_resource,
+        mem_mb=4000,
+        runtime=120,
+    log:
+        "results/logs/retrain/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/retrain/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.tsv"
+    script:
+        "../scripts/retrain.py"
+
+
+rule sweep_candidate:
+    input:
+        unpack(dataset_data),
+        rosetta=sweep_rosetta,
+    output:
+        "results/sweeps/{experiment}/{dataset}/{param}/{value}.json",
+    params:
+        training=lambda w: {
+            **training_params(w.dataset, config["template_seed"]),
+            "epochs": hyperparameter(config, w.dataset, w.param).get("epochs", 20),
+        },
+        architecture=lambda w: architecture_params(w.dataset),
+    threads: config["threads_per_job"]
+    resources:
+        gpu=gpu_resource,
+        mem_mb=4000,
+        runtime=60,
+    log:
+        "results/logs/sweep/{experiment}/{dataset}/{param}/{value}.log",
+    benchmark:
+        "results/benchmarks/sweep/{experiment}/{dataset}/{param}/{value}.tsv"
+    script:
+        "../scripts/sweep_candidate.py"
+
+
+rule select_hyperparameter:
+    input:
+        sweep_candidates,
+    output:
+        "results/hyperparameters/{experiment}/{dataset}/{param}.json",
+    log:
+        "results/logs/select_hyperparameter/{experiment}/{dataset}/{param}.log",
+    localrule: True
+    script:
+        "../scripts/select_hyperparameter.py"
