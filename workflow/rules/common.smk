@@ -1,11 +1,11 @@
 # Config validation and the input functions of every rule (no rules here).
 import json
+from pathlib import Path
 
 from snakemake.utils import validate
 
 from rvae.config_checks import check_config, hyperparameter
 from rvae.plan import TABLE_NUMBERS, all_runs, rosetta_needs, table_runs
-
 
 validate(config, "../schemas/config.schema.yaml")
 check_config(config)
@@ -14,6 +14,7 @@ DATASETS = list(config["datasets"])
 TABLES = [n for n in TABLE_NUMBERS if f"table{n}" in config["tables"]]
 SEEDS = list(range(config["n_seeds"]))
 GPU = 0 if config["device"] == "cpu" else 1
+PAPER_VALUES = str(Path(workflow.basedir) / "workflow" / "resources" / "paper_values.csv")
 
 
 wildcard_constraints:
@@ -31,9 +32,11 @@ wildcard_constraints:
 
 
 def all_targets():
-    return [f"results/tables/table{n}.{ext}" for n in TABLES for ext in ("csv", "parquet", "md")] + [
-        "results/figures/datasets.png"
-    ]
+    return [
+        f"results/tables/table{n}.{ext}"
+        for n in TABLES
+        for ext in ("csv", "parquet", "md")
+    ] + ["results/figures/datasets.png"]
 
 
 def data_files(dataset):
@@ -95,11 +98,15 @@ def fixed_hyperparameter(wildcards):
 
 def main_k(experiment, dataset):
     """k of the sweep's Rosetta points: Table 1's (reproducibility) or Table 2's (sequential)."""
-    table = config["tables"].get("table1" if experiment == "reproducibility" else "table2", {})
+    table = config["tables"].get(
+        "table1" if experiment == "reproducibility" else "table2", {}
+    )
     if dataset in table:
         value = table[dataset]
         return value if isinstance(value, int) else value[0]
-    ks = sorted(k for _, k in rosetta_needs(config["tables"]).get(dataset, {("kmeans", 8)}))
+    ks = sorted(
+        k for _, k in rosetta_needs(config["tables"]).get(dataset, {("kmeans", 8)})
+    )
     return ks[0]
 
 
@@ -118,7 +125,11 @@ def sweep_rosetta(wildcards):
 
 def run_seed(wildcards):
     """The seed a run trains with: its own, or the shared one of VAE (same seed)."""
-    return config["same_seed"] if wildcards.model == "vae_same_seed" else int(wildcards.seed)
+    return (
+        config["same_seed"]
+        if wildcards.model == "vae_same_seed"
+        else int(wildcards.seed)
+    )
 
 
 def run_embeddings(wildcards):

@@ -3,14 +3,16 @@ rule prepare_data:
         x="results/data/{dataset}/x.npy",
         points="results/data/{dataset}/points.parquet",
         info="results/data/{dataset}/info.json",
+    log:
+        "results/logs/prepare_data/{dataset}.log",
+    benchmark:
+        "results/benchmarks/prepare_data/{dataset}.tsv"
+    conda:
+        "../../envs/rvae.yaml"
     params:
         kind=lambda w: config["datasets"][w.dataset]["kind"],
         load=lambda w: config["datasets"][w.dataset].get("load", {}),
         max_points=lambda w: config["datasets"][w.dataset].get("max_points"),
         split=config["split"],
-    log:
-        "results/logs/prepare_data/{dataset}.log",
-    benchmark:
-        "results/benchmarks/prepare_data/{dataset}.tsv"
     script:
         "../scripts/prepare_data.py"

@@ -7,10 +7,12 @@ rule plot_datasets:
             category="Data",
             caption="../report/datasets.rst",
         ),
-    params:
-        datasets=DATASETS,
     log:
         "results/logs/figures/datasets.log",
     localrule: True
+    conda:
+        "../../envs/rvae.yaml"
+    params:
+        datasets=DATASETS,
     script:
         "../scripts/plot_datasets.py"

@@ -3,10 +3,12 @@ rule retraining_variability:
         run_embeddings,
     output:
         "results/metrics/rv/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}.parquet",
-    params:
-        estimator=config["rv_estimator"],
     log:
         "results/logs/rv/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}.log",
+    conda:
+        "../../envs/rvae.yaml"
+    params:
+        estimator=config["rv_estimator"],
     script:
         "../scripts/retraining_variability.py"
 
@@ -17,9 +19,11 @@ rule latent_space_distortion:
         template="results/embeddings/templates/{dataset}/joint.parquet",
     output:
         "results/metrics/lsd/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}.parquet",
-    params:
-        seeds=SEEDS,
     log:
         "results/logs/lsd/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}.log",
+    conda:
+        "../../envs/rvae.yaml"
+    params:
+        seeds=SEEDS,
     script:
         "../scripts/latent_space_distortion.py"

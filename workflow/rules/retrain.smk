@@ -7,20 +7,22 @@ rule retrain:
         model="results/models/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.pt",
         embedding="results/embeddings/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.parquet",
         history="results/history/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.parquet",
-    params:
-        training=lambda w: training_params(w.dataset, run_seed(w)),
-        architecture=lambda w: architecture_params(w.dataset, w.arch),
-        hyperparameter=fixed_hyperparameter,
-        checkpoint="results/checkpoints/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.ckpt",
+    log:
+        "results/logs/retrain/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/retrain/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.tsv"
+    conda:
+        "../../envs/rvae.yaml"
     threads: config["threads_per_job"]
     resources:
         gpu=gpu_resource,
         mem_mb=4000,
         runtime=120,
-    log:
-        "results/logs/retrain/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.log",
-    benchmark:
-        "results/benchmarks/retrain/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.tsv"
+    params:
+        training=lambda w: training_params(w.dataset, run_seed(w)),
+        architecture=lambda w: architecture_params(w.dataset, w.arch),
+        hyperparameter=fixed_hyperparameter,
+        checkpoint="results/checkpoints/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.ckpt",
     script:
         "../scripts/retrain.py"
 
@@ -31,21 +33,23 @@ rule sweep_candidate:
         rosetta=sweep_rosetta,
     output:
         "results/sweeps/{experiment}/{dataset}/{param}/{value}.json",
+    log:
+        "results/logs/sweep/{experiment}/{dataset}/{param}/{value}.log",
+    benchmark:
+        "results/benchmarks/sweep/{experiment}/{dataset}/{param}/{value}.tsv"
+    conda:
+        "../../envs/rvae.yaml"
+    threads: config["threads_per_job"]
+    resources:
+        gpu=gpu_resource,
+        mem_mb=4000,
+        runtime=60,
     params:
         training=lambda w: {
             **training_params(w.dataset, config["template_seed"]),
             "epochs": hyperparameter(config, w.dataset, w.param).get("epochs", 20),
         },
         architecture=lambda w: architecture_params(w.dataset),
-    threads: config["threads_per_job"]
-    resources:
-        gpu=gpu_resource,
-        mem_mb=4000,
-        runtime=60,
-    log:
-        "results/logs/sweep/{experiment}/{dataset}/{param}/{value}.log",
-    benchmark:
-        "results/benchmarks/sweep/{experiment}/{dataset}/{param}/{value}.tsv"
     script:
         "../scripts/sweep_candidate.py"
 
@@ -58,5 +62,7 @@ rule select_hyperparameter:
     log:
         "results/logs/select_hyperparameter/{experiment}/{dataset}/{param}.log",
     localrule: True
+    conda:
+        "../../envs/rvae.yaml"
     script:
         "../scripts/select_hyperparameter.py"

@@ -5,9 +5,11 @@ rule select_rosetta:
         embedding="results/embeddings/templates/{dataset}/d1.parquet",
     output:
         "results/rosetta/{dataset}/{method}-k{k}.parquet",
-    params:
-        seed=config["rosetta_seed"],
     log:
         "results/logs/select_rosetta/{dataset}/{method}-k{k}.log",
+    conda:
+        "../../envs/rvae.yaml"
+    params:
+        seed=config["rosetta_seed"],
     script:
         "../scripts/select_rosetta.py"

@@ -1,7 +1,7 @@
 rule make_table:
     input:
         metrics=table_inputs,
-        paper="workflow/resources/paper_values.csv",
+        paper=PAPER_VALUES,
     output:
         csv=report(
             "results/tables/table{n}.csv",
@@ -10,11 +10,13 @@ rule make_table:
         ),
         parquet="results/tables/table{n}.parquet",
         md="results/tables/table{n}.md",
-    params:
-        tables=config["tables"],
-        estimator=config["rv_estimator"],
     log:
         "results/logs/tables/table{n}.log",
     localrule: True
+    conda:
+        "../../envs/rvae.yaml"
+    params:
+        tables=config["tables"],
+        estimator=config["rv_estimator"],
     script:
         "../scripts/make_table.py"

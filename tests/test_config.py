@@ -1,0 +1,89 @@
+"""Malformed configs are refused before any job runs, with the key named."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from rvae.config_checks import ConfigError, check_config
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
+
+
+def default_config():
+    return yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+
+
+def check(config):
+    validate(config, SCHEMA)
+    check_config(config)
+
+
+def test_shipped_configs_are_valid():
+    for name in ("config/config.yaml", "tests/workflow/config.yaml"):
+        check(yaml.safe_load((ROOT / name).read_text()))
+
+
+def _set(path, value):
+    def edit(config):
+        node = config
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+
+    return edit
+
+
+def _delete(path):
+    def edit(config):
+        node = config
+        for key in path[:-1]:
+            node = node[key]
+        del node[path[-1]]
+
+    return edit
+
+
+BAD = [
+    ("n_seeds as text", _set(["n_seeds"], "ten"), "n_seeds"),
+    ("one seed", _set(["n_seeds"], 1), "n_seeds"),
+    ("unknown top-level key", _set(["n_seed"], 3), "n_seed"),
+    ("unknown device", _set(["device"], "tpu"), "device"),
+    ("negative rho", _set(["hyperparameters", "rho", "value"], -1.0), "rho|minimum"),
+    ("negative beta", _set(["hyperparameters", "beta", "value"], -0.5), "beta|minimum"),
+    ("empty beta grid", _set(["hyperparameters", "beta"], {"grid": []}), "grid|beta"),
+    ("zero epochs", _set(["datasets", "gaussians", "training", "epochs"], 0), "epochs"),
+    ("negative batch", _set(["datasets", "mnist", "training", "batch_size"], -8), "batch_size"),
+    ("unknown dataset kind", _set(["datasets", "mnist", "kind"], "cifar"), "kind"),
+    ("unknown architecture family", _set(["datasets", "mnist", "architecture", "family"], "resnet"), "family"),
+    ("zero latent size", _set(["datasets", "mnist", "architecture", "latent_dim"], 0), "latent_dim"),
+    ("train fraction 1", _set(["split", "train_fraction"], 1.0), "train_fraction"),
+    ("unknown RV estimator", _set(["rv_estimator"], "det"), "rv_estimator"),
+    ("unknown selection method", _set(["tables", "table9", "methods"], ["kmeans", "spectral"]), "methods"),
+    ("table 9 without k-means", _set(["tables", "table9", "methods"], ["gmm"]), "methods"),
+    ("table of undefined dataset", _set(["tables", "table2"], {"cifar": 8}), "cifar"),
+    ("k larger than D1", _set(["tables", "table2"], {"gaussians": 10000}), "10000 Rosetta points"),
+    ("zero Rosetta points", _set(["tables", "table3"], {"gaussians": [0, 2]}), "table3|minimum"),
+    ("no datasets", _set(["datasets"], {}), "datasets"),
+    ("missing training section", _delete(["datasets", "gaussians", "training"]), "training"),
+    ("unknown architecture variant", _set(["tables", "table10", "architectures"], ["same", "huge"]), "architectures"),
+    ("variants on an MLP dataset", _set(["tables", "table10"], {"dataset": "gaussians", "k": 8, "architectures": ["same", "simple"]}), "ava"),
+    ("missing rho", _delete(["hyperparameters", "rho"]), "rho"),
+    ("unknown table", _set(["tables", "table11"], {"gaussians": 8}), "table11"),
+    ("dataset name with a slash", _set(["datasets", "my/data"], {"kind": "gaussians", "architecture": {"family": "mlp", "latent_dim": 2}, "training": {"epochs": 1}}), "my/data"),
+]
+
+
+@pytest.mark.parametrize("name,edit,key", BAD, ids=[b[0] for b in BAD])
+def test_bad_config_is_refused_naming_the_key(name, edit, key):
+    config = copy.deepcopy(default_config())
+    edit(config)
+    with pytest.raises((WorkflowError, ConfigError)) as err:
+        check(config)
+    import re
+
+    assert re.search(key, str(err.value)), f"{name}: error does not name {key!r}:\n{err.value}"

@@ -1,0 +1,141 @@
+"""The Snakemake workflow: DAG per table target, an end-to-end tiny run, rerun triggers."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+TINY = ROOT / "tests" / "workflow" / "config.yaml"
+
+
+def snakemake(workdir, *args, config=None, check=True):
+    cmd = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir)]
+    if config is not None:
+        cmd += ["--configfile", str(config)]
+    result = subprocess.run(cmd + list(args), capture_output=True, text=True, cwd=workdir)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+def planned_jobs(output: str) -> dict:
+    """Rule -> count from a dry run's job stats."""
+    stats = output.split("Job stats:")[1].split("Reasons:")[0] if "Job stats:" in output else ""
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M) if m.group(1) != "total"}
+
+
+def test_default_dag_and_each_table_target(tmp_path):
+    everything = snakemake(tmp_path, "-n", "--cores", "2", config=ROOT / "config" / "config.yaml")
+    jobs = planned_jobs(everything.stdout)
+    assert jobs["make_table"] == 10 and jobs["retrain"] > 100
+    for n in range(1, 11):
+        out = snakemake(tmp_path, "-n", "--cores", "2", f"results/tables/table{n}.csv", config=ROOT / "config" / "config.yaml").stdout
+        table_jobs = planned_jobs(out)
+        assert table_jobs["make_table"] == 1
+        assert table_jobs["retrain"] < jobs["retrain"]
+        if n in (1, 3, 4, 5):
+            assert "results/embeddings/sequential" not in out
+        else:
+            assert "results/embeddings/reproducibility" not in out
+        if n == 2:  # table 2 needs no other number of Rosetta points than its own
+            assert not re.search(r"kmeans-k(2|4|16|32)-same", out)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("tiny")
+    shutil.copy(TINY, workdir / "config.yaml")
+    result = snakemake(workdir, "--cores", "2", config=workdir / "config.yaml")
+    return workdir, result
+
+
+@pytest.mark.slow
+def test_tiny_run_builds_every_table(tiny_run):
+    workdir, _ = tiny_run
+    for n in range(1, 11):
+        csv = pd.read_csv(workdir / f"results/tables/table{n}.csv")
+        parquet = pd.read_parquet(workdir / f"results/tables/table{n}.parquet")
+        assert len(csv) == len(parquet) > 0
+        assert {"dataset", "partition", "model", "condition", "estimator", "median", "iqr"} <= set(csv.columns)
+        must_be_finite = parquet[parquet["model"] != "vae_same_seed"]
+        assert np.isfinite(must_be_finite["median"]).all(), f"table {n}:\n{must_be_finite}"
+        reference_rows = parquet[parquet["reference"] == parquet["condition"] + "/" + parquet["model"]]
+        assert np.allclose(reference_rows["median"], 0.0)
+        md = (workdir / f"results/tables/table{n}.md").read_text()
+        assert md.startswith(f"# Table {n}:") and "|---" in md
+    rv = pd.read_parquet(workdir / "results/tables/table1.parquet")
+    assert set(rv["estimator"]) == {"ledoit_wolf"}
+    same_seed = rv[rv["model"] == "vae_same_seed"]
+    assert (same_seed["median"] == -np.inf).all() and same_seed["note"].str.contains("bit-identical").all()
+
+
+@pytest.mark.slow
+def test_rvae_is_more_reproducible_than_vae_on_gaussians(tiny_run):
+    """The paper's main claim, on the tiny run: R-VAE's RV well below the VAE's."""
+    workdir, _ = tiny_run
+    table = pd.read_parquet(workdir / "results/tables/table1.parquet").set_index(["partition", "model"])
+    for group in ("R1", "rest_D1"):
+        assert table.loc[(group, "rvae"), "median"] < -2.0
+        assert table.loc[(group, "vae"), "median"] == 0.0
+
+
+@pytest.mark.slow
+def test_embedding_and_rosetta_files_have_the_documented_layout(tiny_run):
+    workdir, _ = tiny_run
+    from rvae.portable import load_rosetta_points
+
+    emb = pd.read_parquet(workdir / "results/embeddings/sequential/gaussians/kmeans-k8-same/rvae/seed1.parquet")
+    assert list(emb.columns) == ["point", "partition", "split", "is_rosetta", "label", "z0", "z1"]
+    assert emb["is_rosetta"].sum() == 8 and set(emb["partition"]) == {"D1", "D2"} and set(emb["split"]) == {"train", "val"}
+    template = pd.read_parquet(workdir / "results/embeddings/templates/gaussians/joint.parquet")
+    assert len(template) == len(emb) == 480
+    points = load_rosetta_points(workdir / "results/rosetta/gaussians/kmeans-k8.parquet", (5,), 2)
+    assert len(points) == 8 and set(points.point_ids) == set(emb.loc[emb["is_rosetta"], "point"])
+    assert not list((workdir / "results/checkpoints").rglob("*.ckpt")), "checkpoints are removed after success"
+    log = (workdir / "results/logs/retrain/sequential/gaussians/kmeans-k8-same/rvae/seed1.log").read_text()
+    assert re.search(r"^epoch 40/40 loss=", log, re.M)
+
+
+@pytest.mark.slow
+def test_nothing_to_do_after_a_finished_run(tiny_run):
+    workdir, _ = tiny_run
+    out = snakemake(workdir, "-n", "--cores", "2", config=workdir / "config.yaml").stdout
+    assert "Nothing to be done" in out
+
+
+def _edited(workdir, name, edit):
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    edit(config)
+    path = workdir / name
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.mark.slow
+def test_editing_beta_reruns_only_the_beta_vae_runs(tiny_run):
+    workdir, _ = tiny_run
+    config = _edited(workdir, "beta.yaml", lambda c: c["hyperparameters"]["beta"].update(value=5.0))
+    out = snakemake(workdir, "-n", "--cores", "2", config=config).stdout
+    retrained = set(re.findall(r"results/models/\S+/(\w+)/seed\d+\.pt", out))
+    assert retrained == {"beta_vae"}
+    assert planned_jobs(out).get("train_template") is None and planned_jobs(out).get("select_rosetta") is None
+
+
+@pytest.mark.slow
+def test_adding_seeds_trains_only_the_new_seeds(tiny_run):
+    workdir, _ = tiny_run
+    config = _edited(workdir, "seeds.yaml", lambda c: c.update(n_seeds=4))
+    out = snakemake(workdir, "-n", "--cores", "2", config=config).stdout
+    seeds = set(re.findall(r"results/models/\S+/seed(\d+)\.pt", out))
+    assert seeds == {"3"}
+    jobs = planned_jobs(out)
+    assert jobs["make_table"] == 10 and "train_template" not in jobs
