@@ -72,6 +72,10 @@ def test_tiny_run_builds_every_table(tiny_run):
         assert np.allclose(reference_rows["median"], 0.0)
         md = (workdir / f"results/tables/table{n}.md").read_text()
         assert md.startswith(f"# Table {n}:") and "|---" in md
+    from PIL import Image
+
+    with Image.open(workdir / "results/figures/datasets.png") as image:
+        assert image.format == "PNG" and image.size[0] > 300 and image.size[1] > 300
     rv = pd.read_parquet(workdir / "results/tables/table1.parquet")
     assert set(rv["estimator"]) == {"ledoit_wolf"}
     same_seed = rv[rv["model"] == "vae_same_seed"]

@@ -55,3 +55,13 @@ def plot_dataset_examples(datasets: dict, path, per_partition: int = 4, seed: in
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
+
+
+def save_figure(fig, path_png, path_pdf=None) -> None:
+    """PNG (and PDF) written atomically; the figure is closed."""
+    with atomic_path(path_png) as tmp:
+        fig.savefig(tmp, dpi=110, format="png", bbox_inches="tight")
+    if path_pdf is not None:
+        with atomic_path(path_pdf) as tmp:
+            fig.savefig(tmp, format="pdf", bbox_inches="tight")
+    plt.close(fig)

@@ -265,7 +265,8 @@ def encode_means(model: VAE, x, batch_size: int = 1024, device: str | torch.devi
     out = []
     for first in range(0, len(x), batch_size):
         chunk = x[first : first + batch_size]
-        chunk = torch.as_tensor(np.asarray(chunk, dtype=np.float32)) if not isinstance(chunk, torch.Tensor) else chunk
+        if not isinstance(chunk, torch.Tensor):  # numpy or a read-only memory map: copy the chunk
+            chunk = torch.from_numpy(np.array(chunk, dtype=np.float32))
         mu, _ = model.encode(chunk.to(device, torch.float32))
         out.append(mu.cpu().numpy())
     if not out:
