@@ -11,20 +11,39 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-from rvae.losses import RosettaLoss, kl_full_covariance, negative_elbo
-from rvae.metrics import (
-    linear_cka,
-    linear_map_analysis,
-    lsd,
-    normalise_lsd,
-    normalise_rv,
-    procrustes_distance,
-    retraining_variability,
-)
-from rvae.models import ArchitectureSpec, VAE, build_vae
-from rvae.portable import RosettaPoints, load_rosetta_points, save_rosetta_points
-from rvae.rosetta import make_rosetta_points, select_rosetta_points
-from rvae.trainer import TrainConfig, Trainer, TrainingDiverged
+# Names are imported on first use, so that light scripts (tables, metrics) do not pay for torch.
+_EXPORTS = {
+    "RosettaLoss": "rvae.losses",
+    "kl_full_covariance": "rvae.losses",
+    "negative_elbo": "rvae.losses",
+    "linear_cka": "rvae.metrics",
+    "linear_map_analysis": "rvae.metrics",
+    "lsd": "rvae.metrics",
+    "normalise_lsd": "rvae.metrics",
+    "normalise_rv": "rvae.metrics",
+    "procrustes_distance": "rvae.metrics",
+    "retraining_variability": "rvae.metrics",
+    "ArchitectureSpec": "rvae.models",
+    "VAE": "rvae.models",
+    "build_vae": "rvae.models",
+    "RosettaPoints": "rvae.portable",
+    "load_rosetta_points": "rvae.portable",
+    "save_rosetta_points": "rvae.portable",
+    "make_rosetta_points": "rvae.rosetta",
+    "select_rosetta_points": "rvae.rosetta",
+    "TrainConfig": "rvae.trainer",
+    "Trainer": "rvae.trainer",
+    "TrainingDiverged": "rvae.trainer",
+}
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'rvae' has no attribute {name!r}")
+
 
 __all__ = [
     "__version__",

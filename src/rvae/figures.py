@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from rvae.embeddings import latents, read_embedding
 from rvae.metrics import fit_affine_map, normalise_rv
@@ -46,7 +47,7 @@ def _scatter(ax, xy: np.ndarray, labels: np.ndarray, title: str, axis_names) -> 
 def figure_reproducibility(panels: dict, rv: dict, path_png, path_pdf) -> None:
     """Figure 2. ``panels[dataset] = {"template": file, model: file}``; ``rv[dataset][model]`` = RV file."""
     datasets = list(panels)
-    fig = plt.figure(figsize=(13, 2.8 * len(datasets)))
+    fig = plt.figure(figsize=(13, 2.9 * len(datasets) + 0.4), layout="constrained")
     grid = fig.add_gridspec(len(datasets), 6, width_ratios=[1, 1, 1, 1, 0.15, 1.4])
     for r, dataset in enumerate(datasets):
         template = read_embedding(panels[dataset]["template"])
@@ -128,6 +129,7 @@ def figure_linear_maps(lsd_files: dict, path6_png, path6_pdf, path7_png, path7_p
             ax.fill_between(index, spectra.min(0), spectra.max(0), color=palette[model], alpha=0.2)
         ax.set_title(f"{dataset}: eigenvalues of P", fontsize=9)
         ax.set_xlabel("eigenvalue index (descending)", fontsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("eigenvalue", fontsize=7)
         ax.legend(fontsize=6)
         ax = axes[1, c]

@@ -19,3 +19,12 @@ def start(snakemake) -> Callable[[str], None]:
         print(message, file=sys.stderr, flush=True)
 
     return log
+
+
+def named_inputs(snakemake) -> dict:
+    """Inputs named ``{dataset}__{rest}`` regrouped as ``{dataset: {rest: path}}``."""
+    grouped: dict = {}
+    for name, path in snakemake.input.items():
+        dataset, rest = name.split("__", 1)
+        grouped.setdefault(dataset, {})[rest] = path
+    return grouped

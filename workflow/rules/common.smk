@@ -14,7 +14,9 @@ DATASETS = list(config["datasets"])
 TABLES = [n for n in TABLE_NUMBERS if f"table{n}" in config["tables"]]
 SEEDS = list(range(config["n_seeds"]))
 GPU = 0 if config["device"] == "cpu" else 1
-PAPER_VALUES = str(Path(workflow.basedir) / "workflow" / "resources" / "paper_values.csv")
+PAPER_VALUES = str(
+    Path(workflow.basedir) / "workflow" / "resources" / "paper_values.csv"
+)
 
 
 wildcard_constraints:
@@ -36,7 +38,7 @@ def all_targets():
         f"results/tables/table{n}.{ext}"
         for n in TABLES
         for ext in ("csv", "parquet", "md")
-    ] + ["results/figures/datasets.png"]
+    ] + figure_targets()
 
 
 def data_files(dataset):
@@ -146,3 +148,73 @@ def table_inputs(wildcards):
 
 def gpu_resource(wildcards):
     return GPU
+
+
+def _first_k(value):
+    return value if isinstance(value, int) else value[0]
+
+
+def figure2_inputs(wildcards):
+    files = {}
+    for dataset, k in config["tables"].get("table1", {}).items():
+        base = f"{dataset}/kmeans-k{_first_k(k)}-same"
+        files[f"{dataset}__template"] = (
+            f"results/embeddings/templates/{dataset}/d1.parquet"
+        )
+        for model in ("vae", "beta_vae", "rvae"):
+            files[f"{dataset}__{model}"] = (
+                f"results/embeddings/reproducibility/{base}/{model}/seed0.parquet"
+            )
+        for model in ("vae", "beta_vae", "vae_same_seed", "rvae"):
+            files[f"{dataset}__rv__{model}"] = (
+                f"results/metrics/rv/reproducibility/{base}/{model}.parquet"
+            )
+    return files
+
+
+def sequential_figure_inputs(wildcards):
+    files = {}
+    for dataset, k in config["tables"].get("table2", {}).items():
+        base = f"{dataset}/kmeans-k{_first_k(k)}-same"
+        files[f"{dataset}__joint"] = (
+            f"results/embeddings/templates/{dataset}/joint.parquet"
+        )
+        files[f"{dataset}__d1"] = f"results/embeddings/templates/{dataset}/d1.parquet"
+        for model in ("vae", "beta_vae", "rvae"):
+            files[f"{dataset}__{model}"] = (
+                f"results/embeddings/sequential/{base}/{model}/seed0.parquet"
+            )
+    return files
+
+
+def linear_map_inputs(wildcards):
+    return {
+        f"{dataset}__{model}": f"results/metrics/lsd/sequential/{dataset}/kmeans-k{_first_k(k)}-same/{model}.parquet"
+        for dataset, k in config["tables"].get("table2", {}).items()
+        for model in ("vae", "beta_vae", "rvae")
+    }
+
+
+def history_inputs(wildcards):
+    return {
+        f"{dataset}__{model}__{seed}": f"results/history/sequential/{dataset}/kmeans-k{_first_k(k)}-same/{model}/seed{seed}.parquet"
+        for dataset, k in config["tables"].get("table2", {}).items()
+        for model in ("vae", "beta_vae", "rvae")
+        for seed in SEEDS
+    }
+
+
+FIGURES = ["figure2", "figure4", "figure5", "figure6", "figure7", "training_curves"]
+
+
+def figure_targets():
+    targets = ["results/figures/datasets.png"]
+    if "table1" in config["tables"]:
+        targets += [f"results/figures/figure2.{ext}" for ext in ("png", "pdf")]
+    if "table2" in config["tables"]:
+        targets += [
+            f"results/figures/{name}.{ext}"
+            for name in ("figure4", "figure5", "figure6", "figure7", "training_curves")
+            for ext in ("png", "pdf")
+        ]
+    return targets

@@ -6,6 +6,7 @@ rule make_table:
         csv=report(
             "results/tables/table{n}.csv",
             category="Tables",
+            caption="../report/table.rst",
             labels={"table": "{n}", "format": "csv"},
         ),
         parquet="results/tables/table{n}.parquet",
