@@ -24,7 +24,7 @@ def check(config):
 
 
 def test_shipped_configs_are_valid():
-    for name in ("config/config.yaml", "tests/workflow/config.yaml"):
+    for name in ("config/config.yaml", "config/paper.yaml", "tests/workflow/config.yaml"):
         check(yaml.safe_load((ROOT / name).read_text()))
 
 

@@ -46,8 +46,12 @@ def test_default_dag_and_each_table_target(tmp_path):
             assert "results/embeddings/sequential" not in out
         else:
             assert "results/embeddings/reproducibility" not in out
-        if n == 2:  # table 2 needs no other number of Rosetta points than its own
-            assert not re.search(r"kmeans-k(2|4|16|32)-same", out)
+        if n == 2:  # exactly table 2's conditions, no other number of Rosetta points
+            conditions = set(re.findall(r"results/embeddings/sequential/(\w+)/([\w-]+)/", out))
+            assert conditions == {
+                ("gaussians", "kmeans-k8-same"), ("mnist", "kmeans-k64-same"),
+                ("birdsong", "kmeans-k32-same"), ("chairs", "kmeans-k128-same"),
+            }  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +147,46 @@ def test_adding_seeds_trains_only_the_new_seeds(tiny_run):
     assert seeds == {"3"}
     jobs = planned_jobs(out)
     assert jobs["make_table"] == 10 and "train_template" not in jobs
+
+
+FIGURES = ["datasets", "figure2", "figure4", "figure5", "figure6", "figure7", "training_curves"]
+
+
+@pytest.mark.slow
+def test_tiny_run_builds_every_figure(tiny_run):
+    from PIL import Image
+
+    workdir, _ = tiny_run
+    for name in FIGURES:
+        with Image.open(workdir / f"results/figures/{name}.png") as image:
+            image.verify()
+        with Image.open(workdir / f"results/figures/{name}.png") as image:
+            assert image.size[0] >= 400 and image.size[1] >= 250, (name, image.size)
+            assert len(set(image.convert("L").getdata())) > 20, f"{name} looks blank"
+        if name != "datasets":
+            assert (workdir / f"results/figures/{name}.pdf").read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.slow
+def test_html_report_holds_every_table_and_figure(tiny_run):
+    workdir, _ = tiny_run
+    snakemake(workdir, "--report", "results/report.html", config=workdir / "config.yaml")
+    html = (workdir / "results/report.html").read_text(errors="replace")
+    assert len(html) > 100_000
+    for name in ["table1.csv", "table10.csv", "figure2.png", "figure6.png", "training_curves.png"]:
+        assert name in html, name
+    assert "Rosetta VAE workflow" in html
+
+
+@pytest.mark.slow
+def test_sweep_chose_beta_from_its_candidates(tiny_run):
+    import json
+
+    workdir, _ = tiny_run
+    for experiment in ("reproducibility", "sequential"):
+        chosen = json.loads((workdir / f"results/hyperparameters/{experiment}/gaussians/beta.json").read_text())
+        candidates = [json.loads(p.read_text()) for p in (workdir / f"results/sweeps/{experiment}/gaussians/beta").glob("*.json")]
+        assert sorted(c["value"] for c in candidates) == [1.0, 4.0]
+        assert chosen["score"] == min(c["score"] for c in candidates)
+        log = (workdir / f"results/logs/retrain/{experiment}/gaussians/kmeans-k8-same/beta_vae/seed0.log").read_text()
+        assert f"beta={chosen['value']}" in log

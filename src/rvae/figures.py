@@ -119,7 +119,7 @@ def figure_linear_maps(lsd_files: dict, path6_png, path6_pdf, path7_png, path7_p
             frames.append(frame)
     table = pd.concat(frames, ignore_index=True)
     palette = {MODEL_NAMES[m]: c for m, c in MODEL_COLOURS.items()}
-    fig, axes = plt.subplots(2, len(datasets), figsize=(3.3 * len(datasets), 6), squeeze=False)
+    fig, axes = plt.subplots(2, len(datasets), figsize=(max(6.0, 3.3 * len(datasets)), 6), squeeze=False)
     for c, dataset in enumerate(datasets):
         ax = axes[0, c]
         for model, group in table[table["dataset"] == dataset].groupby("model"):
@@ -142,7 +142,7 @@ def figure_linear_maps(lsd_files: dict, path6_png, path6_pdf, path7_png, path7_p
     fig.tight_layout()
     save_figure(fig, path6_png, path6_pdf)
 
-    fig, axes = plt.subplots(1, len(datasets), figsize=(3.3 * len(datasets), 3), squeeze=False)
+    fig, axes = plt.subplots(1, len(datasets), figsize=(max(6.0, 3.3 * len(datasets)), 3), squeeze=False)
     for c, dataset in enumerate(datasets):
         sub = table[table["dataset"] == dataset]
         sns.stripplot(data=sub, x="model", y="bias_norm", hue="model", palette=palette, ax=axes[0, c], legend=False)

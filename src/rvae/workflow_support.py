@@ -28,3 +28,17 @@ def named_inputs(snakemake) -> dict:
         dataset, rest = name.split("__", 1)
         grouped.setdefault(dataset, {})[rest] = path
     return grouped
+
+
+def run_inputs(snakemake):
+    """Prepared data, the architecture spec and the checked Rosetta points of a training job."""
+    from pathlib import Path
+
+    from rvae.data.store import load_prepared
+    from rvae.experiment import architecture
+    from rvae.portable import load_rosetta_points
+
+    data = load_prepared(Path(snakemake.input.x).parent)
+    spec = architecture(data, **snakemake.params.architecture)
+    rosetta = load_rosetta_points(snakemake.input.rosetta, spec.input_shape, spec.latent_dim)
+    return data, spec, rosetta

@@ -33,6 +33,11 @@ wildcard_constraints:
     value=r"[0-9]+(\.[0-9]+)?",
 
 
+def canonical(value):
+    """Config values with dict keys sorted, so reordering keys in the YAML reruns nothing."""
+    return json.loads(json.dumps(value, sort_keys=True))
+
+
 def all_targets():
     return [
         f"results/tables/table{n}.{ext}"
@@ -55,23 +60,25 @@ def dataset_data(wildcards):
 def training_params(dataset, seed, beta=1.0, rho=0.0):
     """Everything that changes a run's trajectory, so editing any of it reruns that run."""
     settings = config["datasets"][dataset]["training"]
-    return {
-        "epochs": settings["epochs"],
-        "batch_size": settings.get("batch_size", 64),
-        "lr": config["optimizer"]["lr"],
-        "obs_precision": config["obs_precision"],
-        "seed": int(seed),
-        "beta": float(beta),
-        "rho": float(rho),
-        "device": config["device"],
-        "deterministic": config["deterministic"],
-    }
+    return canonical(
+        {
+            "epochs": settings["epochs"],
+            "batch_size": settings.get("batch_size", 64),
+            "lr": config["optimizer"]["lr"],
+            "obs_precision": config["obs_precision"],
+            "seed": int(seed),
+            "beta": float(beta),
+            "rho": float(rho),
+            "device": config["device"],
+            "deterministic": config["deterministic"],
+        }
+    )
 
 
 def architecture_params(dataset, arch="same"):
     spec = dict(config["datasets"][dataset]["architecture"])
     spec["variant"] = arch
-    return spec
+    return canonical(spec)
 
 
 def is_sweep(dataset, param):

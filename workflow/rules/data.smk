@@ -11,8 +11,8 @@ rule prepare_data:
         "../../envs/rvae.yaml"
     params:
         kind=lambda w: config["datasets"][w.dataset]["kind"],
-        load=lambda w: config["datasets"][w.dataset].get("load", {}),
+        load=lambda w: canonical(config["datasets"][w.dataset].get("load", {})),
         max_points=lambda w: config["datasets"][w.dataset].get("max_points"),
-        split=config["split"],
+        split=canonical(config["split"]),
     script:
         "../scripts/prepare_data.py"

@@ -43,7 +43,7 @@ rule figure_sequential:
         png=report(
             "results/figures/figure{number}.png",
             category="Sequential",
-            caption="../report/figure{number}.rst",
+            caption="../report/sequential.rst",
         ),
         pdf="results/figures/figure{number}.pdf",
     log:

@@ -11,7 +11,10 @@ sm = snakemake  # noqa: F821
 log = start(sm)
 number = int(sm.wildcards.n)
 runs = table_runs(number, sm.params.tables)
-frames = {key: pd.read_parquet(path) for key, path in zip(runs, sm.input.metrics)}
+frames = {}
+for (metric, run), path in zip(runs, sm.input.metrics):
+    assert path.endswith(f"{metric}/{run.path}.parquet"), f"input {path} is not the metric file of {run}"
+    frames[(metric, run)] = pd.read_parquet(path)
 table = summarise(table_cells(number, sm.params.tables), frames, sm.params.estimator, pd.read_csv(sm.input.paper))
 for path, write in (
     (sm.output.csv, lambda p: table.to_csv(p, index=False)),

@@ -5,20 +5,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from rvae.data.store import load_prepared
 from rvae.embeddings import write_embedding
-from rvae.experiment import architecture, embed_all, retrain
+from rvae.experiment import embed_all, retrain
 from rvae.models import save_model
-from rvae.portable import load_rosetta_points
 from rvae.trainer import TrainConfig
-from rvae.workflow_support import start
+from rvae.workflow_support import run_inputs, start
 
 sm = snakemake  # noqa: F821
 log = start(sm)
 w = sm.wildcards
-data = load_prepared(Path(sm.input.x).parent)
-spec = architecture(data, **sm.params.architecture)
-rosetta = load_rosetta_points(sm.input.rosetta, spec.input_shape, spec.latent_dim)
+data, spec, rosetta = run_inputs(sm)
 training = dict(sm.params.training)
 name = {"beta_vae": "beta", "rvae": "rho"}.get(w.model)
 if name:
