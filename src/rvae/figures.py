@@ -164,8 +164,11 @@ def figure_training_curves(histories: dict, path_png, path_pdf) -> None:
         runs = [pd.read_parquet(f) for f in files]
         epochs = runs[0]["epoch"].to_numpy()
         for c, part in enumerate(parts):
-            values = np.stack([run[part].to_numpy() for run in runs])
             ax = axes[r, c]
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            if part == "rosetta" and model != "rvae":
+                continue  # only the R-VAE has an anchor term
+            values = np.stack([run[part].to_numpy() for run in runs])
             ax.plot(epochs, np.median(values, 0), color=MODEL_COLOURS[model], label=MODEL_NAMES[model])
             ax.fill_between(epochs, values.min(0), values.max(0), color=MODEL_COLOURS[model], alpha=0.2)
             ax.set_title(f"{dataset}: {part}", fontsize=9)

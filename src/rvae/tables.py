@@ -79,6 +79,8 @@ def summarise(cells: list[Cell], metric_frames: dict, estimator: str, paper: pd.
 def _fmt(median: float, iqr: float) -> str:
     if np.isnan(median):
         return "n/a"
+    if abs(median) < 5e-4:
+        median = 0.0  # print "0.000", not "-0.000"
     iqr_text = "n/a" if np.isnan(iqr) else f"{iqr:.3f}"
     return f"{median:.3f} ({iqr_text})"
 
