@@ -190,3 +190,37 @@ def test_sweep_chose_beta_from_its_candidates(tiny_run):
         assert chosen["score"] == min(c["score"] for c in candidates)
         log = (workdir / f"results/logs/retrain/{experiment}/gaussians/kmeans-k8-same/beta_vae/seed0.log").read_text()
         assert f"beta={chosen['value']}" in log
+
+
+def _chromium():
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_chromium() is None, reason="chromium not installed (test.sh installs Debian's chromium when run as root)")
+def test_report_renders_in_headless_chromium(tiny_run):
+    """The HTML report opens in a real browser; the screenshot is kept under results/ for people."""
+    workdir, _ = tiny_run
+    report = workdir / "results/report.html"
+    if not report.exists():
+        snakemake(workdir, "--report", str(report), config=workdir / "config.yaml")
+    flags = [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={workdir / 'chromium-profile'}", "--virtual-time-budget=8000",
+    ]  # fmt: skip
+    dom = subprocess.run([_chromium(), *flags, "--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert "table1.csv" in dom.stdout and "figure2.png" in dom.stdout
+    shot = workdir / "results/report_screenshot.png"
+    subprocess.run(
+        [_chromium(), *flags, "--window-size=1400,1000", f"--screenshot={shot}", report.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    from PIL import Image
+
+    with Image.open(shot) as image:
+        pixels = np.asarray(image.convert("L"))
+    assert image.size == (1400, 1000) and pixels.std() > 5, "the report rendered blank"
+    (ROOT / "results").mkdir(exist_ok=True)
+    shutil.copy(shot, ROOT / "results" / "report_screenshot.png")
