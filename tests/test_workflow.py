@@ -149,7 +149,7 @@ def test_adding_seeds_trains_only_the_new_seeds(tiny_run):
     assert jobs["make_table"] == 10 and "train_template" not in jobs
 
 
-FIGURES = ["datasets", "figure2", "figure4", "figure5", "figure6", "figure7", "training_curves"]
+FIGURES = ["datasets", "figure2", "figure4", "figure5", "figure6", "figure7", "training_curves", "sweeps"]
 
 
 @pytest.mark.slow

@@ -179,3 +179,28 @@ def figure_training_curves(histories: dict, path_png, path_pdf) -> None:
     fig.suptitle("Training curves of the sequential runs (median and range over seeds)", fontsize=11)
     fig.tight_layout()
     save_figure(fig, path_png, path_pdf)
+
+
+def figure_sweeps(candidates: list[dict], path_png, path_pdf) -> None:
+    """Hyperparameter sweeps: validation yardstick per candidate value, chosen value marked.
+
+    Each candidate dict carries ``experiment``, ``dataset``, ``param``, ``value``, ``score``.
+    """
+    table = pd.DataFrame(candidates)
+    panels = list(table.groupby(["dataset", "param"]).groups)
+    fig, axes = plt.subplots(1, len(panels), figsize=(max(6.0, 3.6 * len(panels)), 3.2), squeeze=False)
+    for ax, (dataset, param) in zip(axes[0], panels):
+        sub = table[(table["dataset"] == dataset) & (table["param"] == param)]
+        for experiment, group in sub.groupby("experiment"):
+            group = group.sort_values("value")
+            ax.plot(group["value"], group["score"], marker="o", label=experiment)
+            best = group.loc[group["score"].idxmin()]
+            ax.scatter([best["value"]], [best["score"]], s=120, facecolors="none", edgecolors="k")
+        yardstick = "val. neg. ELBO at beta=1" if param == "beta" else "val. neg. ELBO + anchor error"
+        ax.set_title(f"{dataset}: {param} sweep", fontsize=9)
+        ax.set_xlabel(param, fontsize=8)
+        ax.set_ylabel(f"{yardstick} (nats)", fontsize=7)
+        ax.legend(fontsize=6)
+    fig.suptitle("Hyperparameter sweeps (circled: chosen value)", fontsize=11)
+    fig.tight_layout()
+    save_figure(fig, path_png, path_pdf)

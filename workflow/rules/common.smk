@@ -1,5 +1,6 @@
 # Config validation and the input functions of every rule (no rules here).
 import json
+from argparse import Namespace
 from pathlib import Path
 
 from snakemake.utils import validate
@@ -211,11 +212,38 @@ def history_inputs(wildcards):
     }
 
 
-FIGURES = ["figure2", "figure4", "figure5", "figure6", "figure7", "training_curves"]
+
+
+def sweeps():
+    """(dataset, param) pairs whose value a sweep chooses."""
+    return [
+        (dataset, param)
+        for dataset in DATASETS
+        for param in ("beta", "rho")
+        if "grid"
+        in config["datasets"][dataset].get("hyperparameters", {}).get(param, {})
+        or (
+            "grid" in config.get("hyperparameters", {}).get(param, {})
+            and param not in config["datasets"][dataset].get("hyperparameters", {})
+        )
+    ]
+
+
+def sweep_figure_inputs(wildcards):
+    return [
+        path
+        for dataset, param in sweeps()
+        for experiment in ("reproducibility", "sequential")
+        for path in sweep_candidates(
+            Namespace(experiment=experiment, dataset=dataset, param=param)
+        )
+    ]
 
 
 def figure_targets():
     targets = ["results/figures/datasets.png"]
+    if sweeps():
+        targets += [f"results/figures/sweeps.{ext}" for ext in ("png", "pdf")]
     if "table1" in config["tables"]:
         targets += [f"results/figures/figure2.{ext}" for ext in ("png", "pdf")]
     if "table2" in config["tables"]:

@@ -98,3 +98,22 @@ rule figure_training_curves:
         "../../envs/rvae.yaml"
     script:
         "../scripts/figure_training_curves.py"
+
+
+rule figure_sweeps:
+    input:
+        sweep_figure_inputs,
+    output:
+        png=report(
+            "results/figures/sweeps.png",
+            category="Training",
+            caption="../report/sweeps.rst",
+        ),
+        pdf="results/figures/sweeps.pdf",
+    log:
+        "results/logs/figures/sweeps.log",
+    localrule: True
+    conda:
+        "../../envs/rvae.yaml"
+    script:
+        "../scripts/figure_sweeps.py"
