@@ -212,8 +212,6 @@ def history_inputs(wildcards):
     }
 
 
-
-
 def sweeps():
     """(dataset, param) pairs whose value a sweep chooses."""
     return [
