@@ -36,8 +36,17 @@ class Projector:
         return ("z0", "z1") if self.identity else ("UMAP 1", "UMAP 2")
 
 
-def _scatter(ax, xy: np.ndarray, labels: np.ndarray, title: str, axis_names) -> None:
-    ax.scatter(xy[:, 0], xy[:, 1], c=labels, cmap="tab10", s=3, linewidths=0, vmin=0, vmax=9)
+def _scatter(ax, xy: np.ndarray, labels: np.ndarray, title: str, axis_names, legend: bool = False) -> None:
+    points = ax.scatter(xy[:, 0], xy[:, 1], c=labels, cmap="tab10", s=3, linewidths=0, vmin=0, vmax=9)
+    if legend:
+        from matplotlib.lines import Line2D
+
+        cmap = plt.get_cmap("tab10")
+        handles = [
+            Line2D([], [], marker="o", linestyle="", markersize=3, color=cmap(int(u)), label=str(int(u)))
+            for u in np.unique(labels)
+        ]
+        ax.legend(handles=handles, fontsize=5, title="label", title_fontsize=5, loc="best", ncol=2)
     ax.set_title(title, fontsize=9)
     ax.set_xlabel(axis_names[0], fontsize=7)
     ax.set_ylabel(axis_names[1], fontsize=7)
@@ -59,7 +68,7 @@ def figure_reproducibility(panels: dict, rv: dict, path_png, path_pdf) -> None:
         for c, (title, frame) in enumerate(columns):
             frame = frame[frame["partition"] == "D1"]
             ax = fig.add_subplot(grid[r, c])
-            _scatter(ax, project(latents(frame)), frame["label"].to_numpy() % 10, f"{dataset}: {title}", project.axis_names)
+            _scatter(ax, project(latents(frame)), frame["label"].to_numpy() % 10, f"{dataset}: {title}", project.axis_names, legend=c == 0)
         ax = fig.add_subplot(grid[r, 5])
         vae = pd.read_parquet(rv[dataset]["vae"])
         rows = []
@@ -98,7 +107,7 @@ def figure_sequential(panels: dict, corrected: bool, path_png, path_pdf) -> None
             if corrected and c > 0:
                 A, b = fit_affine_map(z, z_joint)
                 z = z @ A.T + b
-            _scatter(axes[r, c], project(z), frame["label"].to_numpy() % 10, f"{dataset}: {title}", project.axis_names)
+            _scatter(axes[r, c], project(z), frame["label"].to_numpy() % 10, f"{dataset}: {title}", project.axis_names, legend=c == 0)
     kind = "after the linear correction A z + b" if corrected else "without linear correction"
     number = 4 if corrected else 5
     fig.suptitle(f"Figure {number}: sequential training, {kind} (all D1 and D2 points; colour: label)", fontsize=11)
@@ -122,7 +131,9 @@ def figure_linear_maps(lsd_files: dict, path6_png, path6_pdf, path7_png, path7_p
     fig, axes = plt.subplots(2, len(datasets), figsize=(max(6.0, 3.3 * len(datasets)), 6), squeeze=False)
     for c, dataset in enumerate(datasets):
         ax = axes[0, c]
-        for model, group in table[table["dataset"] == dataset].groupby("model"):
+        present = table[table["dataset"] == dataset]
+        for model in [MODEL_NAMES[m] for m in MODEL_NAMES if MODEL_NAMES[m] in set(present["model"])]:
+            group = present[present["model"] == model]
             spectra = np.stack([np.asarray(s) for s in group["spectrum"]])
             index = np.arange(1, spectra.shape[1] + 1)
             ax.plot(index, np.median(spectra, 0), color=palette[model], label=model)
@@ -130,7 +141,8 @@ def figure_linear_maps(lsd_files: dict, path6_png, path6_pdf, path7_png, path7_p
         ax.set_title(f"{dataset}: eigenvalues of P", fontsize=9)
         ax.set_xlabel("eigenvalue index (descending)", fontsize=7)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylabel("eigenvalue", fontsize=7)
+        ax.set_ylabel("eigenvalue (log scale)", fontsize=7)
+        ax.set_yscale("log")
         ax.legend(fontsize=6)
         ax = axes[1, c]
         sub = table[table["dataset"] == dataset]
