@@ -38,8 +38,10 @@ def expected_d1_train(config: dict, dataset: str) -> int | None:
         per = load.get("segmentation", {}).get("windows_per_recording", 200)
         d1, total = per * len(birds), per * 4
     elif kind == "chairs" and load.get("source", "synthetic") == "synthetic":
+        from rvae.data.chairs import VIEWS_PER_CHAIR
+
         n = load.get("n_chairs", 20)
-        d1, total = (n // 2) * 62, n * 62
+        d1, total = (n // 2) * VIEWS_PER_CHAIR, n * VIEWS_PER_CHAIR
     if d1 is None:
         return None
     max_points = settings.get("max_points")

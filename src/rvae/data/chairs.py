@@ -16,6 +16,7 @@ from rvae.data.common import DataError, RawDataset, existing_path
 
 AZIMUTHS = 31
 ELEVATIONS_DEG = (20.0, 30.0)
+VIEWS_PER_CHAIR = AZIMUTHS * len(ELEVATIONS_DEG)
 LIGHT = np.array([0.4, -0.5, 0.77])
 
 
@@ -46,8 +47,10 @@ def chair_boxes(rng: np.random.Generator) -> list[np.ndarray]:
 
 def _faces(box: np.ndarray):
     """Six quads (4 corners each, counter-clockwise seen from outside) with outward normals."""
-    (x0, x1), (y0, y1), (z0, z1) = box
-    c = lambda i, j, k: (box[0, i], box[1, j], box[2, k])  # noqa: E731
+
+    def c(i, j, k):
+        return (box[0, i], box[1, j], box[2, k])
+
     quads = [
         ([c(0, 0, 0), c(0, 1, 0), c(1, 1, 0), c(1, 0, 0)], (0, 0, -1)),
         ([c(0, 0, 1), c(1, 0, 1), c(1, 1, 1), c(0, 1, 1)], (0, 0, 1)),
@@ -56,7 +59,6 @@ def _faces(box: np.ndarray):
         ([c(0, 0, 0), c(0, 0, 1), c(0, 1, 1), c(0, 1, 0)], (-1, 0, 0)),
         ([c(1, 0, 0), c(1, 1, 0), c(1, 1, 1), c(1, 0, 1)], (1, 0, 0)),
     ]
-    del x0, x1, y0, y1, z0, z1
     return [(np.array(q, dtype=np.float64), np.array(n, dtype=np.float64)) for q, n in quads]
 
 
