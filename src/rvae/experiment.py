@@ -54,8 +54,21 @@ def train_template(
     x_train = _take(data, _rows(data, partitions, "train"))
     x_val = _take(data, _rows(data, partitions, "val"))
     log(f"template {which}: {len(x_train)} training points, {len(x_val)} validation points, {spec}")
+    return fit_model(spec, config, x_train, x_val, None, checkpoint, log)
+
+
+def fit_model(
+    spec: ArchitectureSpec,
+    config: TrainConfig,
+    x_train: torch.Tensor,
+    x_val: torch.Tensor,
+    rosetta_loss: RosettaLoss | None,
+    checkpoint: str | Path | None,
+    log: Callable[[str], None],
+) -> tuple[VAE, list[dict]]:
+    """Build the seeded model and train it: the one path every template, run and sweep takes."""
     model = build_vae(spec, seed=config.seed)
-    history = Trainer(model, config, checkpoint, log).fit(x_train, x_val=x_val)
+    history = Trainer(model, config, checkpoint, log).fit(x_train, rosetta=rosetta_loss, x_val=x_val)
     return model, history
 
 
@@ -97,9 +110,7 @@ def retrain(
         f"{experiment} {model_kind} seed {config.seed}: {len(x_train)} training points, "
         f"{len(rosetta)} Rosetta points, beta={config.beta}, rho={config.rho if rosetta_loss else 0}"
     )
-    model = build_vae(spec, seed=config.seed)
-    history = Trainer(model, config, checkpoint, log).fit(x_train, rosetta=rosetta_loss, x_val=x_val)
-    return model, history
+    return fit_model(spec, config, x_train, x_val, rosetta_loss, checkpoint, log)
 
 
 def embed_all(model: VAE, data: PreparedDataset, rosetta_ids=(), batch_size: int = 1024) -> pd.DataFrame:

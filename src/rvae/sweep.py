@@ -9,12 +9,10 @@ from __future__ import annotations
 from typing import Callable
 
 from rvae.data.store import PreparedDataset
-from rvae.experiment import retrain
-from rvae.losses import RosettaLoss
+from rvae.experiment import fit_model, training_set
 from rvae.models import ArchitectureSpec
 from rvae.portable import RosettaPoints
 from rvae.trainer import TrainConfig, evaluate
-import torch
 
 PARAM_MODEL = {"beta": "beta_vae", "rho": "rvae"}
 
@@ -28,12 +26,13 @@ def score_candidate(
     config: TrainConfig,
     log: Callable[[str], None] = print,
 ) -> dict:
-    model_kind = PARAM_MODEL[param]
-    model, history = retrain(data, experiment, model_kind, rosetta, spec, config, None, log)
-    part = {"reproducibility": "D1", "sequential": "D2"}[experiment]
-    x_val = torch.from_numpy(data.x[data.rows(part, "val")].astype("float32"))
-    anchors = RosettaLoss(torch.from_numpy(rosetta.x), torch.from_numpy(rosetta.z), 1.0) if param == "rho" else None
-    scores = evaluate(model, x_val, anchors, config.obs_precision, seed=config.seed)
+    """Train the candidate on the experiment's training set; score it on that partition's validation split."""
+    rosetta.check_compatible(spec.input_shape, spec.latent_dim, "Rosetta points")
+    x_train, x_val, rosetta_loss = training_set(data, experiment, PARAM_MODEL[param], rosetta, config.rho)
+    log(f"{experiment} {param} sweep candidate {getattr(config, param)}: {len(x_train)} training points")
+    model, history = fit_model(spec, config, x_train, x_val, rosetta_loss, None, log)
+    # rosetta_loss is None for beta; for rho, evaluate() uses its unweighted anchor error
+    scores = evaluate(model, x_val, rosetta_loss, config.obs_precision, seed=config.seed)
     value = getattr(config, param)
     return {"param": param, "value": value, "score": scores["selection_score"], "validation": scores, "epochs": len(history)}
 
