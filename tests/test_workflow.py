@@ -36,12 +36,13 @@ def planned_jobs(output: str) -> dict:
 def test_default_dag_and_each_table_target(tmp_path):
     everything = snakemake(tmp_path, "-n", "--cores", "2", config=ROOT / "config" / "config.yaml")
     jobs = planned_jobs(everything.stdout)
-    assert jobs["make_table"] == 10 and jobs["retrain"] > 100
+    assert jobs["make_table"] == 10 and jobs["seed_result"] > 100
+    assert jobs["retrain"] * 3 == jobs["seed_result"]  # 3 seeds, one block each
     for n in range(1, 11):
         out = snakemake(tmp_path, "-n", "--cores", "2", f"results/tables/table{n}.csv", config=ROOT / "config" / "config.yaml").stdout
         table_jobs = planned_jobs(out)
         assert table_jobs["make_table"] == 1
-        assert table_jobs["retrain"] < jobs["retrain"]
+        assert table_jobs["seed_result"] < jobs["seed_result"]
         if n in (1, 3, 4, 5):
             assert "results/embeddings/sequential" not in out
         else:
@@ -109,8 +110,8 @@ def test_embedding_and_rosetta_files_have_the_documented_layout(tiny_run):
     points = load_rosetta_points(workdir / "results/rosetta/gaussians/kmeans-k8.parquet", (5,), 2)
     assert len(points) == 8 and set(points.point_ids) == set(emb.loc[emb["is_rosetta"], "point"])
     assert not list((workdir / "results/checkpoints").rglob("*.ckpt")), "checkpoints are removed after success"
-    log = (workdir / "results/logs/retrain/sequential/gaussians/kmeans-k8-same/rvae/seed1.log").read_text()
-    assert re.search(r"^epoch 40/40 loss=", log, re.M)
+    log = (workdir / "results/logs/retrain/sequential/gaussians/kmeans-k8-same/rvae/block0.log").read_text()
+    assert re.search(r"^seed 1 epoch 40/40 loss=", log, re.M) and "seed block [0, 1, 2]: vmap" in log
 
 
 @pytest.mark.slow
@@ -145,6 +146,7 @@ def test_adding_seeds_trains_only_the_new_seeds(tiny_run):
     out = snakemake(workdir, "-n", "--cores", "2", config=config).stdout
     seeds = set(re.findall(r"results/models/\S+/seed(\d+)\.pt", out))
     assert seeds == {"3"}
+    assert set(re.findall(r"results/blocks/\S+/block(\d+)", out)) == {"1"}, "only the new block trains"
     jobs = planned_jobs(out)
     assert jobs["make_table"] == 10 and "train_template" not in jobs
 
@@ -188,7 +190,7 @@ def test_sweep_chose_beta_from_its_candidates(tiny_run):
         candidates = [json.loads(p.read_text()) for p in (workdir / f"results/sweeps/{experiment}/gaussians/beta").glob("*.json")]
         assert sorted(c["value"] for c in candidates) == [1.0, 4.0]
         assert chosen["score"] == min(c["score"] for c in candidates)
-        log = (workdir / f"results/logs/retrain/{experiment}/gaussians/kmeans-k8-same/beta_vae/seed0.log").read_text()
+        log = (workdir / f"results/logs/retrain/{experiment}/gaussians/kmeans-k8-same/beta_vae/block0.log").read_text()
         assert f"beta={chosen['value']}" in log
 
 

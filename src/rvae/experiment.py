@@ -104,13 +104,31 @@ def retrain(
     log: Callable[[str], None] = print,
 ) -> tuple[VAE, list[dict]]:
     """Train one seed of one model; ``config`` carries beta (beta-VAE) and rho (R-VAE)."""
+    return retrain_block(data, experiment, model_kind, rosetta, spec, [config], [checkpoint], log)[0]
+
+
+def retrain_block(
+    data: PreparedDataset,
+    experiment: str,
+    model_kind: str,
+    rosetta: RosettaPoints,
+    spec: ArchitectureSpec,
+    configs: list[TrainConfig],
+    checkpoints: list[str | Path | None],
+    log: Callable[[str], None] = print,
+    mode: str = "auto",
+) -> list[tuple[VAE, list[dict]]]:
+    """Train a block of seeds of one model in one process (``rvae.ensemble``)."""
+    from rvae.ensemble import fit_block
+
     rosetta.check_compatible(spec.input_shape, spec.latent_dim, "Rosetta points")
-    x_train, x_val, rosetta_loss = training_set(data, experiment, model_kind, rosetta, config.rho)
+    rho = configs[0].rho
+    x_train, x_val, rosetta_loss = training_set(data, experiment, model_kind, rosetta, rho)
     log(
-        f"{experiment} {model_kind} seed {config.seed}: {len(x_train)} training points, "
-        f"{len(rosetta)} Rosetta points, beta={config.beta}, rho={config.rho if rosetta_loss else 0}"
+        f"{experiment} {model_kind} seeds {[c.seed for c in configs]}: {len(x_train)} training points, "
+        f"{len(rosetta)} Rosetta points, beta={configs[0].beta}, rho={rho if rosetta_loss else 0}"
     )
-    return fit_model(spec, config, x_train, x_val, rosetta_loss, checkpoint, log)
+    return fit_block(spec, configs, x_train, x_val, rosetta_loss, checkpoints, log, mode)
 
 
 def embed_all(model: VAE, data: PreparedDataset, rosetta_ids=(), batch_size: int = 1024) -> pd.DataFrame:

@@ -42,3 +42,29 @@ def run_inputs(snakemake):
     spec = architecture(data, **snakemake.params.architecture)
     rosetta = load_rosetta_points(snakemake.input.rosetta, spec.input_shape, spec.latent_dim)
     return data, spec, rosetta
+
+
+# A seed block's job writes every seed's files into one folder; the stable per-seed paths are
+# copies made by a local rule, so a block is one job but each seed keeps its own files.
+BLOCK_FILES = {"model": "seed{seed}.pt", "embedding": "seed{seed}.parquet", "history": "seed{seed}.history.parquet"}
+
+
+def block_file(block_dir, seed, kind: str):
+    from pathlib import Path
+
+    return Path(block_dir) / BLOCK_FILES[kind].format(seed=int(seed))
+
+
+def copy_seed_result(block_dir, seed, output, log_path) -> None:
+    import shutil
+    from pathlib import Path
+
+    from rvae.atomic import atomic_path
+
+    for kind in BLOCK_FILES:
+        source = block_file(block_dir, seed, kind)
+        if not source.is_file():
+            raise FileNotFoundError(f"{source} is missing: the seed block {block_dir} is incomplete; rerun it")
+        with atomic_path(getattr(output, kind)) as tmp:
+            shutil.copyfile(source, tmp)
+    Path(log_path).write_text(f"seed {seed}: copied from {block_dir}\n")

@@ -7,6 +7,7 @@ from snakemake.utils import validate
 
 from rvae.config_checks import check_config, hyperparameter
 from rvae.plan import TABLE_NUMBERS, all_runs, rosetta_needs, table_runs
+from rvae.workflow_support import copy_seed_result
 
 validate(config, "../schemas/config.schema.yaml")
 check_config(config)
@@ -14,6 +15,7 @@ check_config(config)
 DATASETS = list(config["datasets"])
 TABLES = [n for n in TABLE_NUMBERS if f"table{n}" in config["tables"]]
 SEEDS = list(range(config["n_seeds"]))
+SEED_BLOCK = config["seed_block"]["size"]
 GPU = 0 if config["device"] == "cpu" else 1
 PAPER_VALUES = str(
     Path(workflow.basedir) / "workflow" / "resources" / "paper_values.csv"
@@ -29,6 +31,7 @@ wildcard_constraints:
     which="joint|d1",
     k=r"\d+",
     seed=r"\d+",
+    block=r"\d+",
     n=r"\d+",
     param="beta|rho",
     value=r"[0-9]+(\.[0-9]+)?",
@@ -133,13 +136,25 @@ def sweep_rosetta(wildcards):
     return f"results/rosetta/{wildcards.dataset}/kmeans-k{k}.parquet"
 
 
-def run_seed(wildcards):
-    """The seed a run trains with: its own, or the shared one of VAE (same seed)."""
-    return (
-        config["same_seed"]
-        if wildcards.model == "vae_same_seed"
-        else int(wildcards.seed)
-    )
+def block_seeds(block):
+    """Seeds of a fixed block: seed s is in block s // size, however many seeds exist."""
+    return [s for s in SEEDS if s // SEED_BLOCK == int(block)]
+
+
+def run_seeds(wildcards):
+    """The seed each run of a block trains with: its own, or VAE (same seed)'s shared one."""
+    return [
+        config["same_seed"] if wildcards.model == "vae_same_seed" else s
+        for s in block_seeds(wildcards.block)
+    ]
+
+
+def run_dir(wildcards):
+    return f"{wildcards.experiment}/{wildcards.dataset}/{wildcards.method}-k{wildcards.k}-{wildcards.arch}/{wildcards.model}"
+
+
+def seed_block_output(wildcards):
+    return f"results/blocks/{run_dir(wildcards)}/block{int(wildcards.seed) // SEED_BLOCK}"
 
 
 def run_embeddings(wildcards):

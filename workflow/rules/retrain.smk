@@ -4,13 +4,13 @@ rule retrain:
         unpack(hyperparameter_input),
         rosetta="results/rosetta/{dataset}/{method}-k{k}.parquet",
     output:
-        model="results/models/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.pt",
-        embedding="results/embeddings/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.parquet",
-        history="results/history/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.parquet",
+        directory(
+            "results/blocks/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/block{block}"
+        ),
     log:
-        "results/logs/retrain/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.log",
+        "results/logs/retrain/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/block{block}.log",
     benchmark:
-        "results/benchmarks/retrain/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.tsv"
+        "results/benchmarks/retrain/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/block{block}.tsv"
     conda:
         "../../envs/rvae.yaml"
     threads: config["threads_per_job"]
@@ -19,12 +19,32 @@ rule retrain:
         mem_mb=4000,
         runtime=120,
     params:
-        training=lambda w: training_params(w.dataset, run_seed(w)),
+        seeds=lambda w: block_seeds(w.block),
+        run_seeds=run_seeds,
+        training=lambda w: training_params(w.dataset, 0),
         architecture=lambda w: architecture_params(w.dataset, w.arch),
         hyperparameter=fixed_hyperparameter,
-        checkpoint="results/checkpoints/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.ckpt",
+        mode=config["seed_block"]["mode"],
+        checkpoints=lambda w: [
+            f"results/checkpoints/{run_dir(w)}/seed{s}.ckpt"
+            for s in block_seeds(w.block)
+        ],
     script:
         "../scripts/retrain.py"
+
+
+rule seed_result:
+    input:
+        seed_block_output,
+    output:
+        model="results/models/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.pt",
+        embedding="results/embeddings/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.parquet",
+        history="results/history/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.parquet",
+    log:
+        "results/logs/seed_result/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.log",
+    localrule: True
+    run:
+        copy_seed_result(input[0], wildcards.seed, output, log[0])
 
 
 rule sweep_candidate:

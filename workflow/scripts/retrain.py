@@ -1,4 +1,4 @@
-"""Train one seed of VAE, beta-VAE, R-VAE or VAE (same seed) and embed every point."""
+"""Train one seed block of VAE, beta-VAE, R-VAE or VAE (same seed) and embed every point."""
 
 import json
 from pathlib import Path
@@ -6,10 +6,10 @@ from pathlib import Path
 import pandas as pd
 
 from rvae.embeddings import write_embedding
-from rvae.experiment import embed_all, retrain
+from rvae.experiment import embed_all, retrain_block
 from rvae.models import save_model
 from rvae.trainer import TrainConfig
-from rvae.workflow_support import run_inputs, start
+from rvae.workflow_support import block_file, run_inputs, start
 
 sm = snakemake  # noqa: F821
 log = start(sm)
@@ -23,9 +23,16 @@ if name:
         chosen = json.loads(Path(sm.input.chosen).read_text())["value"]
     training[name] = float(chosen)
 # checkpoint_every changes no result, so it is read from config rather than params (no rerun when edited)
-config = TrainConfig(**training, threads=sm.threads, checkpoint_every=sm.config["checkpoint_every"])
-model, history = retrain(data, w.experiment, w.model, rosetta, spec, config, sm.params.checkpoint, log)
-save_model(model, sm.output.model, {"history": history})
-write_embedding(embed_all(model, data, rosetta.point_ids), sm.output.embedding)
-pd.DataFrame(history).to_parquet(sm.output.history, index=False)
-Path(sm.params.checkpoint).unlink(missing_ok=True)
+configs = [
+    TrainConfig(**{**training, "seed": seed}, threads=sm.threads, checkpoint_every=sm.config["checkpoint_every"])
+    for seed in sm.params.run_seeds
+]
+results = retrain_block(data, w.experiment, w.model, rosetta, spec, configs, sm.params.checkpoints, log, sm.params.mode)
+out = Path(sm.output[0])
+out.mkdir(parents=True, exist_ok=True)
+for seed, (model, history) in zip(sm.params.seeds, results):
+    save_model(model, block_file(out, seed, "model"), {"history": history})
+    write_embedding(embed_all(model, data, rosetta.point_ids), block_file(out, seed, "embedding"))
+    pd.DataFrame(history).to_parquet(block_file(out, seed, "history"), index=False)
+for checkpoint in sm.params.checkpoints:
+    Path(checkpoint).unlink(missing_ok=True)
