@@ -31,6 +31,7 @@ from rvae.atomic import atomic_path
 from rvae.device import configure_runtime, resolve_device
 from rvae.losses import RosettaLoss, batch_loss
 from rvae.models import ArchitectureSpec, VAE, build_vae
+from rvae.plan import block_of, seed_blocks  # noqa: F401  (re-exported: blocks are planning)
 from rvae.trainer import (
     CHECKPOINT_FORMAT,
     TrainConfig,
@@ -51,16 +52,6 @@ def choose_mode(mode: str, spec: ArchitectureSpec, device: str) -> str:
     if mode != "auto":
         return mode
     return "vmap" if resolve_device(device).type == "cuda" or spec.family == "mlp" else "loop"
-
-
-def seed_blocks(seeds: Sequence[int], block_size: int) -> list[list[int]]:
-    """Fixed blocks: seed s is in block s // block_size, whatever the number of seeds."""
-    if block_size < 1:
-        raise ValueError(f"block size must be >= 1, got {block_size}")
-    blocks: dict[int, list[int]] = {}
-    for seed in seeds:
-        blocks.setdefault(int(seed) // block_size, []).append(int(seed))
-    return [blocks[b] for b in sorted(blocks)]
 
 
 class _StepLoss(nn.Module):

@@ -6,6 +6,7 @@ target builds exactly the runs its cells need and nothing else.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 MAIN_MODELS = ("vae", "beta_vae", "rvae")
@@ -134,3 +135,17 @@ def rosetta_needs(tables: dict) -> dict[str, set[tuple[str, int]]]:
     for run in all_runs(tables):
         needs.setdefault(run.dataset, set()).add((run.method, run.k))
     return needs
+
+
+def block_of(seed: int, block_size: int) -> int:
+    """Fixed blocks: seed s is in block s // block_size, whatever the number of seeds."""
+    if block_size < 1:
+        raise ValueError(f"block size must be >= 1, got {block_size}")
+    return int(seed) // int(block_size)
+
+
+def seed_blocks(seeds: Sequence[int], block_size: int) -> list[list[int]]:
+    blocks: dict[int, list[int]] = {}
+    for seed in seeds:
+        blocks.setdefault(block_of(seed, block_size), []).append(int(seed))
+    return [blocks[b] for b in sorted(blocks)]

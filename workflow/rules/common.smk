@@ -6,7 +6,7 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from rvae.config_checks import check_config, hyperparameter
-from rvae.plan import TABLE_NUMBERS, all_runs, rosetta_needs, table_runs
+from rvae.plan import TABLE_NUMBERS, all_runs, block_of, rosetta_needs, table_runs
 from rvae.workflow_support import copy_seed_result
 
 validate(config, "../schemas/config.schema.yaml")
@@ -138,7 +138,7 @@ def sweep_rosetta(wildcards):
 
 def block_seeds(block):
     """Seeds of a fixed block: seed s is in block s // size, however many seeds exist."""
-    return [s for s in SEEDS if s // SEED_BLOCK == int(block)]
+    return [s for s in SEEDS if block_of(s, SEED_BLOCK) == int(block)]
 
 
 def run_seeds(wildcards):
@@ -154,7 +154,7 @@ def run_dir(wildcards):
 
 
 def seed_block_output(wildcards):
-    return f"results/blocks/{run_dir(wildcards)}/block{int(wildcards.seed) // SEED_BLOCK}"
+    return f"results/blocks/{run_dir(wildcards)}/block{block_of(wildcards.seed, SEED_BLOCK)}"
 
 
 def run_embeddings(wildcards):
