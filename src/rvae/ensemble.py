@@ -92,6 +92,8 @@ class EnsembleTrainer:
         params, buffers = stack_module_state(self.models)
         self.params = {name: p.detach().clone().requires_grad_(True) for name, p in params.items()}
         self.buffers = buffers
+        # Not the fused kernel: its vector/tail split depends on the stacked size, which would
+        # make a seed's result depend on how many seeds share its block.
         self.optimizer = torch.optim.Adam(list(self.params.values()), lr=self.config.lr)
         self.checkpoint_paths = [Path(p) if p else None for p in (checkpoint_paths or [None] * len(models))]
         self.log = log
