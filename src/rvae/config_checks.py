@@ -85,3 +85,65 @@ def check_config(config: dict) -> None:
             hyperparameter(config, dataset, "beta")
         if "rvae" in models_used:
             hyperparameter(config, dataset, "rho")
+    check_sharing(config)
+
+
+EXPORT_PATH = "results/export/{dataset}/rosetta.parquet"
+
+
+def check_sharing(config: dict) -> None:
+    """``portable`` entries: a defined dataset, and a Rosetta file that exists (or that an export
+    target builds) and fits the dataset's architecture, checked before any job runs."""
+    from pathlib import Path
+
+    from rvae.portable import RosettaFileError, load_rosetta_points
+
+    datasets = config["datasets"]
+    for name, run in (config.get("portable") or {}).items():
+        where = f"portable.{name}"
+        if run["dataset"] not in datasets:
+            raise ConfigError(f"{where}.dataset: {run['dataset']!r} is not defined under datasets (defined: {list(datasets)})")
+        settings = datasets[run["dataset"]]
+        path = Path(run["rosetta"])
+        exported = {EXPORT_PATH.format(dataset=d) for d in datasets}
+        if not path.exists():
+            if run["rosetta"] in exported:
+                continue  # built by this workflow's export target
+            raise ConfigError(f"{where}.rosetta: file {run['rosetta']!r} not found")
+        try:
+            points = load_rosetta_points(path)
+        except RosettaFileError as err:
+            raise ConfigError(f"{where}.rosetta: {err}") from err
+        latent = settings["architecture"]["latent_dim"]
+        if points.latent_dim != latent:
+            raise ConfigError(
+                f"{where}.rosetta: the file's latent size is {points.latent_dim} but "
+                f"datasets.{run['dataset']}.architecture.latent_dim is {latent}"
+            )
+        shape = _declared_input_shape(settings)
+        if shape is not None and tuple(shape) != points.input_shape:
+            raise ConfigError(
+                f"{where}.rosetta: the file's inputs have shape {points.input_shape} but "
+                f"datasets.{run['dataset']} holds inputs of shape {tuple(shape)}"
+            )
+        if "rho" not in run:
+            hyperparameter(config, run["dataset"], "rho")
+
+
+def _declared_input_shape(settings: dict):
+    """Input shape known without loading the data: a folder's dataset.yaml, or the fixed kinds."""
+    from pathlib import Path
+
+    import yaml
+
+    kind = settings["kind"]
+    if kind == "folder":
+        meta = Path(str((settings.get("load") or {}).get("path", ""))) / "dataset.yaml"
+        if meta.is_file():
+            shape = (yaml.safe_load(meta.read_text()) or {}).get("input_shape")
+            return tuple(int(s) for s in shape) if shape else None
+        return None
+    fixed = {"mnist": (1, 28, 28), "birdsong": (1, 128, 128), "chairs": (1, 64, 64)}
+    if kind == "gaussians":
+        return (2 + int((settings.get("load") or {}).get("noise_dims", 3)),)
+    return fixed.get(kind)

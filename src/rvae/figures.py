@@ -216,3 +216,36 @@ def figure_sweeps(candidates: list[dict], path_png, path_pdf) -> None:
     fig.suptitle("Hyperparameter sweeps (circled: chosen value)", fontsize=11)
     fig.tight_layout()
     save_figure(fig, path_png, path_pdf)
+
+
+def figure_portable(z: np.ndarray, labels: np.ndarray, points, model, name: str):
+    """A receiving lab's points in the sender's latent space, the shared points marked.
+
+    A linear view (the two principal axes of the sender's Rosetta latents), so distances to the
+    anchors are not distorted the way a UMAP would distort them.
+    """
+    from rvae.trainer import encode_means
+
+    mapped = encode_means(model, points.x)
+    if z.shape[1] <= 2:
+        project = (lambda a: a if a.shape[1] == 2 else np.hstack([a, np.zeros((len(a), 1))]))
+        axis_names = ("z0", "z1")
+    else:
+        centre = points.z.mean(0)
+        _, _, vt = np.linalg.svd(points.z - centre, full_matrices=False)
+        project = (lambda a: (a - centre) @ vt[:2].T)
+        axis_names = ("PC 1 of the shared latents", "PC 2")
+    fig, ax = plt.subplots(figsize=(6, 5))
+    _scatter(ax, project(z), labels % 10, f"{name}: own points in the shared latent space", axis_names, legend=True)
+    target, got = project(points.z), project(mapped)
+    for a, b in zip(target, got):
+        ax.plot([a[0], b[0]], [a[1], b[1]], color="0.3", linewidth=0.6)
+    ax.scatter(target[:, 0], target[:, 1], marker="*", s=70, color="black", label="sender's Rosetta latents")
+    ax.scatter(got[:, 0], got[:, 1], marker="o", s=25, facecolors="none", edgecolors="crimson",
+               label="this model's encoding of them")  # fmt: skip
+    label_legend = ax.get_legend()
+    handles, names = ax.get_legend_handles_labels()
+    ax.legend(handles[-2:], names[-2:], fontsize=6, loc="lower right")
+    if label_legend is not None:
+        ax.add_artist(label_legend)
+    return fig

@@ -17,6 +17,8 @@ TABLES = [n for n in TABLE_NUMBERS if f"table{n}" in config["tables"]]
 SEEDS = list(range(config["n_seeds"]))
 SEED_BLOCK = config["seed_block"]["size"]
 GPU = 0 if config["device"] == "cpu" else 1
+PORTABLE = config.get("portable") or {}
+EXPORTS = [d for d, settings in config["datasets"].items() if "export" in settings]
 PAPER_VALUES = str(
     Path(workflow.basedir) / "workflow" / "resources" / "paper_values.csv"
 )
@@ -35,6 +37,7 @@ wildcard_constraints:
     n=r"\d+",
     param="beta|rho",
     value=r"[0-9]+(\.[0-9]+)?",
+    name=r"[A-Za-z][A-Za-z0-9_]*",
 
 
 def canonical(value):
@@ -43,11 +46,53 @@ def canonical(value):
 
 
 def all_targets():
-    return [
-        f"results/tables/table{n}.{ext}"
-        for n in TABLES
-        for ext in ("csv", "parquet", "md")
-    ] + figure_targets()
+    return (
+        [
+            f"results/tables/table{n}.{ext}"
+            for n in TABLES
+            for ext in ("csv", "parquet", "md")
+        ]
+        + figure_targets()
+        + sharing_targets()
+    )
+
+
+def sharing_targets():
+    """Exports of datasets with an `export:` entry, and every `portable:` run with its figure."""
+    return [f"results/export/{d}/rosetta.parquet" for d in EXPORTS] + [
+        f"results/portable/{name}/{file}"
+        for name in PORTABLE
+        for file in ("embedding.parquet", "latent_space.png")
+    ]
+
+
+def raw_data_files(wildcards):
+    """A folder dataset's own files, so editing the user's data reruns what depends on it."""
+    settings = config["datasets"][wildcards.dataset]
+    if settings["kind"] != "folder":
+        return {}
+    folder = Path(str(settings.get("load", {}).get("path", "")))
+    files = {"raw_x": folder / "x.npy", "raw_meta": folder / "dataset.yaml"}
+    for name in ("labels.parquet", "labels.npy"):
+        if (folder / name).exists():
+            files["raw_labels"] = folder / name
+    return {key: str(path) for key, path in files.items()}
+
+
+def export_settings(dataset):
+    return canonical(
+        {"k": 32, "method": "kmeans", **config["datasets"][dataset].get("export", {})}
+    )
+
+
+def portable_inputs(wildcards):
+    run = PORTABLE[wildcards.name]
+    return {**data_files(run["dataset"]), "rosetta": run["rosetta"]}
+
+
+def portable_rho(wildcards):
+    run = PORTABLE[wildcards.name]
+    return canonical(run.get("rho") or hyperparameter(config, run["dataset"], "rho"))
 
 
 def data_files(dataset):

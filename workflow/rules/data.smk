@@ -1,4 +1,6 @@
 rule prepare_data:
+    input:
+        unpack(raw_data_files),
     output:
         x="results/data/{dataset}/x.npy",
         points="results/data/{dataset}/points.parquet",

@@ -1,0 +1,185 @@
+"""``rvae``: share a latent space between labs without Snakemake.
+
+    rvae example-data --out example            # Alice's (digits 0-4) and Bob's (5-9) MNIST folders
+    rvae train --data example/alice --out example/alice_model
+    rvae export-rosetta --model example/alice_model/model.pt --data example/alice --k 32 --out example/rosetta.parquet
+    rvae train --data example/bob --rosetta example/rosetta.parquet --out example/bob_model
+
+A data folder holds ``x.npy`` (N x ...), optional ``labels.npy`` or ``labels.parquet``, and
+``dataset.yaml`` naming ``input_shape`` and ``family`` (mlp, conv, ava), optionally ``latent_dim``.
+The same library functions run the workflow's ``results/export`` and ``results/portable`` targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+SPLIT_SEED = 0
+TRAIN_FRACTION = 0.6
+
+
+def _load_folder(path):
+    import yaml
+
+    from rvae.data.folder import load_folder
+    from rvae.data.store import prepare
+
+    data = prepare(load_folder(path), TRAIN_FRACTION, SPLIT_SEED)
+    meta = yaml.safe_load((Path(path) / "dataset.yaml").read_text()) or {}
+    return data, meta
+
+
+def _spec(data, meta, args, latent_dim=None):
+    from rvae.models import ArchitectureSpec
+
+    family = args.family or meta.get("family")
+    if family is None:
+        raise SystemExit(f"error: {args.data}/dataset.yaml names no 'family' and --family was not given")
+    latent = latent_dim or args.latent_dim or meta.get("latent_dim") or 16
+    return ArchitectureSpec(family=family, input_shape=data.input_shape, latent_dim=int(latent))
+
+
+def cmd_train(args) -> int:
+    import pandas as pd
+
+    from rvae.embeddings import write_embedding
+    from rvae.experiment import fit_model
+    from rvae.models import save_model
+    from rvae.portable import load_rosetta_points
+    from rvae.sharing import embed, shared_point_errors, train_on_shared_points
+    from rvae.trainer import TrainConfig
+
+    data, meta = _load_folder(args.data)
+    points = load_rosetta_points(args.rosetta) if args.rosetta else None
+    spec = _spec(data, meta, args, latent_dim=points.latent_dim if points is not None else None)
+    if points is not None and args.latent_dim and args.latent_dim != points.latent_dim:
+        raise SystemExit(f"error: --latent-dim {args.latent_dim} but the Rosetta file's latent size is {points.latent_dim}")
+    config = TrainConfig(
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, beta=args.beta, rho=args.rho,
+        seed=args.seed, device=args.device, threads=args.threads,
+    )  # fmt: skip
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    log = print if not args.quiet else (lambda _line: None)
+    if points is None:
+        import numpy as np
+        import torch
+
+        train = torch.from_numpy(np.ascontiguousarray(data.x[np.sort(data.rows(split="train"))], dtype=np.float32))
+        val = torch.from_numpy(np.ascontiguousarray(data.x[np.sort(data.rows(split="val"))], dtype=np.float32))
+        model, history = fit_model(spec, config, train, val, None, None, log)
+        choice = None
+    else:
+        grid = [float(v) for v in args.rho_grid.split(",")] if args.rho_grid else None
+        model, history, choice = train_on_shared_points(data, points, spec, config, grid, args.sweep_epochs, log)
+        errors = shared_point_errors(model, points)
+        errors.to_parquet(out / "shared_points.parquet", index=False)
+        (out / "rho.json").write_text(json.dumps(choice, indent=2))
+        print(f"shared points: mean distance to the file's latents {errors['distance'].mean():.4f}")
+    save_model(model, out / "model.pt", {"history": history})
+    write_embedding(embed(model, data), out / "embedding.parquet")
+    pd.DataFrame(history).to_parquet(out / "history.parquet", index=False)
+    print(f"wrote {out / 'model.pt'}, {out / 'embedding.parquet'}, {out / 'history.parquet'}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from rvae.models import load_model
+    from rvae.portable import save_rosetta_points
+    from rvae.sharing import export_rosetta, summary_markdown
+
+    data, meta = _load_folder(args.data)
+    model = load_model(args.model)
+    if tuple(model.spec.input_shape) != tuple(data.input_shape):
+        raise SystemExit(f"error: the model takes inputs {model.spec.input_shape} but {args.data} holds {data.input_shape}")
+    points = export_rosetta(model, data, args.k, args.method, args.seed, dataset=args.name or meta.get("name") or Path(args.data).name)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_rosetta_points(points, out)
+    out.with_suffix(".md").write_text(summary_markdown(points, out.name))
+    print(f"wrote {len(points)} Rosetta points to {out} (summary: {out.with_suffix('.md')})")
+    return 0
+
+
+def cmd_example(args) -> int:
+    import numpy as np
+
+    from rvae.data.mnist import load_mnist_embedded
+
+    raw = load_mnist_embedded()
+    out = Path(args.out)
+    for lab, digits in (("alice", range(0, 5)), ("bob", range(5, 10))):
+        keep = np.flatnonzero(np.isin(raw.labels, list(digits)))
+        keep = np.concatenate([keep[raw.labels[keep] == d][: args.per_digit] for d in digits])
+        folder = out / lab
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / "x.npy", raw.x[keep].astype(np.float32))
+        np.save(folder / "labels.npy", raw.labels[keep].astype(np.int64))
+        (folder / "dataset.yaml").write_text(
+            f"name: mnist_{lab}\ninput_shape: [1, 28, 28]\nfamily: conv\nlatent_dim: 8\n"
+            "# no d1_labels: the folder's points are split in two halves (D1, D2) for the workflow\n"
+        )
+        print(f"wrote {folder}: {len(keep)} MNIST digits {list(digits)}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="rvae", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from rvae import __version__
+
+    top.add_argument("--version", action="version", version=f"rosetta-vae {__version__}")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train a VAE on a data folder, or an R-VAE anchored on a Rosetta file")
+    train.add_argument("--data", required=True, help="folder with x.npy and dataset.yaml")
+    train.add_argument("--out", required=True, help="folder for model.pt, embedding.parquet, history.parquet")
+    train.add_argument("--rosetta", help="a Rosetta-points file from another lab (Parquet); trains an R-VAE")
+    train.add_argument("--rho", type=float, default=1.5, help="weight of the Rosetta loss (default 1.5)")
+    train.add_argument("--rho-grid", help="comma-separated rho values; the best on validation is kept")
+    train.add_argument("--sweep-epochs", type=int, default=10, help="epochs per rho candidate")
+    train.add_argument("--family", choices=["mlp", "conv", "ava"], help="default: dataset.yaml's family")
+    train.add_argument("--latent-dim", type=int, help="default: the Rosetta file's, dataset.yaml's, or 16")
+    train.add_argument("--epochs", type=int, default=20)
+    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--beta", type=float, default=1.0)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+    train.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    train.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    train.set_defaults(run=cmd_train)
+
+    export = sub.add_parser("export-rosetta", help="select Rosetta points from a trained model and write the portable file")
+    export.add_argument("--model", required=True, help="model.pt written by `rvae train` or the workflow")
+    export.add_argument("--data", required=True, help="the folder the model was trained on")
+    export.add_argument("--out", required=True, help="output .parquet (a .md summary is written beside it)")
+    export.add_argument("--k", type=int, default=32, help="number of Rosetta points (default 32)")
+    export.add_argument("--method", default="kmeans", choices=["kmeans", "agglomerative", "gmm", "random"])
+    export.add_argument("--seed", type=int, default=0)
+    export.add_argument("--name", help="dataset name recorded in the file (default: dataset.yaml's name)")
+    export.set_defaults(run=cmd_export)
+
+    example = sub.add_parser("example-data", help="write Alice's and Bob's example folders from the embedded MNIST")
+    example.add_argument("--out", required=True)
+    example.add_argument("--per-digit", type=int, default=300)
+    example.set_defaults(run=cmd_example)
+    return top
+
+
+def main(argv=None) -> int:
+    from rvae.data.common import DataError
+    from rvae.portable import RosettaFileError
+
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (DataError, RosettaFileError, ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

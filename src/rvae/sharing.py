@@ -1,0 +1,124 @@
+"""Sharing a latent space between labs: Alice exports Rosetta points, Bob trains on them.
+
+Alice needs her data and a trained model; Bob needs only his data and Alice's file. Both the
+workflow (``results/export``, ``results/portable``) and the ``rvae`` command line call these
+functions, so the two paths give the same results.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from rvae import __version__
+from rvae.data.store import PreparedDataset
+from rvae.embeddings import embedding_frame
+from rvae.experiment import fit_model
+from rvae.losses import RosettaLoss
+from rvae.models import VAE, ArchitectureSpec, fingerprint
+from rvae.portable import RosettaPoints
+from rvae.rosetta import make_rosetta_points
+from rvae.sweep import choose
+from rvae.trainer import TrainConfig, encode_means, evaluate
+
+CITATION = (
+    "Martinez & Pearson, 'Reproducible, incremental representation learning with Rosetta VAE'; "
+    f"rosetta-vae {__version__}"
+)
+
+
+def _split(data: PreparedDataset, split: str) -> torch.Tensor:
+    rows = np.sort(data.rows(split=split))
+    return torch.from_numpy(np.ascontiguousarray(data.x[rows], dtype=np.float32))
+
+
+def export_rosetta(
+    model: VAE, data: PreparedDataset, k: int, method: str = "kmeans", seed: int = 0, dataset: str | None = None
+) -> RosettaPoints:
+    """Alice's Rosetta points: clusters of her model's latent means over all her training points."""
+    rows = np.sort(data.rows(split="train"))
+    if k > len(rows):
+        raise ValueError(f"k={k} Rosetta points asked for, but the data have only {len(rows)} training points")
+    z = encode_means(model, data.x[rows])
+    return make_rosetta_points(
+        x=np.asarray(data.x[rows], dtype=np.float32), z=z, k=k, method=method, seed=seed,
+        dataset=dataset or data.info.get("dataset", "unnamed"), template_fingerprint=fingerprint(model),
+        point_ids=rows,
+    )  # fmt: skip
+
+
+def summary_markdown(points: RosettaPoints, file_name: str) -> str:
+    """Human-readable card that travels with the Parquet file."""
+    meta = points.metadata
+    return f"""# Rosetta points: {meta['dataset']}
+
+| field | value |
+|---|---|
+| file | `{file_name}` |
+| dataset | {meta['dataset']} |
+| number of points (k) | {meta['k']} |
+| selection method | {meta['method']} |
+| latent size | {meta['latent_dim']} |
+| input shape | {' x '.join(map(str, meta['input_shape']))} |
+| template fingerprint | `{meta['template_fingerprint']}` |
+| package | rosetta-vae {meta['package_version']} (file format {meta['format_version']}) |
+
+The file holds only these {meta['k']} inputs and their latent means: no model, no other data.
+It is plain Parquet (columns `point`, `x`, `z`; metadata key `rvae.rosetta`); reading it never
+runs code. To train a model whose latent space matches this one:
+
+    rvae train --data YOUR_DATA_FOLDER --rosetta {file_name} --out YOUR_MODEL_FOLDER
+
+or list it under `portable:` in the workflow's config (README, "Share a latent space between labs").
+Your inputs must have shape {tuple(meta['input_shape'])} and your model latent size {meta['latent_dim']}.
+
+How to cite: {CITATION}.
+"""
+
+
+def train_on_shared_points(
+    data: PreparedDataset,
+    points: RosettaPoints,
+    spec: ArchitectureSpec,
+    config: TrainConfig,
+    rho_grid: Sequence[float] | None = None,
+    sweep_epochs: int = 20,
+    log: Callable[[str], None] = print,
+) -> tuple[VAE, list[dict], dict]:
+    """Bob's R-VAE on his training split, anchored on Alice's points; rho from a grid if given.
+
+    A grid is scored as in the paper: validation negative ELBO plus the unweighted anchor error.
+    Returns the model, its history, and the choice (value and every candidate's score).
+    """
+    points.check_compatible(spec.input_shape, spec.latent_dim, "the shared Rosetta file")
+    x_train, x_val = _split(data, "train"), _split(data, "val")
+    if len(x_train) == 0:
+        raise ValueError("the data have no training points")
+    x_r, z_r = torch.from_numpy(points.x), torch.from_numpy(points.z)
+    choice = {"value": config.rho, "candidates": []}
+    if rho_grid:
+        for rho in rho_grid:
+            candidate = TrainConfig(**{**config.__dict__, "rho": float(rho), "epochs": int(sweep_epochs)})
+            model, _ = fit_model(spec, candidate, x_train, x_val, RosettaLoss(x_r, z_r, float(rho)), None, log)
+            scores = evaluate(model, x_val, RosettaLoss(x_r, z_r, float(rho)), config.obs_precision, seed=config.seed)
+            choice["candidates"].append({"value": float(rho), "score": scores["selection_score"], "validation": scores})
+            log(f"rho candidate {rho}: validation score {scores['selection_score']:.4f}")
+        choice["value"] = choose(choice["candidates"])["value"]
+        log(f"chose rho = {choice['value']}")
+    final = TrainConfig(**{**config.__dict__, "rho": float(choice["value"])})
+    model, history = fit_model(spec, final, x_train, x_val, RosettaLoss(x_r, z_r, final.rho), None, log)
+    return model, history, choice
+
+
+def shared_point_errors(model: VAE, points: RosettaPoints) -> pd.DataFrame:
+    """Per shared point: how far the model's encoder puts Alice's inputs from Alice's latents."""
+    z_model = encode_means(model, points.x)
+    distance = np.linalg.norm(z_model - points.z, axis=1)
+    return pd.DataFrame({"point": points.point_ids, "distance": distance})
+
+
+def embed(model: VAE, data: PreparedDataset) -> pd.DataFrame:
+    return embedding_frame(data.points, encode_means(model, data.x), ())

@@ -1,0 +1,246 @@
+"""Sharing a latent space between labs: export, untrusted-file checks, Bob's R-VAE, the CLI."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from rvae.cli import main as rvae
+from rvae.config_checks import ConfigError, check_sharing
+from rvae.data.common import DataError
+from rvae.data.folder import load_folder
+from rvae.portable import RosettaPoints, save_rosetta_points
+
+RVAE = str(Path(sys.executable).parent / "rvae")
+SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _folder(path: Path, x: np.ndarray, family="mlp", labels=None, **meta) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    np.save(path / "x.npy", x)
+    if labels is not None:
+        np.save(path / "labels.npy", labels)
+    (path / "dataset.yaml").write_text(yaml.safe_dump({"input_shape": list(x.shape[1:]), "family": family, **meta}))
+    return path
+
+
+def _points(tmp_path, shape=(5,), latent=2, k=4, name="alice.parquet") -> Path:
+    rng = np.random.default_rng(0)
+    points = RosettaPoints.create(rng.normal(size=(k, *shape)), rng.normal(size=(k, latent)), np.arange(k), "alice", "kmeans", "f" * 64)
+    save_rosetta_points(points, tmp_path / name)
+    return tmp_path / name
+
+
+def readme_commands() -> list[str]:
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = text.split("<!-- sharing-commands -->")[1].split("<!-- /sharing-commands -->")[0]
+    return [line.strip() for line in block.splitlines() if line.strip()]
+
+
+@pytest.mark.slow
+def test_alice_and_bob_share_a_latent_space_on_mnist(tmp_path):
+    """The README's commands as written. Alice: digits 0-4; Bob: 5-9. Bob's R-VAE maps Alice's
+    shared inputs near her latents, far nearer than a plain VAE trained on Bob's data."""
+    commands = readme_commands()
+    assert len(commands) == 4 and all(c.startswith(".venv/bin/rvae ") for c in commands)
+    for command in commands:
+        argv = command.split()
+        done = subprocess.run([RVAE, *argv[1:]], capture_output=True, text=True, cwd=tmp_path)
+        assert done.returncode == 0, (command, done.stderr[-2000:])
+    ex = tmp_path / "example"
+    card = (ex / "rosetta.md").read_text()
+    for needle in ("mnist_alice", "| number of points (k) | 24 |", "| latent size | 8 |", "1 x 28 x 28", "How to cite"):
+        assert needle in card
+    assert rvae(["train", "--data", str(ex / "bob"), "--latent-dim", "8", "--epochs", "10", "--quiet",
+                 "--out", str(ex / "bob_vae")]) == 0  # fmt: skip
+    from rvae.models import load_model
+    from rvae.portable import load_rosetta_points
+    from rvae.sharing import shared_point_errors
+
+    points = load_rosetta_points(ex / "rosetta.parquet")
+    assert set(points.point_ids) <= set(range(750)) and len(points) == 24
+    anchored = shared_point_errors(load_model(ex / "bob_model/model.pt"), points)["distance"].mean()
+    baseline = shared_point_errors(load_model(ex / "bob_vae/model.pt"), points)["distance"].mean()
+    spread = np.linalg.norm(points.z - points.z.mean(0), axis=1).mean()
+    print(f"Bob R-VAE {anchored:.3f}, Bob VAE {baseline:.3f}, spread of Alice's latents {spread:.3f}")
+    assert anchored < 0.5 * baseline and anchored < 0.5 * spread, (anchored, baseline, spread)
+    written = pd.read_parquet(ex / "bob_model/shared_points.parquet")
+    assert written["distance"].mean() == pytest.approx(anchored, rel=1e-5)
+    embedding = pd.read_parquet(ex / "bob_model/embedding.parquet")
+    assert len(embedding) == 750 and [c for c in embedding.columns if c.startswith("z")] == [f"z{i}" for i in range(8)]
+    # the shipped workflow config for the same example builds its DAG on these folders
+    dry = subprocess.run([SNAKEMAKE, "-n", "--cores", "2", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+                          "--configfile", str(ROOT / "config/sharing.yaml")], capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    assert "export_rosetta" in dry.stdout and "train_portable" in dry.stdout and "figure_portable" in dry.stdout
+
+
+def test_cli_help_lists_the_commands():
+    out = subprocess.run([RVAE, "--help"], capture_output=True, text=True)
+    assert out.returncode == 0
+    for command in ("train", "export-rosetta", "example-data"):
+        assert command in out.stdout
+    train = subprocess.run([RVAE, "train", "--help"], capture_output=True, text=True).stdout
+    assert "--rosetta" in train and "--rho-grid" in train
+
+
+def test_rho_grid_is_chosen_on_validation(tmp_path):
+    rng = np.random.default_rng(1)
+    bob = _folder(tmp_path / "bob", rng.normal(size=(120, 5)).astype(np.float32))
+    rosetta = _points(tmp_path)
+    assert rvae(["train", "--data", str(bob), "--rosetta", str(rosetta), "--rho-grid", "0.1,3", "--sweep-epochs", "2",
+                 "--epochs", "2", "--out", str(tmp_path / "out"), "--quiet"]) == 0  # fmt: skip
+    choice = json.loads((tmp_path / "out/rho.json").read_text())
+    assert sorted(c["value"] for c in choice["candidates"]) == [0.1, 3.0]
+    assert choice["value"] == min(choice["candidates"], key=lambda c: c["score"])["value"]
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda t: _points(t, shape=(7,)), "inputs have shape (7,) but the model expects (5,)"),
+        (lambda t: _points(t, latent=3), None),  # a 3-d file trains a 3-d model: accepted
+        (lambda t: _truncated(_points(t)), "Rosetta file"),
+        (lambda t: _without_metadata(_points(t)), "metadata"),
+        (lambda t: _nonfinite(t), "NaN or infinite"),
+        (lambda t: _pickle(t), "Rosetta file"),
+    ],
+    ids=["wrong-shape", "other-latent-size", "truncated-footer", "no-metadata", "non-finite", "pickle"],
+)
+def test_bob_refuses_a_bad_rosetta_file(tmp_path, capsys, make, message):
+    rng = np.random.default_rng(2)
+    bob = _folder(tmp_path / "bob", rng.normal(size=(60, 5)).astype(np.float32))
+    path = make(tmp_path)
+    code = rvae(["train", "--data", str(bob), "--rosetta", str(path), "--epochs", "1", "--out", str(tmp_path / "o"), "--quiet"])
+    err = capsys.readouterr().err
+    if message is None:
+        assert code == 0
+    else:
+        assert code == 2 and message in err, err
+        assert not (tmp_path / "o" / "model.pt").exists()
+
+
+def test_latent_size_flag_must_agree_with_the_file(tmp_path, capsys):
+    bob = _folder(tmp_path / "bob", np.zeros((20, 5), dtype=np.float32) + np.arange(5, dtype=np.float32))
+    with pytest.raises(SystemExit, match="latent size is 2"):
+        rvae(["train", "--data", str(bob), "--rosetta", str(_points(tmp_path)), "--latent-dim", "4", "--out", str(tmp_path / "o")])
+
+
+def _truncated(path: Path) -> Path:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 20])
+    return path
+
+
+def _without_metadata(path: Path) -> Path:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    pq.write_table(table.replace_schema_metadata({}), path)
+    return path
+
+
+def _nonfinite(tmp_path: Path) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = _points(tmp_path)
+    table = pq.read_table(path)
+    z = table.column("z").to_pylist()
+    z[1][0] = float("nan")
+    table = table.set_column(table.schema.get_field_index("z"), "z", pa.array(z, type=table.schema.field("z").type))
+    pq.write_table(table.replace_schema_metadata(pq.read_table(path).schema.metadata), path)
+    return path
+
+
+def _pickle(tmp_path: Path) -> Path:
+    import pickle
+
+    path = tmp_path / "evil.parquet"
+    path.write_bytes(pickle.dumps({"x": 1}))
+    return path
+
+
+def test_folder_dataset_is_validated(tmp_path):
+    good = _folder(tmp_path / "good", np.ones((10, 5), dtype=np.float32), labels=np.arange(10) % 2)
+    assert load_folder(good).x.shape == (10, 5)
+    wrong = _folder(tmp_path / "wrong", np.ones((10, 5), dtype=np.float32))
+    (wrong / "dataset.yaml").write_text("input_shape: [6]\nfamily: mlp\n")
+    with pytest.raises(DataError, match=r"points have shape \(5,\) but dataset.yaml says \(6,\)"):
+        load_folder(wrong)
+    text = _folder(tmp_path / "text", np.array([["a"] * 5] * 10))
+    with pytest.raises(DataError, match="is not numeric"):
+        load_folder(text)
+    nan = np.ones((10, 5), dtype=np.float32)
+    nan[3, 1] = np.nan
+    with pytest.raises(DataError, match="NaN or infinite"):
+        load_folder(_folder(tmp_path / "nan", nan))
+    labels = _folder(tmp_path / "labels", np.ones((10, 5), dtype=np.float32), labels=np.arange(9))
+    with pytest.raises(DataError, match="labels.npy"):
+        load_folder(labels)
+
+
+def _sharing_config(tmp_path, rosetta, latent=2, shape=(5,)):
+    folder = _folder(tmp_path / "bob", np.ones((10, *shape), dtype=np.float32))
+    return {
+        "datasets": {"bob": {"kind": "folder", "load": {"path": str(folder)}, "architecture": {"family": "mlp", "latent_dim": latent}, "training": {"epochs": 1}}},
+        "hyperparameters": {"rho": {"value": 1.0}},
+        "portable": {"run1": {"dataset": "bob", "rosetta": str(rosetta)}},
+    }  # fmt: skip
+
+
+def test_config_checks_the_shared_file_before_any_job(tmp_path):
+    check_sharing(_sharing_config(tmp_path, _points(tmp_path)))
+    with pytest.raises(ConfigError, match="portable.run1.rosetta: the file's latent size is 2 but datasets.bob.architecture.latent_dim is 3"):
+        check_sharing(_sharing_config(tmp_path, _points(tmp_path), latent=3))
+    with pytest.raises(ConfigError, match=r"portable.run1.rosetta: the file's inputs have shape \(7,\)"):
+        check_sharing(_sharing_config(tmp_path, _points(tmp_path, shape=(7,), name="seven.parquet")))
+    with pytest.raises(ConfigError, match="portable.run1.rosetta: file .* not found"):
+        check_sharing(_sharing_config(tmp_path, tmp_path / "missing.parquet"))
+    with pytest.raises(ConfigError, match="portable.run1.rosetta: Rosetta file"):
+        check_sharing(_sharing_config(tmp_path, _truncated(_points(tmp_path, name="cut.parquet"))))
+    config = _sharing_config(tmp_path, _points(tmp_path))
+    config["portable"]["run1"]["dataset"] = "carol"
+    with pytest.raises(ConfigError, match="portable.run1.dataset: 'carol' is not defined"):
+        check_sharing(config)
+
+
+@pytest.mark.slow
+def test_workflow_exports_and_trains_the_portable_model(tmp_path):
+    """Alice's export and Bob's R-VAE as Snakemake targets, with a rho sweep; data edits rerun."""
+    rng = np.random.default_rng(3)
+    _folder(tmp_path / "alice", rng.normal(size=(200, 5)).astype(np.float32), labels=np.arange(200) % 4)
+    _folder(tmp_path / "bob", (rng.normal(size=(160, 5)) + 1).astype(np.float32), labels=np.arange(160) % 3)
+    dataset = lambda path: {"kind": "folder", "load": {"path": path}, "architecture": {"family": "mlp", "latent_dim": 2},
+                            "training": {"epochs": 4}}  # fmt: skip
+    config = {
+        "datasets": {"alice": {**dataset("alice"), "export": {"k": 6}}, "bob": dataset("bob")},
+        "portable": {"bob_from_alice": {"dataset": "bob", "rosetta": "results/export/alice/rosetta.parquet",
+                                        "rho": {"grid": [0.5, 4.0], "epochs": 2}}},
+    }  # fmt: skip
+    (tmp_path / "sharing.yaml").write_text(yaml.safe_dump(config))
+    cmd = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path), "--configfile", str(tmp_path / "sharing.yaml"), "--cores", "2"]  # fmt: skip
+    done = subprocess.run(cmd + ["results/portable/bob_from_alice/embedding.parquet", "results/portable/bob_from_alice/latent_space.png"],
+                          capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    from rvae.portable import load_rosetta_points
+
+    points = load_rosetta_points(tmp_path / "results/export/alice/rosetta.parquet", (5,), 2)
+    assert len(points) == 6 and points.metadata["dataset"] == "alice"
+    assert "| number of points (k) | 6 |" in (tmp_path / "results/export/alice/rosetta.md").read_text()
+    embedding = pd.read_parquet(tmp_path / "results/portable/bob_from_alice/embedding.parquet")
+    assert len(embedding) == 160 and {"z0", "z1"} <= set(embedding.columns)
+    choice = json.loads((tmp_path / "results/portable/bob_from_alice/rho.json").read_text())
+    assert sorted(c["value"] for c in choice["candidates"]) == [0.5, 4.0]
+    assert (tmp_path / "results/portable/bob_from_alice/latent_space.png").stat().st_size > 10_000
+    # Bob edits his data: his data, model and figure rerun; Alice's export does not
+    np.save(tmp_path / "bob" / "x.npy", (rng.normal(size=(160, 5)) + 2).astype(np.float32))
+    dry = subprocess.run(cmd + ["-n", "results/portable/bob_from_alice/latent_space.png"], capture_output=True, text=True, cwd=tmp_path)
+    assert "rule prepare_data" in dry.stdout and "dataset=bob" in dry.stdout and "dataset=alice" not in dry.stdout
+    assert "rule train_portable" in dry.stdout and "rule export_rosetta" not in dry.stdout
