@@ -23,7 +23,10 @@ def check(config):
     check_config(config)
 
 
-def test_shipped_configs_are_valid():
+def test_shipped_configs_are_valid(tmp_path, monkeypatch):
+    from conftest import paper_data_layout
+
+    monkeypatch.chdir(paper_data_layout(tmp_path))  # paper.yaml's data paths are relative
     for name in ("config/config.yaml", "config/paper.yaml", "tests/workflow/config.yaml"):
         check(yaml.safe_load((ROOT / name).read_text()))
 
@@ -74,6 +77,15 @@ BAD = [
     ("variants on an MLP dataset", _set(["tables", "table10"], {"dataset": "gaussians", "k": 8, "architectures": ["same", "simple"]}), "ava"),
     ("missing rho", _delete(["hyperparameters", "rho"]), "rho"),
     ("unknown table", _set(["tables", "table11"], {"gaussians": 8}), "table11"),
+    ("duplicate selection methods", _set(["tables", "table9", "methods"], ["kmeans", "kmeans"]), "methods|unique"),
+    ("duplicate grid values", _set(["hyperparameters", "beta"], {"grid": [1.0, 1.0]}), "beta|unique"),
+    ("zero seed block", _set(["seed_block"], {"size": 0}), "seed_block|size|minimum"),
+    ("unknown ensemble mode", _set(["seed_block"], {"mode": "parallel"}), "mode|parallel"),
+    ("missing MNIST files", _set(["datasets", "mnist", "load"], {"source": "idx", "path": "/nonexistent/mnist"}), "datasets.mnist.load.path"),
+    ("folder without a path", _set(["datasets", "mnist"], {"kind": "folder", "architecture": {"family": "conv", "latent_dim": 2}, "training": {"epochs": 1}}), "datasets.mnist.load.path"),
+    ("shared file not found", _set(["portable"], {"bob": {"dataset": "gaussians", "rosetta": "/nonexistent/alice.parquet"}}), "portable.bob.rosetta"),
+    ("portable run on undefined data", _set(["portable"], {"bob": {"dataset": "carol", "rosetta": "x.parquet"}}), "portable.bob.dataset"),
+    ("export k of zero", _set(["datasets", "gaussians", "export"], {"k": 0}), "export|minimum"),
     ("dataset name with a slash", _set(["datasets", "my/data"], {"kind": "gaussians", "architecture": {"family": "mlp", "latent_dim": 2}, "training": {"epochs": 1}}), "my/data"),
 ]
 

@@ -19,6 +19,9 @@ def test_snakefmt_check_is_clean():
 
 
 def test_paper_config_builds_its_dag(tmp_path):
+    from conftest import paper_data_layout
+
+    paper_data_layout(tmp_path)
     result = subprocess.run(
         [str(BIN / "snakemake"), "-n", "--cores", "4", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
          "--configfile", str(ROOT / "config" / "paper.yaml")],

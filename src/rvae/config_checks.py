@@ -85,7 +85,33 @@ def check_config(config: dict) -> None:
             hyperparameter(config, dataset, "beta")
         if "rvae" in models_used:
             hyperparameter(config, dataset, "rho")
+    check_data_paths(config)
     check_sharing(config)
+
+
+EMBEDDED_SOURCES = {"embedded", "synthetic"}
+
+
+def check_data_paths(config: dict) -> None:
+    """A dataset read from disk must name a path that exists, before hours of other jobs run."""
+    from pathlib import Path
+
+    for name, settings in config["datasets"].items():
+        load = settings.get("load") or {}
+        source = load.get("source")
+        reads_disk = settings["kind"] == "folder" or (source is not None and source not in EMBEDDED_SOURCES)
+        if not reads_disk:
+            continue
+        if settings["kind"] == "birdsong":  # one folder or file per bird
+            for bird, path in (load.get("birds") or {}).items():
+                if not Path(str(path)).exists():
+                    raise ConfigError(f"datasets.{name}.load.birds.{bird}: {path!r} does not exist")
+            continue
+        path = load.get("path")
+        if not path:
+            raise ConfigError(f"datasets.{name}.load.path: missing (kind {settings['kind']!r}, source {source!r} reads files)")
+        if not Path(str(path)).exists():
+            raise ConfigError(f"datasets.{name}.load.path: {path!r} does not exist")
 
 
 EXPORT_PATH = "results/export/{dataset}/rosetta.parquet"
