@@ -18,6 +18,12 @@ def start(snakemake) -> Callable[[str], None]:
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
+    # Wall-clock bounds of the job in its own log (the load test checks GPU jobs never overlap).
+    import atexit
+    import time
+
+    log(f"job started at {time.time():.3f}")
+    atexit.register(lambda: log(f"job finished at {time.time():.3f}"))
     return log
 
 
@@ -45,7 +51,7 @@ def run_inputs(snakemake):
 
 
 # A seed block's job writes every seed's files into one folder; the stable per-seed paths are
-# copies made by a local rule, so a block is one job but each seed keeps its own files.
+# copies made by the local rule `seed_result` (its shell command spells these names out).
 BLOCK_FILES = {"model": "seed{seed}.pt", "embedding": "seed{seed}.parquet", "history": "seed{seed}.history.parquet"}
 
 
@@ -53,18 +59,3 @@ def block_file(block_dir, seed, kind: str):
     from pathlib import Path
 
     return Path(block_dir) / BLOCK_FILES[kind].format(seed=int(seed))
-
-
-def copy_seed_result(block_dir, seed, output, log_path) -> None:
-    import shutil
-    from pathlib import Path
-
-    from rvae.atomic import atomic_path
-
-    for kind in BLOCK_FILES:
-        source = block_file(block_dir, seed, kind)
-        if not source.is_file():
-            raise FileNotFoundError(f"{source} is missing: the seed block {block_dir} is incomplete; rerun it")
-        with atomic_path(getattr(output, kind)) as tmp:
-            shutil.copyfile(source, tmp)
-    Path(log_path).write_text(f"seed {seed}: copied from {block_dir}\n")

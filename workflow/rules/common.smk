@@ -7,7 +7,6 @@ from snakemake.utils import validate
 
 from rvae.config_checks import check_config, hyperparameter
 from rvae.plan import TABLE_NUMBERS, all_runs, block_of, rosetta_needs, table_runs
-from rvae.workflow_support import copy_seed_result
 
 validate(config, "../schemas/config.schema.yaml")
 check_config(config)
