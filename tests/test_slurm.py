@@ -125,7 +125,7 @@ def test_gpu_jobs_never_overlap_on_the_one_gpu(cluster, slurm_run):
             record = job_record(cluster, job_id)
             spans.append((datetime.fromisoformat(record["StartTime"]), datetime.fromisoformat(record["EndTime"])))
     spans.sort()
-    assert len(spans) >= 8
+    assert len(spans) >= 5  # the D1 template and one seed block per model
     # second resolution: a job may start in the second the previous one ended
     assert all(later[0] >= earlier[1] for earlier, later in zip(spans, spans[1:])), spans
 

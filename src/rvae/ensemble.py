@@ -39,6 +39,8 @@ from rvae.trainer import (
     TrainingDiverged,
     _data_identity,
     _stream_seeds,
+    checked_training_data,
+    epoch_record,
     evaluate,
     format_epoch,
 )
@@ -195,11 +197,7 @@ class EnsembleTrainer:
         self, x_train: torch.Tensor, rosetta: RosettaLoss | None = None, x_val: torch.Tensor | None = None
     ) -> list[list[dict]]:
         cfg = self.config
-        x_train = x_train.to(self.device, torch.float32)
-        if x_train.shape[0] == 0:
-            raise ValueError("the training set is empty")
-        if not torch.isfinite(x_train).all():
-            raise ValueError("the training data contain NaN or infinite values")
+        x_train = checked_training_data(x_train, self.device)
         rosetta = rosetta.to(self.device) if rosetta is not None else None
         x_val = x_val.to(self.device, torch.float32) if x_val is not None else None
         data_id = _data_identity(x_train, rosetta)
@@ -239,15 +237,7 @@ class EnsembleTrainer:
                         f"loss became non-finite (loss={model_means[0]}) in epoch {self.epoch} of seed {seed}; "
                         f"lower the learning rate or check the data; nothing was saved for this epoch"
                     )
-                record = {
-                    "epoch": self.epoch,
-                    "loss": model_means[0],
-                    "recon": model_means[1],
-                    "kl": model_means[2],
-                    "rosetta": model_means[3],
-                    "seconds": seconds,
-                    "samples_per_s": n * b / seconds if seconds > 0 else float("inf"),
-                }
+                record = epoch_record(self.epoch, model_means, seconds, n * b)
                 if x_val is not None:
                     val = evaluate(self.models[i], x_val, rosetta, cfg.obs_precision, seed=seed)
                     record.update({f"val_{key}": value for key, value in val.items()})

@@ -74,6 +74,16 @@ def _stream_seeds(seed: int) -> tuple[int, int]:
     return int(a), int(b)
 
 
+def checked_training_data(x: torch.Tensor, device) -> torch.Tensor:
+    """On the device as float32; an empty or non-finite training set stops the run before epoch 1."""
+    x = x.to(device, torch.float32)
+    if x.shape[0] == 0:
+        raise ValueError("the training set is empty")
+    if not torch.isfinite(x).all():
+        raise ValueError("the training data contain NaN or infinite values")
+    return x
+
+
 def _data_identity(x: torch.Tensor, rosetta: RosettaLoss | None) -> str:
     """Cheap fingerprint of the training data, so a checkpoint is never resumed on other data."""
     parts = [tuple(x.shape), float(x.double().sum()), float(x[:: max(1, x.shape[0] // 97)].double().pow(2).sum())]
@@ -161,11 +171,7 @@ class Trainer:
         x_val: torch.Tensor | None = None,
     ) -> list[dict]:
         cfg = self.config
-        x_train = x_train.to(self.device, torch.float32)
-        if x_train.shape[0] == 0:
-            raise ValueError("the training set is empty")
-        if not torch.isfinite(x_train).all():
-            raise ValueError("the training data contain NaN or infinite values")
+        x_train = checked_training_data(x_train, self.device)
         if rosetta is not None:
             rosetta = rosetta.to(self.device)
         if x_val is not None:
@@ -197,15 +203,7 @@ class Trainer:
                     f"loss became non-finite (loss={means[0]}) in epoch {self.epoch} of seed {cfg.seed}; "
                     f"lower the learning rate or check the data; nothing was saved for this epoch"
                 )
-            record = {
-                "epoch": self.epoch,
-                "loss": means[0],
-                "recon": means[1],
-                "kl": means[2],
-                "rosetta": means[3],
-                "seconds": seconds,
-                "samples_per_s": n / seconds if seconds > 0 else float("inf"),
-            }
+            record = epoch_record(self.epoch, means, seconds, n)
             if x_val is not None:
                 val = evaluate(self.model, x_val, rosetta, cfg.obs_precision, seed=cfg.seed)
                 record.update({f"val_{key}": value for key, value in val.items()})
@@ -215,6 +213,19 @@ class Trainer:
                 self.save_checkpoint(data_id)
         self.model.eval()
         return self.history
+
+
+def epoch_record(epoch: int, means, seconds: float, samples: int) -> dict:
+    """One history row: the epoch's mean loss terms (total, recon, KL, anchor) and its speed."""
+    return {
+        "epoch": epoch,
+        "loss": means[0],
+        "recon": means[1],
+        "kl": means[2],
+        "rosetta": means[3],
+        "seconds": seconds,
+        "samples_per_s": samples / seconds if seconds > 0 else float("inf"),
+    }
 
 
 def format_epoch(record: dict, epochs: int) -> str:
