@@ -43,6 +43,8 @@ rule seed_result:
     log:
         "results/logs/seed_result/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.log",
     localrule: True
+    conda:
+        "../../envs/rvae.yaml"
     # A shell copy, not a Python job: hundreds of these run in a few milliseconds each.
     # File names inside the block: rvae.workflow_support.BLOCK_FILES.
     shell:
