@@ -46,10 +46,9 @@ def cmd_train(args) -> int:
     import pandas as pd
 
     from rvae.embeddings import write_embedding
-    from rvae.experiment import fit_model
     from rvae.models import save_model
     from rvae.portable import load_rosetta_points
-    from rvae.sharing import embed, shared_point_errors, train_on_shared_points
+    from rvae.sharing import embed, shared_point_errors, train_on_shared_points, train_plain
     from rvae.trainer import TrainConfig
 
     data, meta = _load_folder(args.data)
@@ -65,13 +64,7 @@ def cmd_train(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     log = print if not args.quiet else (lambda _line: None)
     if points is None:
-        import numpy as np
-        import torch
-
-        train = torch.from_numpy(np.ascontiguousarray(data.x[np.sort(data.rows(split="train"))], dtype=np.float32))
-        val = torch.from_numpy(np.ascontiguousarray(data.x[np.sort(data.rows(split="val"))], dtype=np.float32))
-        model, history = fit_model(spec, config, train, val, None, None, log)
-        choice = None
+        model, history = train_plain(data, spec, config, log)
     else:
         grid = [float(v) for v in args.rho_grid.split(",")] if args.rho_grid else None
         model, history, choice = train_on_shared_points(data, points, spec, config, grid, args.sweep_epochs, log)

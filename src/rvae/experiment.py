@@ -35,7 +35,7 @@ def _rows(data: PreparedDataset, partitions, split: str) -> np.ndarray:
     return np.concatenate([data.rows(p, split) for p in partitions])
 
 
-def _take(data: PreparedDataset, rows: np.ndarray) -> torch.Tensor:
+def take_rows(data: PreparedDataset, rows: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(data.x[np.sort(rows)], dtype=np.float32))
 
 
@@ -51,8 +51,8 @@ def train_template(
     if which not in TEMPLATES:
         raise ValueError(f"template must be one of {TEMPLATES}, got {which!r}")
     partitions = ["D1", "D2"] if which == "joint" else ["D1"]
-    x_train = _take(data, _rows(data, partitions, "train"))
-    x_val = _take(data, _rows(data, partitions, "val"))
+    x_train = take_rows(data, _rows(data, partitions, "train"))
+    x_val = take_rows(data, _rows(data, partitions, "val"))
     log(f"template {which}: {len(x_train)} training points, {len(x_val)} validation points, {spec}")
     return fit_model(spec, config, x_train, x_val, None, checkpoint, log)
 
@@ -85,8 +85,8 @@ def training_set(
     if model_kind not in MODEL_KINDS:
         raise ValueError(f"model must be one of {MODEL_KINDS}, got {model_kind!r}")
     part = TRAIN_PARTITION[experiment]
-    x_train = _take(data, data.rows(part, "train"))
-    x_val = _take(data, data.rows(part, "val"))
+    x_train = take_rows(data, data.rows(part, "train"))
+    x_val = take_rows(data, data.rows(part, "val"))
     x_r = torch.from_numpy(rosetta.x)
     if model_kind == "rvae":
         return x_train, x_val, RosettaLoss(x_r, torch.from_numpy(rosetta.z), rho)

@@ -16,7 +16,7 @@ import torch
 from rvae import __version__
 from rvae.data.store import PreparedDataset
 from rvae.embeddings import embedding_frame
-from rvae.experiment import fit_model
+from rvae.experiment import take_rows, fit_model
 from rvae.losses import RosettaLoss
 from rvae.models import VAE, ArchitectureSpec, fingerprint
 from rvae.portable import RosettaPoints
@@ -30,9 +30,14 @@ CITATION = (
 )
 
 
-def _split(data: PreparedDataset, split: str) -> torch.Tensor:
-    rows = np.sort(data.rows(split=split))
-    return torch.from_numpy(np.ascontiguousarray(data.x[rows], dtype=np.float32))
+def split_tensor(data: PreparedDataset, split: str) -> torch.Tensor:
+    """All points of one split (both partitions): a lab's own data is one pool."""
+    return take_rows(data, data.rows(split=split))
+
+
+def train_plain(data: PreparedDataset, spec: ArchitectureSpec, config: TrainConfig, log=print) -> tuple[VAE, list[dict]]:
+    """A lab's own VAE on all its training points (what Alice exports from)."""
+    return fit_model(spec, config, split_tensor(data, "train"), split_tensor(data, "val"), None, None, log)
 
 
 def export_rosetta(
@@ -94,7 +99,7 @@ def train_on_shared_points(
     Returns the model, its history, and the choice (value and every candidate's score).
     """
     points.check_compatible(spec.input_shape, spec.latent_dim, "the shared Rosetta file")
-    x_train, x_val = _split(data, "train"), _split(data, "val")
+    x_train, x_val = split_tensor(data, "train"), split_tensor(data, "val")
     if len(x_train) == 0:
         raise ValueError("the data have no training points")
     x_r, z_r = torch.from_numpy(points.x), torch.from_numpy(points.z)
