@@ -30,6 +30,7 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).parent))
 from naive import naive_train  # noqa: E402
 
+from rvae.config_checks import declared_input_shape  # noqa: E402
 from rvae.device import configure_runtime  # noqa: E402
 from rvae.ensemble import choose_mode, fit_block  # noqa: E402
 from rvae.losses import batch_loss  # noqa: E402
@@ -38,7 +39,6 @@ from rvae.models import ArchitectureSpec, build_vae  # noqa: E402
 from rvae.trainer import TrainConfig, Trainer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-INPUT_SHAPES = {"gaussians": None, "mnist": (1, 28, 28), "birdsong": (1, 128, 128), "chairs": (1, 64, 64)}
 # Points per measurement: enough batches for a steady rate, a few seconds each on 2 cores.
 POINTS = {"gaussians": 4096, "mnist": 2048, "birdsong": 192, "chairs": 384}
 EPOCHS = {"gaussians": 4, "mnist": 1, "birdsong": 1, "chairs": 1}
@@ -83,10 +83,10 @@ def _sync(device):
 
 def cases(config: dict):
     for name, settings in config["datasets"].items():
-        if name not in INPUT_SHAPES:
+        shape = declared_input_shape(settings)
+        if name not in POINTS or shape is None:
             continue
         arch = settings["architecture"]
-        shape = INPUT_SHAPES[name] or (2 + int(settings.get("load", {}).get("noise_dims", 3)),)
         spec = ArchitectureSpec(
             family=arch["family"], input_shape=shape, latent_dim=arch["latent_dim"],
             **{k: v for k, v in arch.items() if k in ("hidden", "residual_hidden")},

@@ -146,7 +146,7 @@ def check_sharing(config: dict) -> None:
                 f"{where}.rosetta: the file's latent size is {points.latent_dim} but "
                 f"datasets.{run['dataset']}.architecture.latent_dim is {latent}"
             )
-        shape = _declared_input_shape(settings)
+        shape = declared_input_shape(settings)
         if shape is not None and tuple(shape) != points.input_shape:
             raise ConfigError(
                 f"{where}.rosetta: the file's inputs have shape {points.input_shape} but "
@@ -156,7 +156,7 @@ def check_sharing(config: dict) -> None:
             hyperparameter(config, run["dataset"], "rho")
 
 
-def _declared_input_shape(settings: dict):
+def declared_input_shape(settings: dict):
     """Input shape known without loading the data: a folder's dataset.yaml, or the fixed kinds."""
     from pathlib import Path
 

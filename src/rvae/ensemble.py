@@ -43,6 +43,7 @@ from rvae.trainer import (
     epoch_record,
     evaluate,
     format_epoch,
+    read_checkpoint,
 )
 
 MODES = ("auto", "vmap", "loop")
@@ -160,19 +161,8 @@ class EnsembleTrainer:
         for i, path in enumerate(self.checkpoint_paths):
             if path is None or not path.exists():
                 return False
-            try:
-                state = torch.load(path, map_location="cpu", weights_only=True)
-            except Exception as err:
-                self.log(f"checkpoint {path} is unreadable ({type(err).__name__}: {err}); starting the block afresh")
-                return False
-            if (
-                state.get("kind") != "ensemble"
-                or state.get("format") != CHECKPOINT_FORMAT
-                or state.get("config_identity") != self.configs[i].identity()
-                or state.get("data_identity") != data_id
-                or state["epoch"] > self.config.epochs
-            ):
-                self.log(f"checkpoint {path} belongs to another configuration, data or block; starting afresh")
+            state = read_checkpoint(path, self.configs[i], data_id, "ensemble", self.log)
+            if state is None:
                 return False
             states.append(state)
         if len({s["epoch"] for s in states}) != 1:

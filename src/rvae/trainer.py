@@ -74,6 +74,32 @@ def _stream_seeds(seed: int) -> tuple[int, int]:
     return int(a), int(b)
 
 
+def read_checkpoint(path: Path, config: TrainConfig, data_id: str, kind: str, log) -> dict | None:
+    """A checkpoint's state if it belongs to this config, data and kind of run; else None, saying why.
+
+    A corrupt or foreign checkpoint costs epochs, never the run.
+    """
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        log(f"checkpoint {path} is unreadable ({type(err).__name__}: {err}); starting afresh")
+        return None
+    if (
+        state.get("format") != CHECKPOINT_FORMAT
+        or state.get("kind", "single") != kind
+        or state.get("config_identity") != config.identity()
+    ):
+        log(f"checkpoint {path} was written for another configuration; starting afresh")
+        return None
+    if state.get("data_identity") != data_id:
+        log(f"checkpoint {path} was written for other training data; starting afresh")
+        return None
+    if state["epoch"] > config.epochs:
+        log(f"checkpoint {path} is past the configured {config.epochs} epochs; starting afresh")
+        return None
+    return state
+
+
 def checked_training_data(x: torch.Tensor, device) -> torch.Tensor:
     """On the device as float32; an empty or non-finite training set stops the run before epoch 1."""
     x = x.to(device, torch.float32)
@@ -140,19 +166,8 @@ class Trainer:
         path = self.checkpoint_path
         if path is None or not path.exists():
             return False
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:  # a corrupt checkpoint costs epochs, never the run
-            self.log(f"checkpoint {path} is unreadable ({type(err).__name__}: {err}); starting afresh")
-            return False
-        if state.get("format") != CHECKPOINT_FORMAT or state.get("config_identity") != self.config.identity():
-            self.log(f"checkpoint {path} was written for another configuration; starting afresh")
-            return False
-        if state.get("data_identity") != data_id:
-            self.log(f"checkpoint {path} was written for other training data; starting afresh")
-            return False
-        if state["epoch"] > self.config.epochs:
-            self.log(f"checkpoint {path} is past the configured {self.config.epochs} epochs; starting afresh")
+        state = read_checkpoint(path, self.config, data_id, "single", self.log)
+        if state is None:
             return False
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
