@@ -13,9 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from rvae.data.common import DataError, RawDataset, existing_path
+from rvae.data.common import DataError, DatasetFacts, RawDataset, existing_path
 
 EMBEDDED_SONGS = ("bells", "flashcam", "samba", "simple")
+WINDOW_S = 0.08
+WINDOWS_PER_RECORDING = 200
 EPSILON = 1e-12
 
 
@@ -198,8 +200,19 @@ def _embedded_song(name: str, params: SpectrogramParams, segmentation: dict) -> 
     audio = np.asarray(sound.data, dtype=np.float64)[0]
     intervals = window_intervals(
         len(audio) / sound.samplerate,
-        segmentation.get("window_s", 0.08),
-        segmentation.get("windows_per_recording", 200),
+        segmentation.get("window_s", WINDOW_S),
+        segmentation.get("windows_per_recording", WINDOWS_PER_RECORDING),
         f"embedded song {name}",
     )
     return spectrograms(audio, int(sound.samplerate), intervals, params)
+
+
+def facts(load: dict) -> DatasetFacts:
+    """Embedded songs: a fixed number of windows per song; D1 defaults to the first half of the birds."""
+    size = SpectrogramParams(**(load.get("spectrogram") or {})).size
+    shape = (1, size, size)
+    if load.get("source", "embedded") != "embedded":
+        return DatasetFacts(shape)
+    per = (load.get("segmentation") or {}).get("windows_per_recording", WINDOWS_PER_RECORDING)
+    d1_birds = load.get("d1_birds") or EMBEDDED_SONGS[: len(EMBEDDED_SONGS) // 2]
+    return DatasetFacts(shape, per * len(d1_birds), per * len(EMBEDDED_SONGS))

@@ -1,0 +1,96 @@
+"""One training run of the paper's experiments, from prepared data to weights and embedding.
+
+The workflow's scripts call these functions; a lab without Snakemake can call them too.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from rvae.data.store import PreparedDataset, take_rows
+from rvae.embeddings import embedding_frame
+from rvae.ensemble import fit_block
+from rvae.inference import encode_means
+from rvae.losses import RosettaLoss
+from rvae.models import ArchitectureSpec, VAE
+from rvae.portable import RosettaPoints
+from rvae.trainer import TrainConfig, train_vae
+from rvae.vocabulary import EXPERIMENTS, MODEL_KINDS, TEMPLATES
+
+log = logging.getLogger(__name__)
+
+# Which partition each experiment retrains on (spec, "Experiments").
+TRAIN_PARTITION = {"reproducibility": "D1", "sequential": "D2"}
+
+
+def architecture(data: PreparedDataset, family: str, latent_dim: int, variant: str = "same", **extra) -> ArchitectureSpec:
+    return ArchitectureSpec(family=family, input_shape=data.input_shape, latent_dim=int(latent_dim), variant=variant, **extra)
+
+
+def _rows(data: PreparedDataset, partitions, split: str) -> np.ndarray:
+    return np.concatenate([data.rows(p, split) for p in partitions])
+
+
+def train_template(
+    data: PreparedDataset, which: str, spec: ArchitectureSpec, config: TrainConfig, checkpoint: str | Path | None = None
+) -> tuple[VAE, list[dict]]:
+    """Joint template: D1 + D2 train splits; D1 template: D1 train split (spec, "Templates")."""
+    if which not in TEMPLATES:
+        raise ValueError(f"template must be one of {TEMPLATES}, got {which!r}")
+    partitions = ["D1", "D2"] if which == "joint" else ["D1"]
+    x_train = take_rows(data, _rows(data, partitions, "train"))
+    x_val = take_rows(data, _rows(data, partitions, "val"))
+    log.info(f"template {which}: {len(x_train)} training points, {len(x_val)} validation points, {spec}")
+    return train_vae(spec, config, x_train, x_val, None, checkpoint)
+
+
+def training_set(
+    data: PreparedDataset, experiment: str, model_kind: str, points: RosettaPoints
+) -> tuple[torch.Tensor, torch.Tensor, RosettaLoss | None]:
+    """Training inputs, validation inputs and the Rosetta term for one model kind of one experiment.
+
+    R-VAE: the partition's train split alone, plus the Rosetta loss. VAE, beta-VAE and VAE
+    (same seed): the train split plus the R Rosetta inputs appended once, no latent constraint.
+    """
+    if experiment not in EXPERIMENTS:
+        raise ValueError(f"experiment must be one of {EXPERIMENTS}, got {experiment!r}")
+    if model_kind not in MODEL_KINDS:
+        raise ValueError(f"model kind must be one of {MODEL_KINDS}, got {model_kind!r}")
+    part = TRAIN_PARTITION[experiment]
+    x_train = take_rows(data, data.rows(part, "train"))
+    x_val = take_rows(data, data.rows(part, "val"))
+    x_r = torch.from_numpy(points.x)
+    if model_kind == "rvae":
+        return x_train, x_val, RosettaLoss(x_r, torch.from_numpy(points.z))
+    return torch.cat([x_train, x_r]), x_val, None
+
+
+def retrain_block(
+    data: PreparedDataset,
+    experiment: str,
+    model_kind: str,
+    points: RosettaPoints,
+    spec: ArchitectureSpec,
+    configs: list[TrainConfig],
+    checkpoints: list[str | Path | None],
+    mode: str = "auto",
+) -> list[tuple[VAE, list[dict]]]:
+    """Train a block of seeds of one model kind in one process (``rvae.ensemble``); ``configs`` carry beta and rho."""
+    points.check_compatible(spec.input_shape, spec.latent_dim, "Rosetta points")
+    x_train, x_val, rosetta = training_set(data, experiment, model_kind, points)
+    log.info(
+        f"{experiment} {model_kind} seeds {[c.seed for c in configs]}: {len(x_train)} training points, "
+        f"{len(points)} Rosetta points, beta={configs[0].beta}, rho={configs[0].rho if rosetta else 0}"
+    )
+    return fit_block(spec, configs, x_train, x_val, rosetta, checkpoints, mode)
+
+
+def embed_all(model: VAE, data: PreparedDataset, rosetta_ids=(), batch_size: int = 1024) -> pd.DataFrame:
+    """Posterior means of every point of D1 and D2 (train and validation)."""
+    z = encode_means(model, data.x, batch_size=batch_size)
+    return embedding_frame(data.points, z, rosetta_ids)
