@@ -63,7 +63,8 @@ def seed_block_output(wildcards):
 def block_checkpoints(wildcards):
     pattern = paths.fill(paths.RUN_CHECKPOINT, **dict(wildcards.items()))
     return [
-        paths.fill(pattern, seed=s) for s in job_params.block_seeds(config, wildcards.block)
+        paths.fill(pattern, seed=s)
+        for s in job_params.block_seeds(config, wildcards.block)
     ]
 
 

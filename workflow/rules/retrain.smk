@@ -18,9 +18,13 @@ rule retrain:
         runtime=120,
     params:
         seeds=lambda w: job_params.block_seeds(config, w.block),
-        training_seeds=lambda w: job_params.training_seeds(config, w.model_kind, w.block),
+        training_seeds=lambda w: job_params.training_seeds(
+            config, w.model_kind, w.block
+        ),
         training=lambda w: job_params.training_params(config, w.dataset, 0),
-        architecture=lambda w: job_params.architecture_params(config, w.dataset, w.variant),
+        architecture=lambda w: job_params.architecture_params(
+            config, w.dataset, w.variant
+        ),
         hyperparameter=lambda w: job_params.fixed_hyperparameter(
             config, w.dataset, w.model_kind
         ),

@@ -45,7 +45,9 @@ rule train_portable:
         runtime=120,
     params:
         training=lambda w: job_params.training_params(
-            config, config["portable"][w.name]["dataset"], config["portable"][w.name]["seed"]
+            config,
+            config["portable"][w.name]["dataset"],
+            config["portable"][w.name]["seed"],
         ),
         architecture=lambda w: job_params.architecture_params(
             config, config["portable"][w.name]["dataset"]

@@ -1,13 +1,13 @@
 """Start-up of the workflow's scripts: logging to the rule's log file, the inputs of a training job.
 
-A script runs under Snakemake, or alone for debugging (pypsa-eur's habit)::
+A script runs under Snakemake, or alone for debugging (pypsa-eur's habit), from the repository root::
 
-    from rvae.workflow.script import mock_snakemake
-    sm = mock_snakemake("retrain", experiment="sequential", dataset="gaussians", method="kmeans",
-                        k=8, variant="same", model_kind="rvae", block=0)
+    python -m rvae.workflow.script retrain experiment=sequential dataset=gaussians method=kmeans \
+        k=8 variant=same model_kind=rvae block=0
 
-then the script's lines run as they are (``sm`` holds ``input``, ``output``, ``params``,
-``wildcards``, ``threads``, ``log`` and ``config`` of that job).
+or, in a notebook, ``sm = mock_snakemake("retrain", experiment=..., ...)`` and then the script's
+lines as they are (``sm`` holds ``input``, ``output``, ``params``, ``wildcards``, ``threads``,
+``log`` and ``config`` of that job).
 """
 
 from __future__ import annotations
@@ -47,29 +47,51 @@ def run_inputs(snakemake):
     return data, spec, points
 
 
-def mock_snakemake(rule: str, configfile: str = "config/config.yaml", snakefile: str = "Snakefile", **wildcards):
+def mock_snakemake(rule: str, configfile: str | None = None, **wildcards):
     """The ``snakemake`` object a rule's script would get for these wildcards, without running the workflow.
 
-    Run from the repository root (or pass ``snakefile``); inputs must exist for the script to
-    read them, as under Snakemake.
+    Run from the repository root; inputs must exist for the script to read them, as under Snakemake.
     """
-    from snakemake.api import SnakemakeApi
-    from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
+    from snakemake.api import Workflow  # first: snakemake.api, .dag and .workflow import each other
+    from snakemake.dag import DAG
+    from snakemake.jobs import Job
+    from snakemake.logging import LoggerManager, logger
     from snakemake.script import Snakemake
+    from snakemake.settings.types import (
+        ConfigSettings, DAGSettings, OutputSettings, ResourceSettings, StorageSettings, WorkflowSettings,
+    )  # fmt: skip
 
-    with SnakemakeApi(OutputSettings(quiet=True)) as api:
-        workflow_api = api.workflow(
-            resource_settings=ResourceSettings(cores=1),
-            config_settings=ConfigSettings(configfiles=[Path(configfile)]),
-            snakefile=Path(snakefile),
-        )
-        workflow = workflow_api._workflow
-        workflow.include(workflow.main_snakefile, overwrite_default_target=True)
-        job = workflow.get_rule(rule)
-        wildcards = {key: str(value) for key, value in wildcards.items()}
-        io = job.expand_input(wildcards)[0], job.expand_output(wildcards)[0], job.expand_params(wildcards, *job.expand_input(wildcards)[:1], None, None)
-        log_files = job.expand_log(wildcards)
-        return Snakemake(
-            io[0], io[1], io[2], wildcards, threads=1, resources=None, log=log_files, config=workflow.config,
-            rulename=rule, bench_iteration=None, scriptdir=str(Path(snakefile).parent / "workflow" / "scripts"),
-        )  # fmt: skip
+    configfiles = [Path(configfile)] if configfile else []
+    workflow = Workflow(
+        config_settings=ConfigSettings(configfiles=configfiles), resource_settings=ResourceSettings(),
+        workflow_settings=WorkflowSettings(), logger_manager=LoggerManager(logger, OutputSettings()),
+        storage_settings=StorageSettings(), dag_settings=DAGSettings(rerun_triggers=[]), storage_provider_settings={},
+    )  # fmt: skip
+    workflow.include(Path("Snakefile").resolve())
+    for path in configfiles:
+        workflow.configfile(path)
+    workflow.global_resources = {}
+    found = workflow.get_rule(rule)
+    job = Job(found, DAG(workflow, rules=[found]), {k: str(v) for k, v in wildcards.items()})
+    snakemake = Snakemake(
+        job.input, job.output, job.params, job.wildcards, job.threads, job.resources, job.log,
+        workflow.config, rule, None,
+    )  # fmt: skip
+    snakemake.script_path = Path(found.basedir.get_path_or_uri(secret_free=True)) / str(found.script) if found.script else None
+    return snakemake
+
+
+def main(argv=None) -> None:
+    """``python -m rvae.workflow.script RULE [wildcard=value ...]``: one job's script in this process (for a debugger).
+
+    Uses ``config/config.yaml`` as Snakemake would; the job's inputs must exist.
+    """
+    import runpy
+
+    rule, *pairs = argv if argv is not None else sys.argv[1:]
+    snakemake = mock_snakemake(rule, **dict(pair.split("=", 1) for pair in pairs))
+    runpy.run_path(str(snakemake.script_path), init_globals={"snakemake": snakemake}, run_name="__main__")
+
+
+if __name__ == "__main__":
+    main()
