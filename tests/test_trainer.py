@@ -125,3 +125,26 @@ def test_editing_rho_in_the_readme_example_does_not_resume_a_stale_checkpoint(tm
     assert not any("resumed" in line for line in log_lines.lines), log_lines.lines
     _train(tmp_path, epochs=6, rosetta=anchors, rho=3.0)
     assert any("resumed" in line and "epoch 4/6" in line for line in log_lines.lines)
+
+
+def test_the_readmes_ten_lines_run_as_written(tmp_path, monkeypatch, log_lines):
+    """The library example of README.md, on small stand-in files, twice: the second run resumes."""
+    import re
+    from pathlib import Path
+
+    from rvae.portable import RosettaPoints, save_rosetta_points
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    code = re.search(r"## The library in ten lines.*?```python\n(.*?)```", readme, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    np.save("my_data.npy", rng.random((40, 1, 28, 28)).astype("float32"))
+    points = RosettaPoints.create(rng.random((4, 1, 28, 28)), rng.standard_normal((4, 16)), np.arange(4), "mnist", "kmeans")
+    save_rosetta_points(points, "rosetta.parquet")
+    short = code.replace("epochs=50", "epochs=2")
+    assert short != code
+    scope: dict = {}
+    exec(short, scope)
+    assert scope["z"].shape == (40, 16) and Path("run.ckpt").exists()
+    exec(short.replace("epochs=2", "epochs=3"), {})
+    assert any("resumed from checkpoint run.ckpt at epoch 2/3" in line for line in log_lines.lines)
