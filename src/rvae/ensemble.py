@@ -10,9 +10,13 @@ Two ways to run a block, chosen by ``mode``:
   saves the per-job start-up and is faster than ``vmap`` for convolutions on a CPU, where a
   batched convolution runs as a slower grouped one (benchmarks/README.md).
 
-``auto`` takes ``vmap`` on a GPU and for MLPs, ``loop`` otherwise. A seed's result never
-depends on the other seeds in its block: in ``vmap`` each model's slice is computed apart
-(checked bit-for-bit in tests/test_ensemble.py), in ``loop`` the runs are separate.
+``auto`` takes ``vmap`` on a GPU and for MLPs, ``loop`` otherwise. Rerunning a block gives the
+same bytes, and a seed's result does not depend on how many seeds follow it in its block (its
+slot is fixed: seed s sits at s % size). A vmap slot agrees with the seed trained alone only to
+float32 rounding, per step: vectorised kernels (e.g. AVX-512) may round each slot differently,
+and Adam turns rounding-level gradients into full steps, so whole trajectories differ like two
+valid float32 runs (tests/test_ensemble.py). "VAE (same seed)" is therefore never a vmap block
+(``rvae.paper.experiment.retrain_block``).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 import copy
 import logging
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 from torch import nn
@@ -108,16 +112,24 @@ class SeedBlockTrainer(EpochLoop):
                     slot[key][i] = value
 
     # -- the step -------------------------------------------------------------------------
+    def batched_loss(self, rosetta: RosettaLoss | None = None) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """``(x, eps) -> (models, 4)`` loss parts of every model, ``x`` and ``eps`` stacked per model.
+
+        One vmapped computation over the stacked parameters; gradients land in ``self.params``.
+        """
+        base = _StepLoss(copy.deepcopy(self.models[0]), self.config, rosetta)
+
+        def one_model(params, buffers, x, eps):
+            named = {f"vae.{name}": value for name, value in params.items()}
+            return functional_call(base, (named, buffers), (x, eps))
+
+        batched = vmap(one_model, in_dims=(0, 0, 0, 0))
+        return lambda x, eps: batched(self.params, self.buffers, x, eps)
+
     def _train_epoch(self, x_train, rosetta):
         cfg = self.config
         if self._batched is None:
-            base = _StepLoss(copy.deepcopy(self.models[0]), cfg, rosetta)
-
-            def one_model(params, buffers, x, eps):
-                named = {f"vae.{name}": value for name, value in params.items()}
-                return functional_call(base, (named, buffers), (x, eps))
-
-            self._batched = vmap(one_model, in_dims=(0, 0, 0, 0))
+            self._batched = self.batched_loss(rosetta)
         n, k, b = x_train.shape[0], self.models[0].latent_dim, len(self.models)
         orders = torch.stack([torch.randperm(n, generator=g) for g in self.order_rngs]).to(self.device)
         sums = torch.zeros(b, 4, device=self.device, dtype=torch.float64)
@@ -125,7 +137,7 @@ class SeedBlockTrainer(EpochLoop):
             idx = orders[:, first : first + cfg.batch_size]
             batch = x_train[idx]  # (models, batch, ...)
             eps = torch.stack([torch.randn(idx.shape[1], k, generator=g, device=self.device) for g in self.noise_rngs])
-            parts = self._batched(self.params, self.buffers, batch, eps)  # (models, 4)
+            parts = self._batched(batch, eps)  # (models, 4)
             self.optimizer.zero_grad(set_to_none=True)
             parts[:, 0].sum().backward()
             self.optimizer.step()

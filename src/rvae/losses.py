@@ -46,9 +46,10 @@ class RosettaLoss(nn.Module):
 
     It holds the anchors only; their weight rho lives in ``TrainConfig.rho`` beside beta, so a
     checkpoint's identity covers it (one home for every hyperparameter). The stored latent
-    ``z_r`` is decoded as is (no sampling). A per-point mean puts one Rosetta point on the same
-    footing as one data point in the batch mean of the ELBO; ``rho`` times this equals the
-    prototype's sum-form weight ``rho * B / R`` (spec, "Losses").
+    ``z_r`` is decoded as is (no sampling). The ELBO is a mean over the B batch points and this
+    term a mean over the R Rosetta points, so at rho = 1 all R points together weigh as much as
+    one whole batch (each Rosetta point B/R times one data point); this equals the prototype's
+    sum-form weight ``rho * B / R`` (spec, "Losses").
     """
 
     def __init__(self, x_r: torch.Tensor, z_r: torch.Tensor):
