@@ -150,3 +150,26 @@ def test_common_smk_holds_no_domain_logic():
     text = (ROOT / "workflow" / "rules" / "common.smk").read_text()
     assert len(text.splitlines()) <= 150
     assert "Namespace" not in text and "def main_k" not in text and "def sweeps" not in text
+
+
+def test_every_module_and_public_name_of_the_readme_is_importable_from_where_it_says():
+    import importlib
+
+    import rvae
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("### Modules", 1)[1].split("###", 1)[0]
+    modules = set()
+    for row in (line for line in table.splitlines() if line.startswith("|") and "`rvae" in line):
+        cell = row.split("|")[2]
+        names = re.findall(r"`(rvae[\w.]*)`", cell)
+        parent = names[0].rsplit(".", 1)[0] if names else "rvae"
+        for name in names + [f"{parent}.{short}" for short in re.findall(r"`\.(\w+)`", cell)]:
+            modules.add(name)
+    assert len(modules) > 20
+    for name in modules:
+        importlib.import_module(name)
+    public = re.findall(r"`(\w+)`", table.split("| `rvae` |", 1)[1].split("\n", 1)[0])
+    assert "encode_means" in public and "Trainer" in public
+    for name in public:
+        assert getattr(rvae, name) is not None and name in rvae.__all__

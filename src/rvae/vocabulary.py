@@ -14,8 +14,8 @@ Meanings, one per word:
   variant is retrained.
 - **run**: one seed of one model kind; **retraining**: the M runs of one model kind under one
   condition, what RV and LSD summarise.
-- **points** of a table cell: a partition (``D1``, ``D2``) or a part of D1 (``R1``: the Rosetta
-  points, ``rest_D1``: the others), the tables' ``partition`` column.
+- **partition** of a table cell (the tables' ``partition`` column): ``D1``, ``D2``, or a part of
+  D1 (``R1``: its Rosetta points, ``rest_D1``: the others).
 """
 
 from __future__ import annotations
