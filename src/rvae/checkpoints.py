@@ -16,7 +16,7 @@ import torch
 
 from rvae.atomic import atomic_path
 
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2  # 2: one state layout for every trainer ("step" holds the optimiser's share)
 
 log = logging.getLogger(__name__)
 
