@@ -19,10 +19,16 @@ rule retrain:
     params:
         seeds=lambda w: job_params.block_seeds(config, w.block),
         seed_roles=lambda w: job_params.retrain_roles(
-            config, paths.fill(paths.RETRAINING, **dict(w.items())), w.model_kind, w.block
+            config,
+            paths.fill(paths.RETRAINING, **dict(w.items())),
+            w.model_kind,
+            w.block,
         ),
         training_seeds=lambda w: job_params.training_seeds(
-            config, paths.fill(paths.RETRAINING, **dict(w.items())), w.model_kind, w.block
+            config,
+            paths.fill(paths.RETRAINING, **dict(w.items())),
+            w.model_kind,
+            w.block,
         ),
         training=lambda w: job_params.training_params(config, w.dataset, 0),
         architecture=lambda w: job_params.architecture_params(
