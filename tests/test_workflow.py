@@ -111,7 +111,11 @@ def test_embedding_and_rosetta_files_have_the_documented_layout(tiny_run):
     assert len(points) == 8 and set(points.point_ids) == set(emb.loc[emb["is_rosetta"], "point"])
     assert not list((workdir / "results/checkpoints").rglob("*.ckpt")), "checkpoints are removed after success"
     log = (workdir / "results/logs/retrain/sequential/gaussians/kmeans-k8-same/rvae/block0.log").read_text()
-    assert re.search(r"^seed 1 epoch 40/40 loss=", log, re.M) and "seed block [0, 1, 2]: vmap" in log
+    from rvae.workflow import params
+
+    seeds = params.training_seeds(yaml.safe_load(TINY.read_text()), "sequential/gaussians/kmeans-k8-same/rvae", "rvae", 0)
+    assert len(set(seeds)) == 3, "each run's seed is derived from its role"
+    assert re.search(rf"^seed {seeds[1]} epoch (\d+)/\1 loss=", log, re.M) and f"seed block {seeds}: vmap" in log
 
 
 @pytest.mark.slow
