@@ -98,6 +98,26 @@ def test_rvae_is_more_reproducible_than_vae_on_gaussians(tiny_run):
 
 
 @pytest.mark.slow
+def test_findings_on_the_tiny_run_leave_every_table_as_it_was(tiny_run, tmp_path):
+    """The scorecard reads the tables; it never rewrites them, and reruns give the same bytes."""
+    from rvae.paper.findings import NOT_RUN, REPRODUCED, build_findings, summary_counts
+
+    workdir, _ = tiny_run
+    tables = workdir / "results" / "tables"
+    before = {p.name: p.read_bytes() for p in sorted(tables.glob("table*"))}
+    findings = build_findings(workdir / "results", tmp_path / "a").set_index("claim_id")
+    build_findings(workdir / "results", tmp_path / "b")
+    assert {p.name: p.read_bytes() for p in sorted(tables.glob("table*"))} == before and len(before) == 30
+    for name in ("findings.csv", "findings.parquet", "findings.md", "cell_intervals.csv", "cell_intervals.parquet"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    # Table 1 on 8 Gaussians: the R-VAE's RV below the VAE's, on R1 and on the rest of D1
+    assert findings.loc["T1-02", "verdict"] == REPRODUCED and findings.loc["T1-17", "verdict"] == REPRODUCED
+    counts = summary_counts(findings.reset_index())
+    assert counts.loc["all claims", "total"] == 163 and counts.loc["Table 4", NOT_RUN] == 6  # MNIST is not in the tiny run
+    assert "Every table was built." in (tmp_path / "a" / "findings.md").read_text()
+
+
+@pytest.mark.slow
 def test_embedding_and_rosetta_files_have_the_documented_layout(tiny_run):
     workdir, _ = tiny_run
     from rvae.portable import load_rosetta_points
