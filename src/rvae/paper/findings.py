@@ -10,6 +10,9 @@ only in the model, selection method or architecture, with dataset, point set, me
 ``a`` is the cell that comes first in ``paper_values.csv``. ``direction`` is the paper's ordering
 of ``a`` against ``b`` (``<``, ``>``; ``=`` where the paper prints equal medians).
 ``robust_in_paper``: the difference of the paper's medians exceeds the larger of its two IQRs.
+Datasets and k are the paper's (Sections 3.1, 3.2, Appendices D-F); it states neither for
+Table 9 nor k for Table 10, so those stay empty. Our cells are matched by the key
+(table, row, column), which ``rvae.plan`` spells as ``paper_values.csv`` does.
 
 **Text claims** (:data:`TEXT_CLAIMS`, each with the sentence it tests) are sets of table claims,
 ``members`` as ``id`` plus the ordering the *text* asserts (``<``, ``>``; ``~`` for "similar").
