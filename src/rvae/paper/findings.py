@@ -571,7 +571,10 @@ def _score_table_claim(claim, cells: dict) -> dict:
             out[f"our_{side}_median"], out[f"our_{side}_iqr"] = float(cell.row["median"]), float(cell.row["iqr"])
             if cell.replicates is not None:
                 out[f"our_{side}_low"], out[f"our_{side}_high"] = percentile_interval(cell.replicates)
-    not_run = [f"{side} cell ({claim[f'{side}_row']}, {claim[f'{side}_column']}) not in the table" for side, c in (("a", a), ("b", b)) if c is None]
+    if not any(key[0] == table for key in cells):
+        not_run = [f"table {table} not built"]
+    else:
+        not_run = [f"{side} cell ({claim[f'{side}_row']}, {claim[f'{side}_column']}) not in table {table}" for side, c in (("a", a), ("b", b)) if c is None]
     not_run += [c.missing for c in (a, b) if c is not None and c.replicates is None]
     on_run = []
     if a is not None and b is not None:
