@@ -374,7 +374,10 @@ def resample_indices(key: str, n: int, n_resamples: int = N_RESAMPLES, root: int
 def normalised_median_replicates(metric: str, values, reference, values_idx, reference_idx) -> np.ndarray:
     """One normalised median per resample (row of the index arrays); the reference median recomputed.
 
-    The arithmetic is the tables' (``normalise_lsd`` / ``normalise_rv``, then the median), row by row.
+    ``values`` (n,), ``reference`` (m,), ``values_idx`` (B, n) and ``reference_idx`` (B, m) integer
+    indices; returns (B,). The arithmetic is the tables' (``normalise_lsd`` / ``normalise_rv``, then
+    the median), row by row; a reference median of 0 or non-finite gives NaN for LSD, as it cannot
+    normalise.
     """
     values = np.asarray(values, dtype=np.float64)[values_idx]
     reference_median = np.median(np.asarray(reference, dtype=np.float64)[reference_idx], axis=1, keepdims=True)
@@ -470,6 +473,9 @@ def read_tables(results_dir) -> dict[int, pd.DataFrame]:
         path = Path(results_dir) / "tables" / f"table{number}.parquet"
         if path.exists():
             table = pd.read_parquet(path)
+            needed = {"row", "column", "experiment", "dataset", "condition", "model", "reference", "metric", "partition", "estimator", "median", "iqr", "n", "note"}
+            if needed - set(table.columns):
+                raise ValueError(f"{path} lacks the tidy table columns {sorted(needed - set(table.columns))}")
             duplicated = table[table.duplicated(["row", "column"], keep=False)]
             if len(duplicated):
                 raise ValueError(f"{path}: cells {duplicated[['row', 'column']].values.tolist()} appear twice")
