@@ -11,16 +11,27 @@ import pytest
 from rvae.metrics import normalise_lsd, normalise_rv
 from rvae.paper.findings import (
     INCONCLUSIVE, NOT_COMPARABLE, NOT_RUN, OPPOSITE, REPRODUCED, SAME_NS, VERDICTS, aggregate_verdict,
-    build_findings, claims_csv, figure_findings, normalised_median_replicates, ordering_verdict,
+    claims_csv, figure_findings, normalised_median_replicates, ordering_verdict,
     percentile_interval, read_paper_claims, resample_indices, similar_verdict, summary_counts,
 )  # fmt: skip
-from rvae.plan import table_cells
-from rvae.tables import summarise
+from rvae.paper.plan import table_cells
+from rvae.paper.tables import summarise
+from rvae.workflow import paths
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = ROOT / "workflow" / "resources" / "paper_values.csv"
 CLAIMS = ROOT / "workflow" / "resources" / "paper_claims.csv"
-OUTPUTS = ("findings.csv", "findings.parquet", "findings.md", "cell_intervals.csv", "cell_intervals.parquet")
+OUTPUTS = ("findings.csv", "findings.parquet", "findings.md", "findings.rst", "cell_intervals.csv", "cell_intervals.parquet")
+
+
+def build_findings(results: Path, out: Path, **options) -> pd.DataFrame:
+    """The rule's call on a hand-made results folder: the tables that exist, metric files by the registry."""
+    from rvae.paper.findings import build_findings as build
+
+    tables = {n: Path(paths.rooted(paths.fill(paths.TABLE, n=n, ext="parquet"), results)) for n in range(1, 11)}
+    outputs = {name: out / Path(path).name for name, path in paths.FINDINGS.items()}
+    locate = lambda *key: paths.rooted(paths.metric_file_of(*key), results)  # noqa: E731
+    return build({n: p for n, p in tables.items() if p.exists()}, locate, outputs, **options)
 
 
 # -- The claims file ------------------------------------------------------------------------
@@ -118,8 +129,8 @@ def _write_table(results: Path, number: int, tables: dict, estimator: str = "led
     cells = table_cells(number, tables)
     frames = {}
     for cell in cells:
-        for run in (cell.run, cell.reference):
-            frames[(cell.metric, run)] = pd.read_parquet(results / "metrics" / cell.metric / f"{run.path}.parquet")
+        for run in (cell.retraining, cell.reference):
+            frames[(cell.metric, run)] = pd.read_parquet(paths.rooted(paths.metric_file(cell.metric, run), results))
     table = summarise(cells, frames, estimator, pd.read_csv(PAPER))
     if converged is not None:
         table["converged"] = [converged.get((r, c), True) for r, c in zip(table["row"], table["column"])]

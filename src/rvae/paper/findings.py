@@ -12,7 +12,7 @@ of ``a`` against ``b`` (``<``, ``>``; ``=`` where the paper prints equal medians
 ``robust_in_paper``: the difference of the paper's medians exceeds the larger of its two IQRs.
 Datasets and k are the paper's (Sections 3.1, 3.2, Appendices D-F); it states neither for
 Table 9 nor k for Table 10, so those stay empty. Our cells are matched by the key
-(table, row, column), which ``rvae.plan`` spells as ``paper_values.csv`` does.
+(table, row, column), which ``rvae.paper.plan`` spells as ``paper_values.csv`` does.
 
 **Text claims** (:data:`TEXT_CLAIMS`, each with the sentence it tests) are sets of table claims,
 ``members`` as ``id`` plus the ordering the *text* asserts (``<``, ``>``; ``~`` for "similar").
@@ -67,9 +67,9 @@ import numpy as np
 import pandas as pd
 
 from rvae.atomic import atomic_path
-from rvae.plan import TABLE_NUMBERS
-from rvae.tables import TITLES
-from rvae.tables import _values as cell_values  # the tables' own definition of a cell's points
+from rvae.paper.plan import TABLE_NUMBERS
+from rvae.paper.tables import TITLES
+from rvae.paper.tables import _values as cell_values  # the tables' own definition of a cell's points
 
 REPO = Path(__file__).resolve().parents[3]
 PAPER_VALUES = REPO / "workflow" / "resources" / "paper_values.csv"
@@ -458,28 +458,30 @@ class OurCell:
         return bool(value) if not pd.isna(value) else True
 
 
-def _run_path(table_row) -> str:
-    return f"{table_row['experiment']}/{table_row['dataset']}/{table_row['condition']}/{table_row['model']}"
+def _retraining_key(table_row) -> tuple[str, str, str, str]:
+    """(experiment, dataset, condition, model kind) of a table row's retraining."""
+    return (table_row["experiment"], table_row["dataset"], table_row["condition"], table_row["model"])
 
 
-def _reference_path(table_row) -> str:
-    return f"{table_row['experiment']}/{table_row['dataset']}/{table_row['reference']}"
+def _reference_key(table_row) -> tuple[str, str, str, str]:
+    condition, _, model_kind = str(table_row["reference"]).rpartition("/")
+    return (table_row["experiment"], table_row["dataset"], condition, model_kind)
 
 
-def read_tables(results_dir) -> dict[int, pd.DataFrame]:
-    """The tables of ``results_dir`` that exist, by number."""
+TIDY_NEEDED = {"row", "column", "experiment", "dataset", "condition", "model", "reference", "metric", "partition", "estimator", "median", "iqr", "n", "note"}
+
+
+def read_tables(table_files: dict) -> dict[int, pd.DataFrame]:
+    """``{number: tidy table}`` from ``{number: parquet path}``; a table that is not tidy is refused with its path."""
     tables = {}
-    for number in TABLE_NUMBERS:
-        path = Path(results_dir) / "tables" / f"table{number}.parquet"
-        if path.exists():
-            table = pd.read_parquet(path)
-            needed = {"row", "column", "experiment", "dataset", "condition", "model", "reference", "metric", "partition", "estimator", "median", "iqr", "n", "note"}
-            if needed - set(table.columns):
-                raise ValueError(f"{path} lacks the tidy table columns {sorted(needed - set(table.columns))}")
-            duplicated = table[table.duplicated(["row", "column"], keep=False)]
-            if len(duplicated):
-                raise ValueError(f"{path}: cells {duplicated[['row', 'column']].values.tolist()} appear twice")
-            tables[number] = table
+    for number, path in sorted(table_files.items()):
+        table = pd.read_parquet(path)
+        if TIDY_NEEDED - set(table.columns):
+            raise ValueError(f"{path} lacks the tidy table columns {sorted(TIDY_NEEDED - set(table.columns))}")
+        duplicated = table[table.duplicated(["row", "column"], keep=False)]
+        if len(duplicated):
+            raise ValueError(f"{path}: cells {duplicated[['row', 'column']].values.tolist()} appear twice")
+        tables[int(number)] = table
     return tables
 
 
@@ -498,9 +500,12 @@ class _Streams:
         return blocks
 
 
-def cell_replicates(results_dir, tables: dict[int, pd.DataFrame], n_resamples: int = N_RESAMPLES, root: int = ROOT_SEED) -> dict:
-    """``{(table, row, column): OurCell}`` for every cell of every built table."""
-    metrics_dir = Path(results_dir) / "metrics"
+def cell_replicates(tables: dict[int, pd.DataFrame], metric_file, n_resamples: int = N_RESAMPLES, root: int = ROOT_SEED) -> dict:
+    """``{(table, row, column): OurCell}`` for every cell of every built table.
+
+    ``metric_file(metric, experiment, dataset, condition, model_kind)`` says where a retraining's
+    metric file lies (the workflow's path registry; this floor knows no results layout).
+    """
     frames: dict[Path, pd.DataFrame | None] = {}
 
     def frame(path: Path):
@@ -513,8 +518,8 @@ def cell_replicates(results_dir, tables: dict[int, pd.DataFrame], n_resamples: i
     for number, table in tables.items():
         for _, row in table.iterrows():
             metric, group = row["metric"], row["partition"]
-            run_file = metrics_dir / metric / f"{_run_path(row)}.parquet"
-            ref_file = metrics_dir / metric / f"{_reference_path(row)}.parquet"
+            run_id, ref_id = "/".join(_retraining_key(row)), "/".join(_reference_key(row))
+            run_file, ref_file = Path(metric_file(metric, *_retraining_key(row))), Path(metric_file(metric, *_reference_key(row)))
             key = (number, row["row"], row["column"])
             absent = [str(p) for p in (run_file, ref_file) if frame(p) is None]
             if absent:
@@ -523,7 +528,7 @@ def cell_replicates(results_dir, tables: dict[int, pd.DataFrame], n_resamples: i
             run, ref = frame(run_file), frame(ref_file)
             values, reference = cell_values(run, metric, group), cell_values(ref, metric, group)
             if metric == "lsd":
-                run_key, ref_key, pairing = f"lsd/{_run_path(row)}", f"lsd/{_reference_path(row)}", "seeds, per run"
+                run_key, ref_key, pairing = f"lsd/{run_id}", f"lsd/{ref_id}", "seeds, per run"
             else:
                 run_points = run.loc[_group_mask(run, group), "point"].to_numpy()
                 ref_points = ref.loc[_group_mask(ref, group), "point"].to_numpy()
@@ -531,7 +536,7 @@ def cell_replicates(results_dir, tables: dict[int, pd.DataFrame], n_resamples: i
                     run_key = ref_key = f"rv/{row['experiment']}/{row['dataset']}/{group}"
                     pairing = "points, paired across models"
                 else:
-                    run_key, ref_key = f"rv/{_run_path(row)}/{group}", f"rv/{_reference_path(row)}/{group}"
+                    run_key, ref_key = f"rv/{run_id}/{group}", f"rv/{ref_id}/{group}"
                     pairing = "points, per run (the runs cover different points)"
             if len(values) == 0 or len(reference) == 0:
                 cells[key] = OurCell(row, None, missing=f"no {metric} values for {group} in {run_file} or {ref_file}")
@@ -756,31 +761,61 @@ def findings_markdown(findings: pd.DataFrame, missing_tables: list[int]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build_findings(results_dir, out_dir=None, claims=None, n_resamples: int = N_RESAMPLES, root: int = ROOT_SEED) -> pd.DataFrame:
-    """Score the paper's claims on ``results_dir``; write ``findings.{csv,parquet,md}`` and the cell intervals.
+def summary_text(findings: pd.DataFrame, missing_tables: list[int]) -> str:
+    """The counts per verdict and what was not run, as plain text (the ``rvae findings`` command)."""
+    counts = summary_counts(findings)
+    lines = [counts.to_string(), ""]
+    lines.append(f"Tables not built: {', '.join(map(str, missing_tables))} (their claims are not run)." if missing_tables else "Every table was built.")
+    return "\n".join(lines) + "\n"
 
-    ``out_dir`` defaults to ``results_dir/tables``; ``claims`` is a frame or a path (default: the
-    committed ``paper_claims.csv``). Works on a partial run: missing tables give ``not run`` rows.
+
+def summary_rst(findings: pd.DataFrame, missing_tables: list[int]) -> str:
+    """The counts as reStructuredText: the report's front page includes it (``workflow/report/workflow.rst``)."""
+    counts = summary_counts(findings)
+    lines = ["Findings: does this run reproduce the paper?", "-" * 44, ""]
+    lines += [".. list-table::", "   :header-rows: 1", ""]
+    for cells in [["claims", *counts.columns], *([name, *map(str, row)] for name, row in counts.iterrows())]:
+        lines.append("   * - " + cells[0])
+        lines += [f"     - {c}" for c in cells[1:]]
+    lines.append("")
+    lines.append(f"Tables not built in this run: {', '.join(map(str, missing_tables))} (their claims are *not run*)." if missing_tables else "Every table was built.")
+    lines += ["", "Every claim with our medians, 95% bootstrap intervals and its verdict: findings.csv_ (and ``findings.md`` beside it, laid out by table)."]
+    return "\n".join(lines) + "\n"
+
+
+OUTPUTS = ("csv", "parquet", "md", "rst", "intervals_csv", "intervals_parquet")
+
+
+def build_findings(table_files: dict, metric_file, outputs: dict | None = None, claims=None, n_resamples: int = N_RESAMPLES, root: int = ROOT_SEED) -> pd.DataFrame:
+    """Score the paper's claims on the tables ``{number: parquet path}`` that exist; the others are *not run*.
+
+    ``metric_file`` locates a retraining's metric file (see :func:`cell_replicates`). ``outputs``
+    maps each of :data:`OUTPUTS` (findings as CSV, Parquet, Markdown, the front page's summary in
+    reStructuredText, and the per-cell intervals as CSV and Parquet) to a path; ``None`` writes
+    nothing. ``claims`` is a frame or a path (default: the committed ``paper_claims.csv``).
+    The rule and the ``rvae findings`` command both call this.
     """
-    results_dir = Path(results_dir)
-    out_dir = Path(out_dir) if out_dir is not None else results_dir / "tables"
     if not isinstance(claims, pd.DataFrame):
         claims = read_paper_claims(PAPER_CLAIMS if claims is None else claims)
-    tables = read_tables(results_dir)
-    cells = cell_replicates(results_dir, tables, n_resamples, root)
+    tables = read_tables(table_files)
+    cells = cell_replicates(tables, metric_file, n_resamples, root)
     findings = score_claims(claims, cells)
     missing = [n for n in TABLE_NUMBERS if n not in tables]
     intervals = cells_frame(cells)
-    outputs = (
-        (out_dir / "findings.csv", lambda p: findings.to_csv(p, index=False, lineterminator="\n")),
-        (out_dir / "findings.parquet", lambda p: findings.to_parquet(p, index=False)),
-        (out_dir / "findings.md", lambda p: p.write_text(findings_markdown(findings, missing))),
-        (out_dir / "cell_intervals.csv", lambda p: intervals.to_csv(p, index=False, lineterminator="\n")),
-        (out_dir / "cell_intervals.parquet", lambda p: intervals.to_parquet(p, index=False)),
-    )
-    for path, write in outputs:
-        with atomic_path(path) as tmp:
-            write(tmp)
+    writers = {
+        "csv": lambda p: findings.to_csv(p, index=False, lineterminator="\n"),
+        "parquet": lambda p: findings.to_parquet(p, index=False),
+        "md": lambda p: p.write_text(findings_markdown(findings, missing)),
+        "rst": lambda p: p.write_text(summary_rst(findings, missing)),
+        "intervals_csv": lambda p: intervals.to_csv(p, index=False, lineterminator="\n"),
+        "intervals_parquet": lambda p: intervals.to_parquet(p, index=False),
+    }
+    unknown = set(outputs or {}) - set(writers)
+    if unknown:
+        raise ValueError(f"build_findings: unknown outputs {sorted(unknown)}; known: {list(OUTPUTS)}")
+    for name, path in (outputs or {}).items():
+        with atomic_path(Path(path)) as tmp:
+            writers[name](tmp)
     return findings
 
 
@@ -793,7 +828,7 @@ VERDICT_COLOURS = {
 
 def figure_findings(findings: pd.DataFrame, path_png, path_pdf=None) -> None:
     """Per table, the paper's effect (a - b) against ours with its interval; y = x dashed."""
-    from rvae.plots import plt, save_figure
+    from rvae.paper.plots import plt, save_figure
 
     rows = findings[(findings["kind"] == "table") & np.isfinite(findings["our_difference"].astype(float))]
     numbers = sorted(rows["table"].astype(int).unique())
