@@ -302,3 +302,27 @@ def test_figure_draws_one_point_per_scored_claim(tmp_path):
     with Image.open(tmp_path / "findings.png") as image:
         assert image.size[0] > 400 and image.size[1] > 200
     assert (tmp_path / "findings.pdf").stat().st_size > 1000
+
+
+# -- The command line ------------------------------------------------------------------------
+def test_rvae_findings_prints_the_rules_counts_for_a_run(tmp_path, capsys):
+    from rvae.cli import main
+
+    results = fake_results(tmp_path)
+    assert main(["findings", str(results)]) == 0
+    printed = capsys.readouterr().out
+    counts = summary_counts(build_findings(results, tmp_path / "out"))  # the rule's call
+    line = next(l for l in printed.splitlines() if l.startswith("all claims"))
+    assert line.split()[2:] == [str(v) for v in counts.loc["all claims"]]
+    assert re.search(r"^Table 2\s+" + r"\s+".join(str(v) for v in counts.loc["Table 2"]) + "$", printed, re.M)
+    assert "Tables not built: 4, 5, 6, 7, 8, 9, 10" in printed
+    assert not (results / "tables" / "findings.csv").exists()  # prints, writes nothing
+
+
+def test_rvae_findings_on_a_folder_without_tables_says_so_in_one_line(tmp_path, capsys):
+    from rvae.cli import main
+
+    (tmp_path / "results" / "tables").mkdir(parents=True)
+    assert main(["findings", str(tmp_path / "results")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "no tables" in err and str(tmp_path / "results" / "tables") in err
