@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 
 from rvae.metrics import normalise_lsd, normalise_rv
+from rvae.paper.claims import claims_csv, read_paper_claims
 from rvae.paper.findings import (
     INCONCLUSIVE, NOT_COMPARABLE, NOT_RUN, OPPOSITE, REPRODUCED, SAME_NS, VERDICTS, aggregate_verdict,
-    claims_csv, figure_findings, normalised_median_replicates, ordering_verdict,
-    percentile_interval, read_paper_claims, resample_indices, similar_verdict, summary_counts,
+    figure_findings, normalised_median_replicates, ordering_verdict, percentile_interval, resample_indices,
+    similar_verdict, summary_counts,
 )  # fmt: skip
 from rvae.paper.plan import table_cells
 from rvae.paper.tables import summarise
@@ -36,7 +37,7 @@ def build_findings(results: Path, out: Path, **options) -> pd.DataFrame:
 
 # -- The claims file ------------------------------------------------------------------------
 def test_the_committed_claims_file_is_exactly_what_paper_values_generates():
-    assert CLAIMS.read_text() == claims_csv(PAPER), "run `python -m rvae.paper.findings claims` and commit the result"
+    assert CLAIMS.read_text() == claims_csv(PAPER), "run `python -m rvae.paper.claims` and commit the result"
 
 
 def _expected_pairs() -> set:
