@@ -122,7 +122,6 @@ def test_the_tiny_run_builds_the_findings_scorecard_and_the_command_agrees(tiny_
     assert counts.loc["all claims", "total"] == 163 and counts.loc["Table 4", NOT_RUN] == 6  # MNIST is not in the tiny run
     md = built["md"].read_text()
     assert "Every table was built." in md and md.index("| all claims |") < md.index("## Table 1")
-    print(counts.to_string(), file=sys.stderr)  # the README's tiny-run counts
     assert main(["findings", str(results)]) == 0
     line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("all claims"))
     assert line.split()[2:] == [str(v) for v in counts.loc["all claims"]]
