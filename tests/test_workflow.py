@@ -98,6 +98,47 @@ def test_rvae_is_more_reproducible_than_vae_on_gaussians(tiny_run):
 
 
 @pytest.mark.slow
+def test_the_tiny_run_builds_the_findings_scorecard_and_the_command_agrees(tiny_run, tmp_path, capsys):
+    """The default target scores every table; the same code again gives the same bytes and leaves the tables alone."""
+    from rvae.cli import main
+    from rvae.paper.findings import NOT_RUN, OUTPUTS, REPRODUCED, build_findings, summary_counts
+    from rvae.workflow import paths
+
+    workdir, _ = tiny_run
+    results = workdir / "results"
+    tables = results / "tables"
+    built = {name: workdir / path for name, path in paths.FINDINGS.items()}
+    findings = pd.read_parquet(built["parquet"]).set_index("claim_id")
+    before = {p.name: p.read_bytes() for p in sorted(tables.glob("table*"))}
+    table_files = {n: tables / f"table{n}.parquet" for n in range(1, 11)}
+    locate = lambda *key: paths.rooted(paths.metric_file_of(*key), results)  # noqa: E731
+    build_findings(table_files, locate, {name: tmp_path / name for name in OUTPUTS})
+    assert {p.name: p.read_bytes() for p in sorted(tables.glob("table*"))} == before and len(before) == 30
+    for name in OUTPUTS:
+        assert (tmp_path / name).read_bytes() == built[name].read_bytes(), name
+    # Table 1 on 8 Gaussians: the R-VAE's RV below the VAE's, on R1 and on the rest of D1
+    assert findings.loc["T1-02", "verdict"] == REPRODUCED and findings.loc["T1-17", "verdict"] == REPRODUCED
+    counts = summary_counts(findings.reset_index())
+    assert counts.loc["all claims", "total"] == 163 and counts.loc["Table 4", NOT_RUN] == 6  # MNIST is not in the tiny run
+    md = built["md"].read_text()
+    assert "Every table was built." in md and md.index("| all claims |") < md.index("## Table 1")
+    assert main(["findings", str(results)]) == 0
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("all claims"))
+    assert line.split()[2:] == [str(v) for v in counts.loc["all claims"]]
+
+
+def test_findings_after_a_partial_config_builds_only_the_tables_it_lists(tmp_path):
+    """A partial run is a config listing fewer tables: the scorecard waits for those alone."""
+    config = yaml.safe_load(TINY.read_text())
+    config["tables"] = {"table2": config["tables"]["table2"]}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    out = snakemake(tmp_path, "-n", "--cores", "2", "results/tables/findings.md", config=tmp_path / "config.yaml").stdout
+    jobs = planned_jobs(out)
+    assert jobs["findings"] == 1 and jobs["make_table"] == 1 and "results/tables/table2.parquet" in out
+    assert "results/embeddings/reproducibility" not in out and "figure_findings" not in jobs
+
+
+@pytest.mark.slow
 def test_embedding_and_rosetta_files_have_the_documented_layout(tiny_run):
     workdir, _ = tiny_run
     from rvae.portable import load_rosetta_points
@@ -155,7 +196,7 @@ def test_adding_seeds_trains_only_the_new_seeds(tiny_run):
     assert jobs["make_table"] == 10 and "train_template" not in jobs
 
 
-FIGURES = ["datasets", "figure2", "figure4", "figure5", "figure6", "figure7", "training_curves", "sweeps"]
+FIGURES = ["datasets", "figure2", "figure4", "figure5", "figure6", "figure7", "training_curves", "sweeps", "findings"]
 
 
 @pytest.mark.slow
@@ -179,9 +220,11 @@ def test_html_report_holds_every_table_and_figure(tiny_run):
     snakemake(workdir, "--report", "results/report.html", config=workdir / "config.yaml")
     html = (workdir / "results/report.html").read_text(errors="replace")
     assert len(html) > 100_000
-    for name in ["table1.csv", "table10.csv", "figure2.png", "figure6.png", "training_curves.png"]:
+    for name in ["table1.csv", "table10.csv", "figure2.png", "figure6.png", "training_curves.png", "findings.csv", "cell_intervals.csv", "findings.png"]:
         assert name in html, name
     assert "Rosetta VAE workflow" in html
+    # the front page shows the scorecard's counts (findings.rst, written by the findings rule)
+    assert "Findings: does this run reproduce the paper?" in html and "same direction, not significant" in html
 
 
 @pytest.mark.slow

@@ -4,10 +4,17 @@
     rvae train --data example/alice --out example/alice_model
     rvae export-rosetta --model example/alice_model/model.pt --data example/alice --k 32 --out example/rosetta.parquet
     rvae train --data example/bob --rosetta example/rosetta.parquet --out example/bob_model
+    rvae findings results                      # which of the paper's claims a finished run reproduces
 
 A data folder holds ``x.npy`` (N x ...), optional ``labels.npy`` or ``labels.parquet``, and
 ``dataset.yaml`` naming ``input_shape`` and ``family`` (mlp, conv, ava), optionally ``latent_dim``.
 The same library functions run the workflow's export and portable targets.
+
+This module is the package's top floor, the application (tests/test_layers.py): it may import the
+library and the paper's reproduction (``rvae findings`` scores a run with ``rvae.paper.findings``,
+the findings rule's code) and, of the workflow floor, only the path registry
+(``rvae.workflow.paths``, plain strings), since reading a results folder must go through it.
+Nothing imports this module.
 
 Defaults: those the workflow's config also has (batch size, learning rate, split, export k and
 method, sweep epochs) are the schema's (``workflow/schemas/config.schema.yaml``, the one place a
@@ -128,6 +135,26 @@ def cmd_example(args) -> int:
     return 0
 
 
+def cmd_findings(args) -> int:
+    """Score a finished run's tables against the paper's claims and print the counts (writes nothing)."""
+    from rvae.paper.findings import build_findings, summary_text
+    from rvae.paper.plan import TABLE_NUMBERS
+    from rvae.workflow import paths
+
+    results = Path(args.results_dir)
+    table_files = {n: Path(paths.rooted(paths.fill(paths.TABLE, n=n, ext="parquet"), results)) for n in TABLE_NUMBERS}
+    tables = {n: path for n, path in table_files.items() if path.exists()}
+    if not tables:
+        raise FileNotFoundError(
+            f"{table_files[1].parent}: no tables (table1.parquet ... table10.parquet); build some first, "
+            f"e.g. snakemake {paths.fill(paths.TABLE, n=2, ext='csv')}"
+        )
+    findings = build_findings(tables, lambda *key: paths.rooted(paths.metric_file_of(*key), results))
+    print(f"Findings for {results}: which of the paper's claims hold (95% bootstrap intervals)\n")
+    print(summary_text(findings, [n for n in TABLE_NUMBERS if n not in tables]), end="")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="rvae", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     from rvae import __version__
@@ -173,6 +200,10 @@ def parser() -> argparse.ArgumentParser:
     example.add_argument("--out", required=True)
     example.add_argument("--per-digit", type=int, default=300)
     example.set_defaults(run=cmd_example)
+
+    findings = sub.add_parser("findings", help="print which of the paper's claims a finished workflow run reproduces")
+    findings.add_argument("results_dir", metavar="RESULTS_DIR", help="the workflow's results folder (holds tables/ and metrics/)")
+    findings.set_defaults(run=cmd_findings)
     return top
 
 

@@ -19,6 +19,9 @@ GPU = 0 if config["device"] == "cpu" else 1
 PAPER_VALUES = str(
     Path(workflow.basedir) / "workflow" / "resources" / "paper_values.csv"
 )
+PAPER_CLAIMS = str(
+    Path(workflow.basedir) / "workflow" / "resources" / "paper_claims.csv"
+)
 
 
 wildcard_constraints:
@@ -83,6 +86,10 @@ def sweep_rosetta(wildcards):
 
 def table_inputs(wildcards):
     return list(targets.table_inputs(config, int(wildcards.n)).values())
+
+
+def findings_inputs(wildcards):
+    return targets.findings_inputs(config)
 
 
 def portable_inputs(wildcards):

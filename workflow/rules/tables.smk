@@ -21,3 +21,36 @@ rule make_table:
         estimator=config["rv_estimator"],
     script:
         "../scripts/make_table.py"
+
+
+# The scorecard: which of the paper's claims hold on the tables this config builds.
+rule findings:
+    input:
+        unpack(findings_inputs),
+        claims=PAPER_CLAIMS,
+    output:
+        csv=report(
+            paths.FINDINGS["csv"],
+            category="Findings",
+            caption="../report/findings.rst",
+            labels={"file": "claims and verdicts"},
+        ),
+        parquet=paths.FINDINGS["parquet"],
+        md=paths.FINDINGS["md"],
+        rst=paths.FINDINGS["rst"],
+        intervals_csv=report(
+            paths.FINDINGS["intervals_csv"],
+            category="Findings",
+            caption="../report/cell_intervals.rst",
+            labels={"file": "cell intervals"},
+        ),
+        intervals_parquet=paths.FINDINGS["intervals_parquet"],
+    log:
+        paths.log("tables", "findings"),
+    localrule: True
+    conda:
+        "../../envs/rvae.yaml"
+    params:
+        numbers=lambda w: targets.table_numbers(config),
+    script:
+        "../scripts/findings.py"

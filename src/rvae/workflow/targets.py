@@ -37,7 +37,26 @@ def all_targets(config: dict) -> list[str]:
     tables = [paths.fill(paths.TABLE, n=n, ext=ext) for n in table_numbers(config) for ext in paths.TABLE_FORMATS]
     figures = [paths.fill(paths.FIGURE, name=name, ext=ext) for name in figure_names(config) for ext in paths.FIGURE_FORMATS]
     figures.remove(paths.fill(paths.FIGURE, name="datasets", ext="pdf"))  # the examples figure is a PNG only
-    return tables + figures + sharing_targets(config)
+    return tables + figures + findings_targets(config) + sharing_targets(config)
+
+
+def findings_targets(config: dict) -> list[str]:
+    """The scorecard and its figure, whenever the config builds any table."""
+    if not table_numbers(config):
+        return []
+    figure = [paths.fill(paths.FIGURE, name="findings", ext=ext) for ext in paths.FIGURE_FORMATS]
+    return list(paths.FINDINGS.values()) + figure
+
+
+def findings_inputs(config: dict) -> dict:
+    """The Parquet of every table the config lists and the metric files behind them.
+
+    A partial run is a config listing fewer tables: the scorecard scores those and marks the
+    paper's other tables *not run*, rather than building them.
+    """
+    numbers = table_numbers(config)
+    metrics = dict.fromkeys(path for n in numbers for path in table_inputs(config, n).values())
+    return {"tables": [paths.fill(paths.TABLE, n=n, ext="parquet") for n in numbers], "metrics": list(metrics)}
 
 
 def sharing_targets(config: dict) -> list[str]:
