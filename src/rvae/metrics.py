@@ -1,8 +1,8 @@
 """Latent-space comparison metrics. Pure functions: arrays in, arrays or scalars out.
 
 Distances (0 means identical, up to the stated invariance): ``lsd`` (invariant to affine
-maps), ``heldout_lsd`` (to shifts and orthogonal maps; its ridge penalty is not scale-free,
-so to other linear maps only as far as the chosen weight is negligible), ``procrustes_distance`` and ``angular_procrustes_distance``
+maps), ``heldout_lsd`` (to shifts, orthogonal maps and isotropic scale; to other linear maps
+only as far as its ridge penalty is negligible), ``procrustes_distance`` and ``angular_procrustes_distance``
 (invariant to translation, rotation/reflection and isotropic scale), ``normalised_distance``
 (no invariance: it asks whether two sets of coordinates are the same coordinates).
 Similarity (1 means identical): ``linear_cka`` (invariant to translation, rotation/reflection
@@ -282,7 +282,9 @@ def procrustes_alignment(source: np.ndarray, target: np.ndarray) -> FittedMap:
 
     ``source`` (R, k): the model's latents of the R pairs; ``target`` (R, k): the reference's.
     Recovers any ``T = s P Q + t`` exactly when the centred ``P`` has rank k (R > k points in
-    general position). Reflections are allowed (Q orthogonal, not only a rotation).
+    general position). Reflections are allowed (Q orthogonal, not only a rotation). With
+    fewer pairs the directions they do not span get the orthogonal map nearest the identity
+    (no rotation where there is no evidence for one), never an arbitrary one.
     """
     source, target = _same_shape(source, target, "source", "target")
     p_mean, t_mean = source.mean(axis=0), target.mean(axis=0)
@@ -291,7 +293,14 @@ def procrustes_alignment(source: np.ndarray, target: np.ndarray) -> FittedMap:
     if norm == 0:
         raise ValueError("the source points of the Procrustes fit are all identical")
     u, s, vt = np.linalg.svd(p.T @ t)
-    rotation = u @ vt
+    rank = int((s > s[0] * 1e-10 * len(s)).sum())
+    rotation = u[:, :rank] @ vt[:rank]
+    if rank < len(s):
+        # Fewer independent pairs than latents: the pairs leave these directions free (and the
+        # SVD would fill them at random), so take the rotation nearest the identity there.
+        free_u, free_v = u[:, rank:], vt[rank:].T
+        bu, _, bvt = np.linalg.svd(free_v.T @ free_u)
+        rotation = rotation + free_u @ (bvt.T @ bu.T) @ free_v.T
     scale = float(s.sum() / norm)
     weight = scale * rotation
     return FittedMap("procrustes", weight, t_mean - p_mean @ weight, scale=scale)
@@ -300,20 +309,23 @@ def procrustes_alignment(source: np.ndarray, target: np.ndarray) -> FittedMap:
 def ridge_loo_errors(source: np.ndarray, target: np.ndarray, grid=RIDGE_GRID) -> dict:
     """Leave-one-out mean squared error of ridge regression ``target ~ source W + b`` per weight.
 
-    Closed form (PRESS): with the hat matrix ``H = 11^T/R + P (P^T P + lam I)^-1 P^T`` of the
-    centred source (the intercept is not penalised), the residual of point i when it is left
-    out is ``e_i / (1 - H_ii)``. ``source`` (R, k), ``target`` (R, k_ref). Returns
+    The penalty is ``lam * c ||W||_F^2`` with ``c = tr(P^T P) / k`` (the centred source's mean
+    scatter per latent, from all R pairs), so the choice does not depend on the source's units. Closed form
+    (PRESS): with the hat matrix ``H = 11^T/R + P (P^T P + lam c I)^-1 P^T`` of the centred
+    source (the intercept is not penalised), the residual of point i when it is left out is
+    ``e_i / (1 - H_ii)``. ``source`` (R, k), ``target`` (R, k_ref). Returns
     ``{lam: mean over points of ||loo residual||^2}``; ``inf`` where a point has ``H_ii = 1``.
     """
     source, target = _pairs(source, target)
     r = len(source)
     p = source - source.mean(axis=0)
     t = target - target.mean(axis=0)
+    unit = _ridge_unit(p)
     u, s, _ = np.linalg.svd(p, full_matrices=False)
     ut = u.T @ t
     out = {}
     for lam in grid:
-        shrink = s**2 / (s**2 + lam)
+        shrink = s**2 / (s**2 + lam * unit)
         fitted = u @ (shrink[:, None] * ut)
         hat = 1.0 / r + (u**2) @ shrink
         leave = 1.0 - hat
@@ -328,7 +340,8 @@ def affine_alignment(source: np.ndarray, target: np.ndarray, grid=RIDGE_GRID) ->
     """Ridge regression with an unpenalised intercept; its weight chosen by leave-one-out.
 
     ``source`` (R, k), ``target`` (R, k_ref): the R Rosetta pairs, nothing else. The weight is
-    the grid value (default ``10^-6 .. 10^2``) with the lowest closed-form leave-one-out error
+    the grid value (default ``10^-6 .. 10^2``, relative to the source's mean scatter per
+    latent: see :func:`ridge_loo_errors`) with the lowest closed-form leave-one-out error
     (the smallest on ties), so the choice never looks at held-out points. With R > k exact
     pairs of an affine map the smallest weight wins and the map is recovered to ~1e-6 relative.
     """
@@ -337,8 +350,15 @@ def affine_alignment(source: np.ndarray, target: np.ndarray, grid=RIDGE_GRID) ->
     lam = min(errors, key=lambda g: (errors[g], g))
     p_mean, t_mean = source.mean(axis=0), target.mean(axis=0)
     p, t = source - p_mean, target - t_mean
-    weight = np.linalg.solve(p.T @ p + lam * np.eye(p.shape[1]), p.T @ t)
+    weight = np.linalg.solve(p.T @ p + lam * _ridge_unit(p) * np.eye(p.shape[1]), p.T @ t)
     return FittedMap("affine", weight, t_mean - p_mean @ weight, ridge=lam, loo_error=errors)
+
+
+def _ridge_unit(p: np.ndarray) -> float:
+    unit = float((p**2).sum() / p.shape[1])
+    if unit == 0:
+        raise ValueError("the source points of the affine fit are all identical")
+    return unit
 
 
 def relative_representation(z: np.ndarray, anchors: np.ndarray) -> np.ndarray:
@@ -464,8 +484,9 @@ def heldout_lsd(z: np.ndarray, z_ref: np.ndarray, rosetta_rows: np.ndarray, grou
     Beside the paper's in-sample :func:`lsd`: ``z`` (N, k) a run, ``z_ref`` (N, k_ref) the
     joint template, ``rosetta_rows`` (R,) the Rosetta inputs' rows. The map is
     :func:`affine_alignment` of the R pairs; ``values`` holds the mean squared residual over
-    the held-out rows, per group and ``all``. A distance; unchanged by shifts and orthogonal
-    maps of ``z`` (the ridge penalty ``||W||_F^2`` is rotation-invariant, not scale-free).
+    the held-out rows, per group and ``all``. A distance; unchanged by shifts, orthogonal maps
+    and isotropic scale of ``z`` (the ridge penalty is rotation-invariant and scaled to ``z``);
+    by anisotropic maps only as far as the chosen penalty is negligible.
     """
     z, z_ref = _as_matrix(z, "z"), _as_matrix(z_ref, "z_ref")
     if len(z) != len(z_ref):

@@ -287,9 +287,10 @@ def format_comparison(result: Comparison) -> list[str]:
 def format_portability(table: pd.DataFrame) -> list[str]:
     """One line per arm: distance (0 = same coordinates, 1 = no better than the reference's mean),
     angular Procrustes (0 = same shape), linear CKA (1 = same up to rotation and scale)."""
+    cell = lambda v, width: f"{v:>{width}.4f}" if np.isfinite(v) else f"{'-':>{width}}"  # noqa: E731
     lines = [f"{'arm':<11} {'distance':>9} {'angular Procrustes':>19} {'linear CKA':>11}"]
     for row in table.itertuples():
-        lines.append(f"{row.arm:<11} {row.distance:>9.4f} {row.angular_procrustes:>19.4f} {row.linear_cka:>11.4f}")
+        lines.append(f"{row.arm:<11} {cell(row.distance, 9)} {cell(row.angular_procrustes, 19)} {cell(row.linear_cka, 11)}")
     return lines
 
 
