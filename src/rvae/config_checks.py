@@ -34,9 +34,7 @@ def expected_d1_train(config: dict, dataset: str) -> int | None:
         digits = load.get("d1_digits", [0, 1, 2, 3, 4])
         d1, total = 500 * len(digits), 5000
     elif kind == "birdsong" and load.get("source", "embedded") == "embedded":
-        birds = load.get("d1_birds", ["bells", "flashcam"])
-        per = load.get("segmentation", {}).get("windows_per_recording", 200)
-        d1, total = per * len(birds), per * 4
+        return _embedded_birdsong_d1_train(config, settings)
     elif kind == "chairs" and load.get("source", "synthetic") == "synthetic":
         from rvae.data.chairs import VIEWS_PER_CHAIR
 
@@ -48,6 +46,20 @@ def expected_d1_train(config: dict, dataset: str) -> int | None:
     if max_points and max_points < total:
         d1 = int(d1 * max_points / total)
     return int(round(config.get("split", {}).get("train_fraction", 0.6) * d1))
+
+
+def _embedded_birdsong_d1_train(config: dict, settings: dict) -> int:
+    """Exact: the real subsample and time-block split (which drops overlapping windows) on the window layout."""
+    from rvae.data.birdsong import embedded_layout
+    from rvae.data.partition import split_points
+
+    load = settings.get("load", {}) or {}
+    split = config.get("split", {})
+    labels, partition, recording, interval = embedded_layout(load.get("d1_birds"), load.get("spectrogram"), load.get("segmentation"))
+    plan = split_points(
+        partition, labels, recording, interval, split.get("train_fraction", 0.6), split.get("seed", 0), settings.get("max_points")
+    )
+    return int(((partition[plan.rows] == "D1") & (plan.split == "train")).sum())
 
 
 def check_config(config: dict) -> None:
