@@ -85,11 +85,19 @@ def check_config(config: dict) -> None:
         available = expected_d1_train(config, dataset)
         if available is None:
             continue
+        fraction = config.get("max_rosetta_fraction", 0.25)
         for method, k in sorted(needs):
             if k > available:
                 raise ConfigError(
                     f"tables: {k} Rosetta points asked for dataset {dataset!r} ({method}), but its D1 train split "
                     f"will hold only {available} points; lower k or enlarge datasets.{dataset}"
+                )
+            if k > fraction * available:
+                raise ConfigError(
+                    f"tables: {k} Rosetta points for dataset {dataset!r} ({method}) are {k / available:.0%} of its "
+                    f"{available} D1 training points, above max_rosetta_fraction = {fraction:g}: 'rest of D1' would be "
+                    f"mostly validation data. Lower k, enlarge datasets.{dataset}, or raise max_rosetta_fraction "
+                    f"(up to 1) to allow it explicitly"
                 )
     models_used = {run.model for run in all_runs(tables)}
     for dataset in {run.dataset for run in all_runs(tables)}:
