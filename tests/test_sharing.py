@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from rvae.cli import main as rvae
-from rvae.config_checks import ConfigError, check_sharing
+from rvae.workflow.config_checks import ConfigError, check_sharing
 from rvae.data.common import DataError
 from rvae.data.folder import load_folder
 from rvae.portable import RosettaPoints, save_rosetta_points
@@ -203,7 +203,7 @@ def test_train_with_a_rosetta_file_reports_portability_on_its_inputs(tiny_labs):
     from rvae.metrics import normalised_distance
     from rvae.models import load_model
     from rvae.portable import load_rosetta_points
-    from rvae.trainer import encode_means
+    from rvae.inference import encode_means
 
     points = load_rosetta_points(ex / "rosetta.parquet")
     raw = normalised_distance(encode_means(load_model(ex / "bob_rvae/model.pt"), points.x), points.z)
