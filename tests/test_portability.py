@@ -342,3 +342,117 @@ def test_a_file_with_an_unknown_template_kind_is_refused(rng):
 
     with pytest.raises(RosettaFileError, match="'template_kind' should be one of"):
         RosettaPoints.create(rng.normal(size=(3, 2)), rng.normal(size=(3, 2)), np.arange(3), "a", "kmeans", "f", template_kind="mine")
+
+
+# -- the workflow's portability table and Table 2's metric panel (rvae.paper) -------------------
+def _write_embedding(path, points, partition, z, rosetta_ids=()):
+    from rvae.embeddings import embedding_frame, write_embedding
+
+    frame = pd.DataFrame({"point": points, "partition": partition, "split": "train", "label": points % 3})
+    write_embedding(embedding_frame(frame, z, rosetta_ids), path)
+
+
+@pytest.fixture
+def sequential_runs(tmp_path):
+    """Alice's D1 template; Bob's R-VAE = her latents plus a little noise, his VAE = a rotated,
+    scaled, shifted copy, his beta-VAE = noise; three seeds each."""
+    from rvae.portable import save_rosetta_points
+    from rvae.rosetta import make_rosetta_points
+
+    rng = np.random.default_rng(0)
+    n, k = 120, 3
+    points = np.arange(n)
+    partition = np.where(points < 80, "D1", "D2")
+    z_d1 = rng.normal(size=(n, k))
+    z_joint = z_d1 @ np.linalg.qr(rng.normal(size=(k, k)))[0] + 0.5
+    rosetta = make_rosetta_points(rng.normal(size=(80, 2)).astype(np.float32), z_d1[:80], 10, seed=0, dataset="toy")
+    save_rosetta_points(rosetta, tmp_path / "rosetta.parquet")
+    templates = {"d1": tmp_path / "d1.parquet", "joint": tmp_path / "joint.parquet"}
+    _write_embedding(templates["d1"], points, partition, z_d1)
+    _write_embedding(templates["joint"], points, partition, z_joint)
+    runs = {"vae": [], "beta_vae": [], "rvae": []}
+    for seed in range(3):
+        q = np.linalg.qr(rng.normal(size=(k, k)))[0]
+        made = {
+            "vae": 2.0 * z_d1 @ q + seed + 1.0,
+            "beta_vae": rng.normal(size=(n, k)),
+            "rvae": z_d1 + 0.01 * (seed + 1) * rng.normal(size=(n, k)),
+        }
+        for kind, z in made.items():
+            path = tmp_path / f"{kind}{seed}.parquet"
+            _write_embedding(path, points, partition, z, rosetta.point_ids)
+            runs[kind].append(str(path))
+    return runs, {w: str(p) for w, p in templates.items()}, str(tmp_path / "rosetta.parquet"), z_d1, rosetta
+
+
+def test_portability_per_seed_scores_held_out_points_in_alices_coordinates(sequential_runs):
+    from rvae.paper.portability import portability_per_seed
+
+    runs, templates, rosetta_path, z_d1, rosetta = sequential_runs
+    frame = portability_per_seed(runs, [0, 1, 2], templates, rosetta_path)
+    d1 = frame[(frame["reference"] == "d1") & (frame["partition"] == "all")].set_index(["model", "seed", "alignment"])
+    assert (d1["n"] == 70).all()  # 80 D1 points less the 10 Rosetta inputs
+    # a rotated, scaled, shifted VAE is far raw, and Procrustes on the 10 pairs recovers it exactly
+    assert d1.loc[("vae", 0, "raw"), "distance"] > 1.0
+    assert d1.loc[("vae", 0, "procrustes"), "distance"] < 1e-12
+    assert d1.loc[("rvae", 0, "raw"), "distance"] < 1e-3
+    # one cell against a direct computation on the held-out D1 points
+    held = np.setdiff1d(np.arange(80), rosetta.point_ids)
+    z_rvae = pd.read_parquet(runs["rvae"][1]).filter(like="z").to_numpy(dtype=np.float64)
+    z_alice = pd.read_parquet(templates["d1"]).filter(like="z").to_numpy(dtype=np.float64)  # float32 on disk
+    direct = normalised_distance(z_rvae[held], z_alice[held])
+    assert d1.loc[("rvae", 1, "raw"), "distance"] == pytest.approx(direct, rel=1e-9)
+    joint = frame[frame["reference"] == "joint"]
+    assert set(joint["partition"]) == {"all", "D1", "D2"}
+
+
+def test_portability_table_is_normalised_by_the_plain_vae_with_no_map(sequential_runs):
+    from rvae.paper.portability import ARMS, portability_markdown, portability_per_seed, summarise_portability
+
+    runs, templates, rosetta_path, _, _ = sequential_runs
+    per_seed = {"toy": portability_per_seed(runs, [0, 1, 2], templates, rosetta_path)}
+    table = summarise_portability(per_seed, {"toy": {"method": "kmeans", "k": 10, "variant": "same", "condition": "kmeans-k10-same"}})
+    vae = table[(table["model"] == "vae") & (table["alignment"] == "raw")]
+    assert np.allclose(vae["median"], 1.0)
+    assert len(table) == 4 * len(ARMS) * 3  # (d1, all), (joint, all / D1 / D2); three metrics
+    cell = table[(table["reference"] == "d1") & (table["arm"] == "VAE + Procrustes") & (table["metric"] == "distance")].iloc[0]
+    assert cell["raw_median"] < 1e-12 and cell["median"] < 1e-12
+    text = portability_markdown(table)
+    assert "## toy (kmeans-k10-same): against Alice's D1 template, D1 points" in text and "| R-VAE (as trained) |" in text
+
+
+def test_table2_metric_panel_adds_rows_and_leaves_the_papers_cells_alone():
+    from rvae.paper.plan import table_cells
+    from rvae.paper.tables import PANEL, summarise
+
+    cells = table_cells(2, {"table2": {"gaussians": 8}})
+    lsd = {"vae": [1.0, 2.0, 3.0], "beta_vae": [1.0, 1.0, 1.0], "rvae": [0.5, 1.0, 1.5]}
+    frames = {}
+    for cell in cells:
+        for r in (cell.retraining, cell.reference):
+            v = np.asarray(lsd[r.model_kind])
+            frames[("lsd", r)] = pd.DataFrame({"seed": [0, 1, 2], "D1": v, "D2": v, **{f"{c}_{p}": 2 * v for c in ("heldout", "angular_procrustes", "cka") for p in ("D1", "D2")}})
+    table = summarise(cells, frames, "ledoit_wolf")
+    paper_rows = table[table["metric"] == "lsd"]
+    assert len(paper_rows) == len(cells) and list(paper_rows["row"].unique()) == ["gaussians"]
+    assert paper_rows.set_index("column").loc["D1 R-VAE", "median"] == -0.5
+    panel = table[table["metric"] != "lsd"]
+    assert set(panel["metric"]) == set(PANEL) and len(panel) == len(cells) * len(PANEL)
+    held = panel[(panel["metric"] == "heldout_lsd") & (panel["column"] == "D1 R-VAE")].iloc[0]
+    assert held["row"] == "gaussians held-out LSD" and held["median"] == -0.5 and "Rosetta points only" in held["note"]
+
+
+def test_lsd_file_holds_the_metric_panel(tmp_path):
+    from rvae.metrics import angular_procrustes_distance, heldout_lsd
+    from rvae.paper.evaluation import lsd_per_seed
+
+    rng = np.random.default_rng(1)
+    points, partition = np.arange(60), np.where(np.arange(60) < 40, "D1", "D2")
+    z_ref, z = rng.normal(size=(60, 2)), rng.normal(size=(60, 2))
+    _write_embedding(tmp_path / "t.parquet", points, partition, z_ref)
+    _write_embedding(tmp_path / "r.parquet", points, partition, z, rosetta_ids=[0, 3, 5, 7, 9, 11])
+    row = lsd_per_seed([str(tmp_path / "r.parquet")], [0], str(tmp_path / "t.parquet")).iloc[0]
+    zr, zz = pd.read_parquet(tmp_path / "t.parquet").filter(like="z").to_numpy(np.float64), pd.read_parquet(tmp_path / "r.parquet").filter(like="z").to_numpy(np.float64)
+    assert row["heldout_D2"] == pytest.approx(heldout_lsd(zz, zr, [0, 3, 5, 7, 9, 11], partition).values["D2"])
+    assert row["angular_procrustes_D1"] == pytest.approx(angular_procrustes_distance(zz[:40], zr[:40]))
+    assert 0.0 <= row["cka_D2"] <= 1.0

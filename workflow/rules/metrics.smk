@@ -27,3 +27,19 @@ rule latent_space_distortion:
         seeds=list(range(config["n_seeds"])),
     script:
         "../scripts/latent_space_distortion.py"
+
+
+rule portability_per_seed:
+    input:
+        portability_inputs,
+    output:
+        paths.PORTABILITY_SEEDS,
+    log:
+        paths.log("portability", "{dataset}", "{method}-k{k}-{variant}"),
+    conda:
+        "../../envs/rvae.yaml"
+    params:
+        files=portability_input_files,
+        seeds=list(range(config["n_seeds"])),
+    script:
+        "../scripts/portability_per_seed.py"

@@ -6,7 +6,15 @@ import numpy as np
 import pandas as pd
 
 from rvae.embeddings import latents, read_embedding
-from rvae.metrics import linear_cka, linear_map_analysis, lsd, procrustes_distance, retraining_variability
+from rvae.metrics import (
+    angular_procrustes_distance,
+    heldout_lsd,
+    linear_cka,
+    linear_map_analysis,
+    lsd,
+    procrustes_distance,
+    retraining_variability,
+)
 
 
 def _check_same_points(frames: list[pd.DataFrame], paths) -> None:
@@ -48,5 +56,22 @@ def lsd_per_seed(embedding_paths: list[str], seeds: list[int], template_path: st
                 spectrum=analysis.spectrum.tolist(),
             )
         row.update(procrustes=procrustes_distance(z, z_ref), cka=linear_cka(z, z_ref))
+        row.update(metric_panel(z, z_ref, frame["partition"].to_numpy(), frame["is_rosetta"].to_numpy(dtype=bool)))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def metric_panel(z: np.ndarray, z_ref: np.ndarray, partition: np.ndarray, is_rosetta: np.ndarray) -> dict:
+    """Beside the paper's in-sample LSD: held-out LSD (affine map fitted on the Rosetta points,
+    scored on the rest) and, per partition, angular Procrustes distance and linear CKA, so a
+    conclusion that hinges on one metric shows the others (issue 19)."""
+    out = {}
+    if is_rosetta.any():
+        held = heldout_lsd(z, z_ref, np.flatnonzero(is_rosetta), partition).values
+        out.update({f"heldout_{p}": held.get(p, np.nan) for p in ("D1", "D2", "all")})
+    for p in ("D1", "D2"):
+        mask = partition == p
+        enough = mask.sum() > z.shape[1]
+        out[f"angular_procrustes_{p}"] = angular_procrustes_distance(z[mask], z_ref[mask]) if enough else np.nan
+        out[f"cka_{p}"] = linear_cka(z[mask], z_ref[mask]) if enough else np.nan
+    return out

@@ -14,9 +14,24 @@ TIDY_COLUMNS = [
 ]  # fmt: skip
 
 
+# Beside Table 2's LSD (issue 19), from the same LSD files: metric -> (row suffix, column of the
+# file per partition, what it is). Extra rows; the paper's cells stay as they are.
+PANEL = {
+    "heldout_lsd": ("held-out LSD", "heldout_{p}", "held-out LSD: affine map fitted on the Rosetta points only, scored on the other points (a distance)"),
+    "angular_procrustes": ("angular Procrustes", "angular_procrustes_{p}", "angular Procrustes: shape distance to the joint template, 0 = same up to rotation, scale and shift"),
+    "cka": ("linear CKA", "cka_{p}", "linear CKA: a similarity to the joint template (1 = same up to rotation and scale); normalised as the LSD"),
+}  # fmt: skip
+PANEL_TABLES = (2,)
+
+
 def _values(frame: pd.DataFrame, metric: str, partition: str) -> np.ndarray:
     if metric == "lsd":
         return frame[partition].to_numpy(dtype=np.float64)
+    if metric in PANEL:
+        column = PANEL[metric][1].format(p=partition)
+        if column not in frame:
+            raise ValueError(f"LSD file lacks column {column!r}: rerun its latent_space_distortion job")
+        return frame[column].to_numpy(dtype=np.float64)
     if partition == "R1":
         mask = (frame["partition"] == "D1") & frame["is_rosetta"]
     elif partition == "rest_D1":
@@ -29,11 +44,12 @@ def _values(frame: pd.DataFrame, metric: str, partition: str) -> np.ndarray:
 def summarise(cells: list[Cell], metric_frames: dict, estimator: str, paper: pd.DataFrame | None = None) -> pd.DataFrame:
     """One tidy row per cell. ``metric_frames[(metric, retraining)]`` holds the retraining's metric file."""
     rows = []
-    for cell in cells:
-        values = _values(metric_frames[(cell.metric, cell.retraining)], cell.metric, cell.partition)
-        reference = _values(metric_frames[(cell.metric, cell.reference)], cell.metric, cell.partition)
-        note = ""
-        if cell.metric == "lsd":
+    for cell in cells + _panel_cells(cells):
+        frame_metric = "lsd" if cell.metric in PANEL else cell.metric
+        values = _values(metric_frames[(frame_metric, cell.retraining)], cell.metric, cell.partition)
+        reference = _values(metric_frames[(frame_metric, cell.reference)], cell.metric, cell.partition)
+        note = PANEL[cell.metric][2] if cell.metric in PANEL else ""
+        if cell.metric == "lsd" or cell.metric in PANEL:
             normalised = normalise_lsd(values, reference)
         else:
             normalised = normalise_rv(values, reference)
@@ -76,6 +92,18 @@ def summarise(cells: list[Cell], metric_frames: dict, estimator: str, paper: pd.
             table[column] = "" if column == "paper_suspect" else np.nan
     table["paper_suspect"] = table["paper_suspect"].fillna("").astype(str)
     return table[TIDY_COLUMNS]
+
+
+def _panel_cells(cells: list[Cell]) -> list[Cell]:
+    """The metric panel's cells beside each LSD cell of Table 2: same runs, same reference."""
+    from dataclasses import replace
+
+    return [
+        replace(cell, metric=metric, row=f"{cell.row} {label}")
+        for metric, (label, _, _) in PANEL.items()
+        for cell in cells
+        if cell.metric == "lsd" and cell.table in PANEL_TABLES
+    ]
 
 
 def _suspect(table: pd.DataFrame) -> pd.Series:

@@ -40,6 +40,9 @@ METRIC = f"results/metrics/{{metric}}/{RETRAINING}.parquet"
 TABLE = "results/tables/table{n}.{ext}"
 TABLE_FORMATS = ("csv", "parquet", "md")
 FIGURE = "results/figures/{name}.{ext}"
+# Portability (issue 19): per Table 2 dataset, every seed's arms; the table and figure built from them.
+PORTABILITY_SEEDS = "results/portability/{dataset}/{method}-k{k}-{variant}.parquet"
+PORTABILITY_TABLE = "results/tables/portability.{ext}"
 FIGURE_FORMATS = ("png", "pdf")
 
 EXPORT = "results/export/{dataset}/rosetta.parquet"
