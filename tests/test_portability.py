@@ -390,7 +390,7 @@ def test_portability_per_seed_scores_held_out_points_in_alices_coordinates(seque
 
     runs, templates, rosetta_path, z_d1, rosetta = sequential_runs
     frame = portability_per_seed(runs, [0, 1, 2], templates, rosetta_path)
-    d1 = frame[(frame["reference"] == "d1") & (frame["partition"] == "all")].set_index(["model", "seed", "alignment"])
+    d1 = frame[(frame["reference"] == "d1") & (frame["partition"] == "D1")].set_index(["model", "seed", "alignment"])
     assert (d1["n"] == 70).all()  # 80 D1 points less the 10 Rosetta inputs
     # a rotated, scaled, shifted VAE is far raw, and Procrustes on the 10 pairs recovers it exactly
     assert d1.loc[("vae", 0, "raw"), "distance"] > 1.0
@@ -402,8 +402,9 @@ def test_portability_per_seed_scores_held_out_points_in_alices_coordinates(seque
     z_alice = pd.read_parquet(templates["d1"]).filter(like="z").to_numpy(dtype=np.float64)  # float32 on disk
     direct = normalised_distance(z_rvae[held], z_alice[held])
     assert d1.loc[("rvae", 1, "raw"), "distance"] == pytest.approx(direct, rel=1e-9)
-    joint = frame[frame["reference"] == "joint"]
-    assert set(joint["partition"]) == {"all", "D1", "D2"}
+    for reference in ("d1", "joint"):
+        assert set(frame.loc[frame["reference"] == reference, "partition"]) == {"all", "D1", "D2"}
+    assert (frame.loc[frame["partition"] == "all", "n"] == 110).all()
 
 
 def test_portability_table_is_normalised_by_the_plain_vae_with_no_map(sequential_runs):
@@ -414,11 +415,11 @@ def test_portability_table_is_normalised_by_the_plain_vae_with_no_map(sequential
     table = summarise_portability(per_seed, {"toy": {"method": "kmeans", "k": 10, "variant": "same", "condition": "kmeans-k10-same"}})
     vae = table[(table["model"] == "vae") & (table["alignment"] == "raw")]
     assert np.allclose(vae["median"], 1.0)
-    assert len(table) == 4 * len(ARMS) * 3  # (d1, all), (joint, all / D1 / D2); three metrics
-    cell = table[(table["reference"] == "d1") & (table["arm"] == "VAE + Procrustes") & (table["metric"] == "distance")].iloc[0]
+    assert len(table) == 2 * 3 * len(ARMS) * 3  # d1 and joint references; all, D1, D2; three metrics
+    cell = table[(table["reference"] == "d1") & (table["partition"] == "D1") & (table["arm"] == "VAE + Procrustes") & (table["metric"] == "distance")].iloc[0]
     assert cell["raw_median"] < 1e-12 and cell["median"] < 1e-12
     text = portability_markdown(table)
-    assert "## toy (kmeans-k10-same): against Alice's D1 template, D1 points" in text and "| R-VAE (as trained) |" in text
+    assert "## toy (kmeans-k10-same): against Alice's D1 template, held-out D1 points" in text and "| R-VAE (as trained) |" in text
 
 
 def test_table2_metric_panel_adds_rows_and_leaves_the_papers_cells_alone():

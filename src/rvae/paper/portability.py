@@ -29,8 +29,8 @@ ARMS = (
     ("rvae", "relative"),
 )
 ALIGNMENT_LABELS = {"raw": "", "procrustes": " + Procrustes", "affine": " + affine", "relative": " relative"}
-# The reference each row is scored against: Alice's D1 template on D1 points, or the joint template on all.
-REFERENCES = {"d1": "Alice's D1 template, D1 points", "joint": "joint template, all points"}
+# The reference each row is scored against; partition D1 of "d1" is Alice's own points in her coordinates.
+REFERENCES = {"d1": "Alice's D1 template", "joint": "the joint template"}
 # Each metric and whether smaller is better (distance) or larger (similarity).
 METRICS = {"distance": "distance", "angular_procrustes": "distance", "linear_cka": "similarity"}
 NORMALISER = ("vae", "raw")  # the paper's tables divide by the plain VAE, here with no map
@@ -77,8 +77,6 @@ def portability_per_seed(runs: dict, seeds: list[int], templates: dict, rosetta_
     rows = _rosetta_rows(points, rosetta.point_ids, rosetta_path)
     if not d1[rows].all():
         raise ValueError(f"Rosetta file {rosetta_path}: some Rosetta points are not in D1")
-    d1_rows = np.flatnonzero(d1)
-    rows_in_d1 = np.searchsorted(d1_rows, rows)
     z_templates = {which: latents(frame) for which, frame in frames.items()}
     records = []
     for model_kind, paths in runs.items():
@@ -87,7 +85,7 @@ def portability_per_seed(runs: dict, seeds: list[int], templates: dict, rosetta_
             _check_points(frame, frames["joint"], path, templates["joint"])
             z = latents(frame)
             scored = {
-                "d1": portability(z_templates["d1"][d1], z[d1], rows_in_d1, z_rosetta=rosetta.z),
+                "d1": portability(z_templates["d1"], z, rows, z_rosetta=rosetta.z, partition=partition),
                 "joint": portability(z_templates["joint"], z, rows, partition=partition),
             }
             for reference, result in scored.items():
@@ -169,9 +167,10 @@ def portability_markdown(table: pd.DataFrame) -> str:
         "distance: mean squared distance / the reference's total variance (0 best); angular Procrustes",
         "distance (0 best); linear CKA (a similarity, 1 best).",
     ]
-    for (dataset, reference), part in table[table["partition"] == "all"].groupby(["dataset", "reference"], sort=False):
+    for (dataset, reference, partition), part in table.groupby(["dataset", "reference", "partition"], sort=False):
         condition = part["condition"].iloc[0]
-        lines += ["", f"## {dataset} ({condition}): against {REFERENCES[reference]}", ""]
+        points = "all held-out points" if partition == "all" else f"held-out {partition} points"
+        lines += ["", f"## {dataset} ({condition}): against {REFERENCES[reference]}, {points}", ""]
         metrics = list(METRICS)
         lines.append("| arm | " + " | ".join(f"{m} ({METRICS[m]})" for m in metrics) + " |")
         lines.append("|---" * (len(metrics) + 1) + "|")
@@ -203,7 +202,7 @@ def figure_portability(files: dict, path_png, path_pdf) -> None:
     for row, dataset in enumerate(datasets):
         f = files[dataset]
         per_seed = pd.read_parquet(f["per_seed"])
-        shown = per_seed[(per_seed["reference"] == "d1") & (per_seed["partition"] == "all")]
+        shown = per_seed[(per_seed["reference"] == "d1") & (per_seed["partition"] == "D1")]
         ax = axes[row, 0]
         groups = [shown[(shown["model"] == m) & (shown["alignment"] == a)]["distance"].to_numpy() for m, a in ARMS]
         box = ax.boxplot(groups, vert=False, patch_artist=True, widths=0.6)
@@ -213,7 +212,7 @@ def figure_portability(files: dict, path_png, path_pdf) -> None:
         ax.set_yticks(range(1, len(ARMS) + 1), [arm_label(m, a) for m, a in ARMS], fontsize=6)
         ax.invert_yaxis()
         ax.set_xscale("log")
-        ax.set_xlabel("held-out distance to Alice's D1 space (log)", fontsize=7)
+        ax.set_xlabel("held-out D1 distance to Alice's space (log)", fontsize=7)
         ax.set_title(f"{dataset}: arms over seeds", fontsize=9)
         ax.tick_params(labelsize=6)
 
