@@ -457,3 +457,33 @@ def test_lsd_file_holds_the_metric_panel(tmp_path):
     assert row["heldout_D2"] == pytest.approx(heldout_lsd(zz, zr, [0, 3, 5, 7, 9, 11], partition).values["D2"])
     assert row["angular_procrustes_D1"] == pytest.approx(angular_procrustes_distance(zz[:40], zr[:40]))
     assert 0.0 <= row["cka_D2"] <= 1.0
+
+
+def test_table1_panel_reads_each_retrainings_panel_file(tmp_path):
+    from rvae.metrics import angular_procrustes_distance
+    from rvae.paper.evaluation import panel_per_seed
+    from rvae.paper.plan import table_cells, table_retrainings
+    from rvae.paper.tables import summarise
+
+    tables = {"table1": {"gaussians": 8}}
+    assert {m for m, _ in table_retrainings(1, tables)} == {"rv", "panel"}
+    rng = np.random.default_rng(2)
+    points, partition = np.arange(50), np.where(np.arange(50) < 40, "D1", "D2")
+    z_ref, z = rng.normal(size=(50, 2)), rng.normal(size=(50, 2))
+    _write_embedding(tmp_path / "t.parquet", points, partition, z_ref)
+    _write_embedding(tmp_path / "r.parquet", points, partition, z, rosetta_ids=range(8))
+    panel = panel_per_seed([str(tmp_path / "r.parquet")], [0], str(tmp_path / "t.parquet")).iloc[0]
+    stored = [pd.read_parquet(tmp_path / f).filter(like="z").to_numpy(np.float64) for f in ("r.parquet", "t.parquet")]
+    assert panel["angular_procrustes_rest_D1"] == pytest.approx(angular_procrustes_distance(stored[0][8:40], stored[1][8:40]))
+    cells = table_cells(1, tables)
+    frames = {}
+    for metric, r in table_retrainings(1, tables):
+        scale = 1.0 if r.model_kind == "vae" else 0.5
+        if metric == "rv":
+            frames[(metric, r)] = pd.DataFrame({"partition": partition, "is_rosetta": points < 8, "rv": scale * np.ones(50)})
+        else:
+            frames[(metric, r)] = pd.DataFrame({f"{c}_{p}": scale * np.array([1.0, 2.0, 3.0]) for c in ("angular_procrustes", "cka") for p in ("R1", "rest_D1")})
+    table = summarise(cells, frames, "ledoit_wolf")
+    assert len(table[table["metric"] == "rv"]) == len(cells)
+    rvae = table[(table["metric"] == "angular_procrustes") & (table["model"] == "rvae") & (table["partition"] == "rest_D1")].iloc[0]
+    assert rvae["median"] == -0.5 and rvae["row"].endswith("angular Procrustes")

@@ -203,6 +203,10 @@ def test_tiny_run_builds_the_portability_table_from_the_embedding_files(tiny_run
     for metric in ("heldout_lsd", "angular_procrustes", "cka"):
         panel = table2[table2["metric"] == metric]
         assert len(panel) == len(lsd) and np.isfinite(panel["median"]).all(), metric
+    table1 = pd.read_parquet(workdir / "results/tables/table1.parquet")
+    rv = table1[table1["metric"] == "rv"]
+    for metric in ("angular_procrustes", "cka"):
+        assert len(table1[table1["metric"] == metric]) == len(rv), metric
 
 
 @pytest.mark.slow

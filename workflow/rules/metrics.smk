@@ -43,3 +43,19 @@ rule portability_per_seed:
         seeds=list(range(config["n_seeds"])),
     script:
         "../scripts/portability_per_seed.py"
+
+
+rule similarity_panel:
+    input:
+        runs=run_embeddings,
+        template=paths.fill(paths.TEMPLATE_EMBEDDING, which="d1"),
+    output:
+        paths.fill(paths.METRIC, metric="panel"),
+    log:
+        paths.log("panel", paths.RETRAINING),
+    conda:
+        "../../envs/rvae.yaml"
+    params:
+        seeds=list(range(config["n_seeds"])),
+    script:
+        "../scripts/similarity_panel.py"

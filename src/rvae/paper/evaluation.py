@@ -75,3 +75,24 @@ def metric_panel(z: np.ndarray, z_ref: np.ndarray, partition: np.ndarray, is_ros
         out[f"angular_procrustes_{p}"] = angular_procrustes_distance(z[mask], z_ref[mask]) if enough else np.nan
         out[f"cka_{p}"] = linear_cka(z[mask], z_ref[mask]) if enough else np.nan
     return out
+
+
+def panel_per_seed(embedding_paths: list[str], seeds: list[int], template_path: str) -> pd.DataFrame:
+    """Table 1's similarity panel: each seed against the D1 template (whose Rosetta points it was
+    given), on the Rosetta points (R1) and the rest of D1: angular Procrustes distance and linear CKA."""
+    template = read_embedding(template_path)
+    z_ref = latents(template)
+    rows = []
+    for seed, path in zip(seeds, embedding_paths):
+        frame = read_embedding(path)
+        if not np.array_equal(frame["point"].to_numpy(), template["point"].to_numpy()):
+            raise ValueError(f"embedding {path} covers other points than the template {template_path}")
+        z = latents(frame)
+        d1, rosetta = (frame["partition"] == "D1").to_numpy(), frame["is_rosetta"].to_numpy(dtype=bool)
+        row = {"seed": int(seed)}
+        for part, mask in (("R1", d1 & rosetta), ("rest_D1", d1 & ~rosetta)):
+            enough = mask.sum() > z.shape[1]
+            row[f"angular_procrustes_{part}"] = angular_procrustes_distance(z[mask], z_ref[mask]) if enough else np.nan
+            row[f"cka_{part}"] = linear_cka(z[mask], z_ref[mask]) if enough else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -33,6 +33,7 @@ ALIGNMENT_LABELS = {"raw": "", "procrustes": " + Procrustes", "affine": " + affi
 REFERENCES = {"d1": "Alice's D1 template", "joint": "the joint template"}
 # Each metric and whether smaller is better (distance) or larger (similarity).
 METRICS = {"distance": "distance", "angular_procrustes": "distance", "linear_cka": "similarity"}
+METRIC_LABELS = {"distance": "normalised distance", "angular_procrustes": "angular Procrustes", "linear_cka": "linear CKA"}
 NORMALISER = ("vae", "raw")  # the paper's tables divide by the plain VAE, here with no map
 
 PORTABILITY_TIDY = [
@@ -172,7 +173,7 @@ def portability_markdown(table: pd.DataFrame) -> str:
         points = "all held-out points" if partition == "all" else f"held-out {partition} points"
         lines += ["", f"## {dataset} ({condition}): against {REFERENCES[reference]}, {points}", ""]
         metrics = list(METRICS)
-        lines.append("| arm | " + " | ".join(f"{m} ({METRICS[m]})" for m in metrics) + " |")
+        lines.append("| arm | " + " | ".join(f"{METRIC_LABELS[m]} ({METRICS[m]})" for m in metrics) + " |")
         lines.append("|---" * (len(metrics) + 1) + "|")
         grid = part.set_index(["arm", "metric"])
         for arm in dict.fromkeys(part["arm"]):
