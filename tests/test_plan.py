@@ -107,7 +107,7 @@ def test_job_params():
     config = tiny()
     training = params.training_params(config, "birdsong", 0)
     assert training["batch_size"] == 32 and training["lr"] == 0.003 and training["rho"] == 0.0
-    assert params.sweep_training_params(config, "gaussians", "beta")["epochs"] == 10
+    assert params.sweep_training_params(config, "sequential", "gaussians", "beta", 2.5)["epochs"] == 10
     assert params.fixed_hyperparameter(config, "gaussians", "beta_vae") is None  # swept
     assert params.fixed_hyperparameter(config, "gaussians", "rvae") == 3.0
     assert params.fixed_hyperparameter(config, "gaussians", "vae") is None
@@ -122,10 +122,14 @@ def test_fixed_seed_blocks():
     assert params.seed_blocks([2, 3], 3) == [[2], [3]], "a seed's block never depends on which others exist"
     with pytest.raises(ValueError):
         params.seed_blocks(range(3), 0)
-    config = {"n_seeds": 7, "seed_block": {"size": 3}, "same_seed": 0}
+    config = {"n_seeds": 7, "seed_block": {"size": 3}, "same_seed": 0, "root_seed": 0}
     assert params.block_seeds(config, 2) == [6]
-    assert params.training_seeds(config, "vae_same_seed", 1) == [0, 0, 0]
-    assert params.training_seeds(config, "rvae", 1) == [3, 4, 5]
+    retraining = "reproducibility/gaussians/kmeans-k8-same"
+    assert params.retrain_roles(config, f"{retraining}/vae_same_seed", "vae_same_seed", 1) == [f"retrain/{retraining}/vae_same_seed/0"] * 3
+    assert params.retrain_roles(config, f"{retraining}/rvae", "rvae", 1) == [f"retrain/{retraining}/rvae/{s}" for s in (3, 4, 5)]
+    same = params.training_seeds(config, f"{retraining}/vae_same_seed", "vae_same_seed", 1)
+    assert len(set(same)) == 1, "VAE (same seed): one role, one seed"
+    assert len(set(params.training_seeds(config, f"{retraining}/rvae", "rvae", 1))) == 3
 
 
 def test_a_script_can_get_its_job_without_running_the_workflow(monkeypatch):
@@ -137,5 +141,7 @@ def test_a_script_can_get_its_job_without_running_the_workflow(monkeypatch):
         "retrain", experiment="sequential", dataset="gaussians", method="kmeans", k=8, variant="same", model_kind="rvae", block=0
     )
     assert sm.output[0] == "results/blocks/sequential/gaussians/kmeans-k8-same/rvae/block0"
-    assert sm.params.training_seeds == [0, 1, 2] and sm.input.rosetta == "results/rosetta/gaussians/kmeans-k8.parquet"
+    assert sm.params.seed_roles == [f"retrain/sequential/gaussians/kmeans-k8-same/rvae/{s}" for s in (0, 1, 2)]
+    assert sm.params.training_seeds == [params.seed_of(sm.config, role) for role in sm.params.seed_roles]
+    assert sm.input.rosetta == "results/rosetta/gaussians/kmeans-k8.parquet"
     assert sm.params.training["rho"] == 0.0 and sm.params.hyperparameter == 1.5  # the default config's rho

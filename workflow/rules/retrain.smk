@@ -18,8 +18,17 @@ rule retrain:
         runtime=120,
     params:
         seeds=lambda w: job_params.block_seeds(config, w.block),
+        seed_roles=lambda w: job_params.retrain_roles(
+            config,
+            paths.fill(paths.RETRAINING, **dict(w.items())),
+            w.model_kind,
+            w.block,
+        ),
         training_seeds=lambda w: job_params.training_seeds(
-            config, w.model_kind, w.block
+            config,
+            paths.fill(paths.RETRAINING, **dict(w.items())),
+            w.model_kind,
+            w.block,
         ),
         training=lambda w: job_params.training_params(config, w.dataset, 0),
         architecture=lambda w: job_params.architecture_params(
@@ -76,7 +85,9 @@ rule sweep_candidate:
         mem_mb=4000,
         runtime=60,
     params:
-        training=lambda w: job_params.sweep_training_params(config, w.dataset, w.param),
+        training=lambda w: job_params.sweep_training_params(
+            config, w.experiment, w.dataset, w.param, w.value
+        ),
         architecture=lambda w: job_params.architecture_params(config, w.dataset),
     script:
         "../scripts/sweep_candidate.py"

@@ -10,6 +10,8 @@ rule select_rosetta:
     conda:
         "../../envs/rvae.yaml"
     params:
-        seed=config["rosetta_seed"],
+        seed=lambda w: job_params.seed_of(
+            config, job_params.rosetta_role(w.dataset, f"{w.method}-k{w.k}")
+        ),
     script:
         "../scripts/select_rosetta.py"

@@ -18,7 +18,9 @@ rule export_rosetta:
         "../../envs/rvae.yaml"
     params:
         export=lambda w: job_params.export_settings(config, w.dataset),
-        seed=config["rosetta_seed"],
+        seed=lambda w: job_params.seed_of(
+            config, job_params.rosetta_role(w.dataset, "export")
+        ),
     script:
         "../scripts/export_rosetta.py"
 
@@ -47,7 +49,9 @@ rule train_portable:
         training=lambda w: job_params.training_params(
             config,
             config["portable"][w.name]["dataset"],
-            config["portable"][w.name]["seed"],
+            job_params.seed_of(
+                config, f"portable/{w.name}/{config['portable'][w.name]['seed']}"
+            ),
         ),
         architecture=lambda w: job_params.architecture_params(
             config, config["portable"][w.name]["dataset"]

@@ -18,8 +18,11 @@ rule train_template:
         runtime=120,
     params:
         training=lambda w: job_params.training_params(
-            config, w.dataset, config["template_seed"]
+            config,
+            w.dataset,
+            job_params.seed_of(config, job_params.template_role(w.dataset, w.which)),
         ),
+        seed_role=lambda w: job_params.template_role(w.dataset, w.which),
         architecture=lambda w: job_params.architecture_params(config, w.dataset),
         checkpoint=paths.TEMPLATE_CHECKPOINT,
     script:

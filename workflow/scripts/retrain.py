@@ -32,8 +32,8 @@ configs = [
 results = retrain_block(data, w.experiment, w.model_kind, points, spec, configs, sm.params.checkpoints, sm.params.mode)
 out = sm.output[0]
 Path(out).mkdir(parents=True, exist_ok=True)
-for seed, (model, history) in zip(sm.params.seeds, results):
-    save_model(model, block_file(out, seed, "model"), {"history": history})
+for seed, role, config, (model, history) in zip(sm.params.seeds, sm.params.seed_roles, configs, results):
+    save_model(model, block_file(out, seed, "model"), {"history": history, "seed": config.seed, "seed_role": role})
     write_embedding(embed_all(model, data, points.point_ids), block_file(out, seed, "embedding"))
     pd.DataFrame(history).to_parquet(block_file(out, seed, "history"), index=False)
 for checkpoint in sm.params.checkpoints:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rvae.paper.plan import hyperparameter
+from rvae.seeds import role_seed
 from rvae.vocabulary import MODEL_HYPERPARAMETER
 from rvae.workflow import paths
 
@@ -38,10 +39,32 @@ def training_params(config: dict, dataset: str, seed: int, beta: float = 1.0, rh
     )
 
 
-def sweep_training_params(config: dict, dataset: str, param: str) -> dict:
-    """A sweep candidate trains from the template seed for the sweep's own number of epochs."""
+def seed_of(config: dict, role: str) -> int:
+    """The seed of one role of randomness under the config's ``root_seed`` (``rvae.seeds``)."""
+    return role_seed(config["root_seed"], role)
+
+
+def template_role(dataset: str, which: str) -> str:
+    return f"template/{dataset}/{which}"
+
+
+def sweep_role(experiment: str, dataset: str, param: str, value) -> str:
+    return f"sweep/{experiment}/{dataset}/{param}/{float(value)}"
+
+
+def rosetta_role(dataset: str, selection: str) -> str:
+    """Clustering of one Rosetta set (``{method}-k{k}``) or of an export (``export``)."""
+    return f"rosetta/{dataset}/{selection}"
+
+
+def sweep_training_params(config: dict, experiment: str, dataset: str, param: str, value) -> dict:
+    """A sweep candidate trains from a stream of its own for the sweep's own number of epochs.
+
+    Not the template's: the rho = 0 candidate would otherwise replay the template.
+    """
     epochs = hyperparameter(config, dataset, param)["epochs"]
-    return {**training_params(config, dataset, config["template_seed"]), "epochs": epochs}
+    seed = seed_of(config, sweep_role(experiment, dataset, param, value))
+    return {**training_params(config, dataset, seed), "epochs": epochs}
 
 
 def architecture_params(config: dict, dataset: str, variant: str = "same") -> dict:
@@ -112,9 +135,17 @@ def block_seeds(config: dict, block) -> list[int]:
     return [s for s in range(config["n_seeds"]) if block_of(s, size) == int(block)]
 
 
-def training_seeds(config: dict, model_kind: str, block) -> list[int]:
-    """The seed each run of a block trains with: its own, or VAE (same seed)'s shared one."""
-    return [config["same_seed"] if model_kind == "vae_same_seed" else s for s in block_seeds(config, block)]
+def retrain_roles(config: dict, retraining: str, model_kind: str, block) -> list[str]:
+    """The role of each run of a block: ``retrain/<retraining>/<seed>``, where ``retraining`` is the
+    run's ``{experiment}/{dataset}/{condition}/{model_kind}`` and seed its index; "VAE (same seed)"
+    uses the one ``same_seed`` index for all its runs, so they are identical by design."""
+    indices = [config["same_seed"] if model_kind == "vae_same_seed" else s for s in block_seeds(config, block)]
+    return [f"retrain/{retraining}/{index}" for index in indices]
+
+
+def training_seeds(config: dict, retraining: str, model_kind: str, block) -> list[int]:
+    """The derived seed each run of a block trains with (initial weights, data order, noise)."""
+    return [seed_of(config, role) for role in retrain_roles(config, retraining, model_kind, block)]
 
 
 def block_of_seed(config: dict, seed) -> int:
