@@ -173,7 +173,7 @@ def portability_markdown(table: pd.DataFrame) -> str:
         points = "all held-out points" if partition == "all" else f"held-out {partition} points"
         lines += ["", f"## {dataset} ({condition}): against {REFERENCES[reference]}, {points}", ""]
         metrics = list(METRICS)
-        lines.append("| arm | " + " | ".join(f"{METRIC_LABELS[m]} ({METRICS[m]})" for m in metrics) + " |")
+        lines.append("| arm | " + " | ".join(f"{METRIC_LABELS[m]} ({'0' if METRICS[m] == 'distance' else '1'} best)" for m in metrics) + " |")
         lines.append("|---" * (len(metrics) + 1) + "|")
         grid = part.set_index(["arm", "metric"])
         for arm in dict.fromkeys(part["arm"]):
