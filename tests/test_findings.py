@@ -15,7 +15,7 @@ from rvae.paper.findings import (
     figure_findings, normalised_median_replicates, ordering_verdict, percentile_interval, resample_indices,
     similar_verdict, summary_counts,
 )  # fmt: skip
-from rvae.paper.plan import table_cells
+from rvae.paper.plan import table_cells, table_retrainings
 from rvae.paper.tables import summarise
 from rvae.workflow import paths
 
@@ -128,10 +128,10 @@ def _rv_frames() -> dict:
 
 def _write_table(results: Path, number: int, tables: dict, estimator: str = "ledoit_wolf", converged: dict | None = None):
     cells = table_cells(number, tables)
-    frames = {}
-    for cell in cells:
-        for run in (cell.retraining, cell.reference):
-            frames[(cell.metric, run)] = pd.read_parquet(paths.rooted(paths.metric_file(cell.metric, run), results))
+    frames = {
+        (metric, run): pd.read_parquet(paths.rooted(paths.metric_file(metric, run), results))
+        for metric, run in table_retrainings(number, tables)
+    }
     table = summarise(cells, frames, estimator, pd.read_csv(PAPER))
     if converged is not None:
         table["converged"] = [converged.get((r, c), True) for r, c in zip(table["row"], table["column"])]
@@ -146,10 +146,16 @@ def fake_results(root: Path, numbers=(1, 2, 3)) -> Path:
     rv_dir = results / "metrics" / "rv" / "reproducibility" / "gaussians" / "kmeans-k8-same"
     lsd_dir.mkdir(parents=True)
     rv_dir.mkdir(parents=True)
+    panel_dir = results / "metrics" / "panel" / "reproducibility" / "gaussians" / "kmeans-k8-same"
+    panel_dir.mkdir(parents=True)
     for model in LSD_D1:
-        pd.DataFrame({"seed": range(5), "D1": LSD_D1[model], "D2": LSD_D2[model]}).to_parquet(lsd_dir / f"{model}.parquet")
+        # the similarity panel beside the LSD (Table 2) is not scored by findings: any values do
+        panel = {f"{m}_{p}": np.ones(5) for m in ("heldout", "angular_procrustes", "cka") for p in ("D1", "D2")}
+        pd.DataFrame({"seed": range(5), "D1": LSD_D1[model], "D2": LSD_D2[model], **panel}).to_parquet(lsd_dir / f"{model}.parquet")
     for model, frame in _rv_frames().items():
         frame.to_parquet(rv_dir / f"{model}.parquet")
+        panel = {f"{m}_{p}": np.ones(5) for m in ("angular_procrustes", "cka") for p in ("R1", "rest_D1")}
+        pd.DataFrame({"seed": range(5), **panel}).to_parquet(panel_dir / f"{model}.parquet")
     if 1 in numbers:  # the R-VAE's R1 cell did not converge
         _write_table(results, 1, {"table1": {"gaussians": 8}}, converged={("RV(R1) R-VAE", "gaussians"): False})
     if 2 in numbers:

@@ -81,8 +81,9 @@ def test_tiny_run_builds_every_table(tiny_run):
 
     with Image.open(workdir / "results/figures/datasets.png") as image:
         assert image.format == "PNG" and image.size[0] > 300 and image.size[1] > 300
-    rv = pd.read_parquet(workdir / "results/tables/table1.parquet")
-    assert set(rv["estimator"]) == {"ledoit_wolf"}
+    table1 = pd.read_parquet(workdir / "results/tables/table1.parquet")
+    rv = table1[table1["metric"] == "rv"]  # the rest is the similarity panel (issue 19)
+    assert set(rv["estimator"]) == {"ledoit_wolf"} and set(table1.loc[table1["metric"] != "rv", "estimator"]) == {""}
     same_seed = rv[rv["model"] == "vae_same_seed"]
     assert (same_seed["median"] == -np.inf).all() and same_seed["note"].str.contains("bit-identical").all()
 
@@ -91,7 +92,7 @@ def test_tiny_run_builds_every_table(tiny_run):
 def test_rvae_is_more_reproducible_than_vae_on_gaussians(tiny_run):
     """The paper's main claim, on the tiny run: R-VAE's RV well below the VAE's."""
     workdir, _ = tiny_run
-    table = pd.read_parquet(workdir / "results/tables/table1.parquet").set_index(["partition", "model"])
+    table = pd.read_parquet(workdir / "results/tables/table1.parquet").query("metric == 'rv'").set_index(["partition", "model"])
     for group in ("R1", "rest_D1"):
         assert table.loc[(group, "rvae"), "median"] < -2.0
         assert table.loc[(group, "vae"), "median"] == 0.0
@@ -196,7 +197,7 @@ def test_adding_seeds_trains_only_the_new_seeds(tiny_run):
     assert jobs["make_table"] == 10 and "train_template" not in jobs
 
 
-FIGURES = ["datasets", "figure2", "figure4", "figure5", "figure6", "figure7", "training_curves", "sweeps", "findings"]
+FIGURES = ["datasets", "figure2", "figure4", "figure5", "figure6", "figure7", "training_curves", "sweeps", "findings", "portability"]
 
 
 @pytest.mark.slow
@@ -215,12 +216,52 @@ def test_tiny_run_builds_every_figure(tiny_run):
 
 
 @pytest.mark.slow
+def test_tiny_run_builds_the_portability_table_from_the_embedding_files(tiny_run):
+    """Issue 19: one cell recomputed from the files other tools read (embeddings, Rosetta file)."""
+    from rvae.embeddings import latents, read_embedding
+    from rvae.metrics import normalised_distance, procrustes_alignment
+    from rvae.paper.portability import ARMS
+    from rvae.portable import load_rosetta_points
+
+    workdir, _ = tiny_run
+    table = pd.read_parquet(workdir / "results/tables/portability.parquet")
+    assert len(pd.read_csv(workdir / "results/tables/portability.csv")) == len(table) == 2 * 3 * len(ARMS) * 3
+    assert set(table["dataset"]) == {"gaussians"} and (table["k"] == 8).all() and (table["n"] == 3).all()
+    assert np.isfinite(table["raw_median"]).all() and np.isfinite(table["median"]).all()
+    assert np.allclose(table.loc[(table["model"] == "vae") & (table["alignment"] == "raw"), "median"], 1.0)
+    template = read_embedding(workdir / "results/embeddings/templates/gaussians/d1.parquet")
+    d1 = (template["partition"] == "D1").to_numpy()
+    z_alice = latents(template)[d1]
+    rosetta = load_rosetta_points(workdir / "results/rosetta/gaussians/kmeans-k8.parquet")
+    rows = np.searchsorted(template["point"].to_numpy()[d1], rosetta.point_ids)
+    held = np.setdiff1d(np.arange(d1.sum()), rows)
+    distances = []
+    for seed in range(3):
+        z = latents(read_embedding(workdir / f"results/embeddings/sequential/gaussians/kmeans-k8-same/vae/seed{seed}.parquet"))[d1]
+        mapped = procrustes_alignment(z[rows], rosetta.z)(z)
+        distances.append(normalised_distance(mapped[held], z_alice[held]))
+    cell = table[(table["reference"] == "d1") & (table["partition"] == "D1") & (table["arm"] == "VAE + Procrustes") & (table["metric"] == "distance")]
+    assert cell["raw_median"].item() == pytest.approx(float(np.median(distances)), rel=1e-6)
+    md = (workdir / "results/tables/portability.md").read_text()
+    assert md.startswith("# Portability") and "| R-VAE (as trained) |" in md
+    table2 = pd.read_parquet(workdir / "results/tables/table2.parquet")
+    lsd = table2[table2["metric"] == "lsd"]
+    for metric in ("heldout_lsd", "angular_procrustes", "cka"):
+        panel = table2[table2["metric"] == metric]
+        assert len(panel) == len(lsd) and np.isfinite(panel["median"]).all(), metric
+    table1 = pd.read_parquet(workdir / "results/tables/table1.parquet")
+    rv = table1[table1["metric"] == "rv"]
+    for metric in ("angular_procrustes", "cka"):
+        assert len(table1[table1["metric"] == metric]) == len(rv), metric
+
+
+@pytest.mark.slow
 def test_html_report_holds_every_table_and_figure(tiny_run):
     workdir, _ = tiny_run
     snakemake(workdir, "--report", "results/report.html", config=workdir / "config.yaml")
     html = (workdir / "results/report.html").read_text(errors="replace")
     assert len(html) > 100_000
-    for name in ["table1.csv", "table10.csv", "figure2.png", "figure6.png", "training_curves.png", "findings.csv", "cell_intervals.csv", "findings.png"]:
+    for name in ["table1.csv", "table10.csv", "figure2.png", "figure6.png", "training_curves.png", "findings.csv", "cell_intervals.csv", "findings.png", "portability.csv", "portability.png"]:
         assert name in html, name
     assert "Rosetta VAE workflow" in html
     # the front page shows the scorecard's counts (findings.rst, written by the findings rule)

@@ -95,3 +95,12 @@ def findings_inputs(wildcards):
 def portable_inputs(wildcards):
     run = config["portable"][wildcards.name]
     return {**paths.data_files(run["dataset"]), "rosetta": run["rosetta"]}
+
+
+def portability_input_files(wildcards):
+    w = wildcards
+    return targets.portability_inputs(config, w.dataset, w.method, w.k, w.variant)
+
+
+def portability_inputs(wildcards):
+    return targets.files_in(portability_input_files(wildcards))

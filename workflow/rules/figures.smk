@@ -147,3 +147,24 @@ rule figure_findings:
         "../../envs/rvae.yaml"
     script:
         "../scripts/figure_findings.py"
+
+
+rule figure_portability:
+    input:
+        lambda w: targets.files_in(targets.portability_figure(config)),
+    output:
+        png=report(
+            paths.fill(paths.FIGURE, name="portability", ext="png"),
+            category="Portability",
+            caption="../report/portability_figure.rst",
+        ),
+        pdf=paths.fill(paths.FIGURE, name="portability", ext="pdf"),
+    log:
+        paths.log("figures", "portability"),
+    localrule: True
+    conda:
+        "../../envs/rvae.yaml"
+    params:
+        files=lambda w: targets.portability_figure(config),
+    script:
+        "../scripts/figure_portability.py"

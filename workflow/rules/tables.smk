@@ -54,3 +54,27 @@ rule findings:
         numbers=lambda w: targets.table_numbers(config),
     script:
         "../scripts/findings.py"
+
+
+rule portability_table:
+    input:
+        lambda w: targets.files_in(targets.portability_table(config)),
+    output:
+        csv=report(
+            paths.fill(paths.PORTABILITY_TABLE, ext="csv"),
+            category="Portability",
+            caption="../report/portability_table.rst",
+            labels={"table": "portability", "format": "csv"},
+        ),
+        parquet=paths.fill(paths.PORTABILITY_TABLE, ext="parquet"),
+        md=paths.fill(paths.PORTABILITY_TABLE, ext="md"),
+    log:
+        paths.log("tables", "portability"),
+    localrule: True
+    conda:
+        "../../envs/rvae.yaml"
+    params:
+        files=lambda w: targets.portability_table(config),
+        conditions=lambda w: targets.portability_conditions(config),
+    script:
+        "../scripts/portability_table.py"

@@ -17,7 +17,7 @@ from rvae.paper.plan import (
     sweeps,
     table_retrainings,
 )
-from rvae.vocabulary import EXPERIMENTS
+from rvae.vocabulary import EXPERIMENTS, MAIN_MODELS
 from rvae.workflow import paths
 
 
@@ -37,7 +37,7 @@ def all_targets(config: dict) -> list[str]:
     tables = [paths.fill(paths.TABLE, n=n, ext=ext) for n in table_numbers(config) for ext in paths.TABLE_FORMATS]
     figures = [paths.fill(paths.FIGURE, name=name, ext=ext) for name in figure_names(config) for ext in paths.FIGURE_FORMATS]
     figures.remove(paths.fill(paths.FIGURE, name="datasets", ext="pdf"))  # the examples figure is a PNG only
-    return tables + figures + findings_targets(config) + sharing_targets(config)
+    return tables + figures + findings_targets(config) + portability_targets(config) + sharing_targets(config)
 
 
 def findings_targets(config: dict) -> list[str]:
@@ -57,6 +57,14 @@ def findings_inputs(config: dict) -> dict:
     numbers = table_numbers(config)
     metrics = dict.fromkeys(path for n in numbers for path in table_inputs(config, n).values())
     return {"tables": [paths.fill(paths.TABLE, n=n, ext="parquet") for n in numbers], "metrics": list(metrics)}
+
+
+def portability_targets(config: dict) -> list[str]:
+    """The portability table and figure, whenever Table 2 is built."""
+    if "table2" not in config["tables"]:
+        return []
+    tables = [paths.fill(paths.PORTABILITY_TABLE, ext=ext) for ext in paths.TABLE_FORMATS]
+    return tables + [paths.fill(paths.FIGURE, name="portability", ext=ext) for ext in paths.FIGURE_FORMATS]
 
 
 def sharing_targets(config: dict) -> list[str]:
@@ -148,3 +156,54 @@ def sweeps_figure(config: dict) -> list[dict]:
         for experiment in EXPERIMENTS
         for file in sweep_candidates(config, experiment, dataset, param)
     ]
+
+
+# -- portability (issue 19) ---------------------------------------------------------------------
+def portability_conditions(config: dict) -> dict:
+    """Per Table 2 dataset, the sequential k-means condition it uses (its wildcards and name)."""
+    return {
+        dataset: {"method": r.method, "k": r.k, "variant": r.variant, "condition": r.condition}
+        for dataset, runs in figure_retrainings(config["tables"], "sequential").items()
+        for r in [runs["vae"]]
+    }
+
+
+def portability_seed_file(config: dict, dataset: str) -> str:
+    c = portability_conditions(config)[dataset]
+    return paths.fill(paths.PORTABILITY_SEEDS, dataset=dataset, method=c["method"], k=c["k"], variant=c["variant"])
+
+
+def portability_inputs(config: dict, dataset: str, method: str, k, variant: str) -> dict:
+    """Every seed's embedding of Bob's three main models, both templates, and the Rosetta file."""
+    runs = {
+        kind: [
+            paths.fill(paths.RUN_EMBEDDING, experiment="sequential", dataset=dataset, method=method, k=k, variant=variant, model_kind=kind, seed=s)
+            for s in range(config["n_seeds"])
+        ]
+        for kind in MAIN_MODELS
+    }
+    return {
+        "runs": runs,
+        "templates": {which: _template(dataset, which) for which in ("d1", "joint")},
+        "rosetta": paths.fill(paths.ROSETTA, dataset=dataset, method=method, k=k),
+    }
+
+
+def portability_table(config: dict) -> dict:
+    """``{dataset: per-seed portability file}`` of every Table 2 dataset."""
+    return {dataset: portability_seed_file(config, dataset) for dataset in portability_conditions(config)}
+
+
+def portability_figure(config: dict) -> dict:
+    """Per Table 2 dataset: its per-seed file, Alice's D1 template, the Rosetta file, seed 0 of R-VAE and VAE."""
+    out = {}
+    for dataset, c in portability_conditions(config).items():
+        inputs = portability_inputs(config, dataset, c["method"], c["k"], c["variant"])
+        out[dataset] = {
+            "per_seed": portability_seed_file(config, dataset),
+            "template": inputs["templates"]["d1"],
+            "rosetta": inputs["rosetta"],
+            "rvae": inputs["runs"]["rvae"][0],
+            "vae": inputs["runs"]["vae"][0],
+        }
+    return out
