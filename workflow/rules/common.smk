@@ -72,6 +72,15 @@ def run_embeddings(wildcards):
     return targets.run_embeddings(config, wildcards)
 
 
+def run_histories(wildcards):
+    return targets.run_histories(config, wildcards)
+
+
+def epochs_input(wildcards):
+    which = getattr(wildcards, "which", None)
+    return job_params.epochs_input(config, wildcards.dataset, which)
+
+
 def sweep_candidates(wildcards):
     w = wildcards
     return targets.sweep_candidates(config, w.experiment, w.dataset, w.param)
@@ -85,6 +94,19 @@ def table_inputs(wildcards):
     return list(targets.table_inputs(config, int(wildcards.n)).values())
 
 
+def table_convergence(wildcards):
+    return list(targets.table_convergence(config, int(wildcards.n)).values())
+
+
 def portable_inputs(wildcards):
     run = config["portable"][wildcards.name]
-    return {**paths.data_files(run["dataset"]), "rosetta": run["rosetta"]}
+    return {
+        **paths.data_files(run["dataset"]),
+        "rosetta": run["rosetta"],
+        **job_params.epochs_input(config, run["dataset"]),
+    }
+
+
+onsuccess:
+    for line in targets.convergence_warnings(config):
+        print(line)
