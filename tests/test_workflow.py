@@ -89,6 +89,36 @@ def test_tiny_run_builds_every_table(tiny_run):
 
 
 @pytest.mark.slow
+def test_the_stopping_rule_sets_every_models_epochs_and_convergence_is_reported(tiny_run):
+    """`epochs: auto` (gaussians in the tiny config): the joint template's plateau, or its cap,
+    sets the epochs of the D1 template and every retraining; non-convergence reaches the tables
+    and Snakemake's output."""
+    import json
+
+    workdir, result = tiny_run
+    chosen = json.loads((workdir / "results/epochs/gaussians.json").read_text())
+    joint = pd.read_parquet(workdir / "results/history/templates/gaussians/joint.parquet")
+    assert chosen["epochs"] == len(joint) and chosen["rule"]["max_epochs"] == 80
+    assert chosen["converged"] == (len(joint) < 80)
+    d1 = pd.read_parquet(workdir / "results/history/templates/gaussians/d1.parquet")
+    run = pd.read_parquet(workdir / "results/history/sequential/gaussians/kmeans-k8-same/vae/seed1.parquet")
+    assert len(d1) == len(run) == chosen["epochs"]
+    assert not (workdir / "results/epochs/birdsong.json").exists(), "fixed epochs need no plateau"
+    templates = json.loads((workdir / "results/metrics/templates/gaussians.json").read_text())
+    assert templates["d1"]["knn_accuracy"] > 0.9 and templates["d1"]["active_dims"] == 2
+    table = pd.read_parquet(workdir / "results/tables/table2.parquet")
+    assert table["converged"].notna().all() and "collapsed_runs" in table
+    not_converged = table[~table["converged"].astype(bool)]
+    assert not_converged["note"].str.contains("not converged").all()
+    warnings = [line for line in result.stdout.splitlines() + result.stderr.splitlines() if line.startswith("WARNING not converged")]
+    if not chosen["converged"]:
+        assert any("gaussians joint template reached its cap" in line for line in warnings)
+    birdsong = pd.read_parquet(workdir / "results/metrics/convergence/sequential/birdsong/kmeans-k4-same/rvae.parquet")
+    if (~birdsong["converged"]).any():
+        assert any("sequential/birdsong/kmeans-k4-same/rvae" in line for line in warnings)
+
+
+@pytest.mark.slow
 def test_rvae_is_more_reproducible_than_vae_on_gaussians(tiny_run):
     """The paper's main claim, on the tiny run: R-VAE's RV well below the VAE's."""
     workdir, _ = tiny_run

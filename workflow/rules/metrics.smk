@@ -59,3 +59,20 @@ rule similarity_panel:
         seeds=list(range(config["n_seeds"])),
     script:
         "../scripts/similarity_panel.py"
+
+
+rule convergence:
+    input:
+        embeddings=run_embeddings,
+        histories=run_histories,
+    output:
+        paths.CONVERGENCE,
+    log:
+        paths.log("convergence", paths.RETRAINING),
+    conda:
+        "../../envs/rvae.yaml"
+    params:
+        seeds=list(range(config["n_seeds"])),
+        stopping=lambda w: job_params.stopping_params(config, w.dataset),
+    script:
+        "../scripts/convergence.py"

@@ -1,6 +1,7 @@
 rule make_table:
     input:
         metrics=table_inputs,
+        convergence=table_convergence,
         paper=PAPER_VALUES,
     output:
         csv=report(

@@ -10,7 +10,7 @@ from rvae.paper.plan import Cell
 
 TIDY_COLUMNS = [
     "table", "row", "column", "dataset", "experiment", "partition", "model", "condition", "method", "k",
-    "architecture", "metric", "estimator", "reference", "median", "iqr", "n", "paper_median", "paper_iqr", "paper_suspect", "note",
+    "architecture", "metric", "estimator", "reference", "median", "iqr", "n", "paper_median", "paper_iqr", "paper_suspect", "converged", "collapsed_runs", "note",
 ]  # fmt: skip
 
 
@@ -42,8 +42,33 @@ def _values(frame: pd.DataFrame, metric: str, partition: str) -> np.ndarray:
     return frame.loc[mask, "rv"].to_numpy(dtype=np.float64)
 
 
-def summarise(cells: list[Cell], metric_frames: dict, estimator: str, paper: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One tidy row per cell. ``metric_frames[(metric, retraining)]`` holds the retraining's metric file."""
+def _convergence(cell: Cell, convergence: dict | None) -> tuple:
+    """(converged, collapsed runs, note) of the runs behind a cell and its reference; unknown without files."""
+    if convergence is None:
+        return None, None, ""
+    frames = [convergence[cell.retraining]] + ([convergence[cell.reference]] if cell.reference != cell.retraining else [])
+    runs = pd.concat(frames)
+    converged = bool(runs["converged"].all() and not runs["collapsed"].any())
+    collapsed = int(convergence[cell.retraining]["collapsed"].sum())
+    failed = [
+        f"{frame_name} seed {row.seed}{' (collapsed)' if row.collapsed else ''}"
+        for frame_name, frame in ((cell.retraining.model_kind, convergence[cell.retraining]), ("reference", convergence[cell.reference]))
+        for row in frame.itertuples()
+        if not row.converged or row.collapsed
+    ]
+    note = "" if converged else f"not converged: {', '.join(dict.fromkeys(failed))}"
+    return converged, collapsed, note
+
+
+def summarise(
+    cells: list[Cell], metric_frames: dict, estimator: str, paper: pd.DataFrame | None = None, convergence: dict | None = None
+) -> pd.DataFrame:
+    """One tidy row per cell. ``metric_frames[(metric, retraining)]`` holds the retraining's metric file;
+    ``convergence[retraining]`` its runs' diagnostics (``rvae.convergence.diagnostics``, one row per seed).
+
+    A cell is *converged* when every run behind it and its reference reached the plateau and none
+    collapsed (spec, "Convergence diagnostics"); the note names the runs that did not.
+    """
     rows = []
     for cell in cells + _panel_cells(cells):
         frame_metric = PANEL_TABLES[cell.table][0] if cell.metric in PANEL else cell.metric
@@ -59,6 +84,9 @@ def summarise(cells: list[Cell], metric_frames: dict, estimator: str, paper: pd.
             if np.isneginf(np.median(reference)):
                 note = (note + "; " if note else "") + "reference median is -inf (bit-identical reference runs)"
         median, iqr = median_iqr(normalised)
+        converged, collapsed, convergence_note = _convergence(cell, convergence)
+        if convergence_note:
+            note = (note + "; " if note else "") + convergence_note
         rows.append(
             {
                 "table": cell.table,
@@ -78,6 +106,8 @@ def summarise(cells: list[Cell], metric_frames: dict, estimator: str, paper: pd.
                 "median": median,
                 "iqr": iqr,
                 "n": len(values),
+                "converged": converged,
+                "collapsed_runs": collapsed,
                 "note": note,
             }
         )

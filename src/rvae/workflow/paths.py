@@ -24,6 +24,12 @@ TEMPLATE_CHECKPOINT = "results/checkpoints/templates/{dataset}/{which}.ckpt"
 
 ROSETTA = "results/rosetta/{dataset}/{method}-k{k}.parquet"
 
+# `epochs: auto`: the epoch count the joint template's plateau chose for every model of a dataset
+EPOCHS = "results/epochs/{dataset}.json"
+# convergence diagnostics: one row per seed of a retraining; the templates' (with kNN accuracy)
+CONVERGENCE = f"results/metrics/convergence/{RETRAINING}.parquet"
+TEMPLATE_DIAGNOSTICS = "results/metrics/templates/{dataset}.json"
+
 # A seed block's job writes every seed's files into one folder; the per-seed paths below are
 # copies made by the shell rule `seed_result`, which takes the names from BLOCK_FILES.
 BLOCK = f"results/blocks/{RETRAINING}/block{{block}}"

@@ -37,7 +37,7 @@ def all_targets(config: dict) -> list[str]:
     tables = [paths.fill(paths.TABLE, n=n, ext=ext) for n in table_numbers(config) for ext in paths.TABLE_FORMATS]
     figures = [paths.fill(paths.FIGURE, name=name, ext=ext) for name in figure_names(config) for ext in paths.FIGURE_FORMATS]
     figures.remove(paths.fill(paths.FIGURE, name="datasets", ext="pdf"))  # the examples figure is a PNG only
-    return tables + figures + findings_targets(config) + portability_targets(config) + sharing_targets(config)
+    return tables + figures + findings_targets(config) + portability_targets(config) + template_diagnostics(config) + sharing_targets(config)
 
 
 def findings_targets(config: dict) -> list[str]:
@@ -87,6 +87,26 @@ def run_embeddings(config: dict, retraining_wildcards) -> list[str]:
     """The embedding file of every seed of one retraining (its metrics read all of them)."""
     pattern = paths.fill(paths.RUN_EMBEDDING, **dict(retraining_wildcards.items()))
     return [paths.fill(pattern, seed=s) for s in range(config["n_seeds"])]
+
+
+def run_histories(config: dict, retraining_wildcards) -> list[str]:
+    """The history file of every seed of one retraining (its convergence diagnostics read them)."""
+    pattern = paths.fill(paths.RUN_HISTORY, **dict(retraining_wildcards.items()))
+    return [paths.fill(pattern, seed=s) for s in range(config["n_seeds"])]
+
+
+def table_convergence(config: dict, number: int) -> dict:
+    """``{retraining: convergence file}`` of every retraining table ``number`` reads."""
+    out = {}
+    for _, r in table_retrainings(number, config["tables"]):
+        out[r] = paths.fill(paths.CONVERGENCE, **paths.retraining_values(r))
+    return out
+
+
+def template_diagnostics(config: dict) -> list[str]:
+    """The templates' diagnostics of every dataset a table uses."""
+    datasets = dict.fromkeys(r.dataset for n in table_numbers(config) for _, r in table_retrainings(n, config["tables"]))
+    return [paths.fill(paths.TEMPLATE_DIAGNOSTICS, dataset=d) for d in datasets]
 
 
 def sweep_candidates(config: dict, experiment: str, dataset: str, param: str) -> list[str]:
@@ -207,3 +227,31 @@ def portability_figure(config: dict) -> dict:
             "vae": inputs["runs"]["vae"][0],
         }
     return out
+
+
+def convergence_warnings(config: dict) -> list[str]:
+    """One line per dataset whose joint template hit the cap and per retraining with a run that
+    did not converge or collapsed, from the diagnostics files a run has written so far."""
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+
+    lines = []
+    for dataset in config["datasets"]:
+        path = Path(paths.fill(paths.EPOCHS, dataset=dataset))
+        if path.exists() and not json.loads(path.read_text())["converged"]:
+            lines.append(f"WARNING not converged: {dataset} joint template reached its cap without a plateau ({path})")
+    retrainings = dict.fromkeys(r for n in table_numbers(config) for _, r in table_retrainings(n, config["tables"]))
+    for r in retrainings:
+        path = Path(paths.fill(paths.CONVERGENCE, **paths.retraining_values(r)))
+        if not path.exists():
+            continue
+        frame = pd.read_parquet(path)
+        bad = frame[~frame["converged"] | frame["collapsed"]]
+        if len(bad):
+            lines.append(
+                f"WARNING not converged: {paths.fill(paths.RETRAINING, **paths.retraining_values(r))}: "
+                f"{len(bad)} of {len(frame)} runs (seeds {bad['seed'].tolist()}; collapsed {int(bad['collapsed'].sum())}) ({path})"
+            )
+    return lines
