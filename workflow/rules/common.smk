@@ -1,5 +1,6 @@
 # Config validation and the input functions of every rule (no rules here).
 import json
+import sys
 from argparse import Namespace
 from pathlib import Path
 
@@ -7,16 +8,24 @@ from snakemake.utils import validate
 
 from rvae.config_checks import check_config, hyperparameter
 from rvae.plan import TABLE_NUMBERS, all_runs, block_of, rosetta_needs, table_runs
+from rvae.user_config import apply_extends, describe
 
+CONFIG_FILES = [
+    *workflow.configfiles,
+    *apply_extends(config, workflow.config_settings.configfiles),
+]
+# validate() also fills in every default the schema documents.
 validate(config, "../schemas/config.schema.yaml")
 check_config(config)
+if workflow.is_main_process:  # once per run, not in every job's own Snakemake
+    print("\n".join(describe(config, CONFIG_FILES)), file=sys.stderr)
 
 DATASETS = list(config["datasets"])
 TABLES = [n for n in TABLE_NUMBERS if f"table{n}" in config["tables"]]
 SEEDS = list(range(config["n_seeds"]))
 SEED_BLOCK = config["seed_block"]["size"]
 GPU = 0 if config["device"] == "cpu" else 1
-PORTABLE = config.get("portable") or {}
+PORTABLE = config["portable"]
 EXPORTS = [d for d, settings in config["datasets"].items() if "export" in settings]
 PAPER_VALUES = str(
     Path(workflow.basedir) / "workflow" / "resources" / "paper_values.csv"
@@ -70,7 +79,7 @@ def raw_data_files(wildcards):
     settings = config["datasets"][wildcards.dataset]
     if settings["kind"] != "folder":
         return {}
-    folder = Path(str(settings.get("load", {}).get("path", "")))
+    folder = Path(str(settings["load"].get("path", "")))
     files = {"raw_x": folder / "x.npy", "raw_meta": folder / "dataset.yaml"}
     for name in ("labels.parquet", "labels.npy"):
         if (folder / name).exists():
@@ -79,9 +88,7 @@ def raw_data_files(wildcards):
 
 
 def export_settings(dataset):
-    return canonical(
-        {"k": 32, "method": "kmeans", **config["datasets"][dataset].get("export", {})}
-    )
+    return canonical(config["datasets"][dataset]["export"])
 
 
 def portable_inputs(wildcards):
@@ -111,7 +118,7 @@ def training_params(dataset, seed, beta=1.0, rho=0.0):
     return canonical(
         {
             "epochs": settings["epochs"],
-            "batch_size": settings.get("batch_size", 64),
+            "batch_size": settings["batch_size"],
             "lr": config["optimizer"]["lr"],
             "obs_precision": config["obs_precision"],
             "seed": int(seed),
@@ -298,6 +305,9 @@ def sweep_figure_inputs(wildcards):
 
 
 def figure_targets():
+    """The paper's figures for the tables the config builds (none for a sharing-only config)."""
+    if not TABLES:
+        return []
     targets = ["results/figures/datasets.png"]
     if sweeps():
         targets += [f"results/figures/sweeps.{ext}" for ext in ("png", "pdf")]

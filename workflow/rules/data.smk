@@ -13,8 +13,8 @@ rule prepare_data:
         "../../envs/rvae.yaml"
     params:
         kind=lambda w: config["datasets"][w.dataset]["kind"],
-        load=lambda w: canonical(config["datasets"][w.dataset].get("load", {})),
-        max_points=lambda w: config["datasets"][w.dataset].get("max_points"),
+        load=lambda w: canonical(config["datasets"][w.dataset]["load"]),
+        max_points=lambda w: config["datasets"][w.dataset]["max_points"],
         split=canonical(config["split"]),
     script:
         "../scripts/prepare_data.py"

@@ -74,7 +74,7 @@ rule sweep_candidate:
     params:
         training=lambda w: {
             **training_params(w.dataset, config["template_seed"]),
-            "epochs": hyperparameter(config, w.dataset, w.param).get("epochs", 20),
+            "epochs": hyperparameter(config, w.dataset, w.param)["epochs"],
         },
         architecture=lambda w: architecture_params(w.dataset),
     script:

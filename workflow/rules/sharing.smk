@@ -45,7 +45,7 @@ rule train_portable:
         runtime=120,
     params:
         training=lambda w: training_params(
-            PORTABLE[w.name]["dataset"], PORTABLE[w.name].get("seed", 0)
+            PORTABLE[w.name]["dataset"], PORTABLE[w.name]["seed"]
         ),
         architecture=lambda w: architecture_params(PORTABLE[w.name]["dataset"]),
         rho=portable_rho,
