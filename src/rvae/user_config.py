@@ -52,13 +52,13 @@ def merge(base: dict, over: dict) -> dict:
     return merged
 
 
-def _origin(configfiles: Sequence[Path], value) -> Path:
-    """Directory the ``extends`` path is relative to: that of the last config file naming it
-    (later files win in Snakemake's merge), else the working directory (``--config extends=``)."""
+def _origin(configfiles: Sequence[Path], value) -> Path | None:
+    """The config file that names ``extends``: the last one naming it (later files win in
+    Snakemake's merge); None when it came from ``--config extends=...``."""
     for path in reversed([Path(p) for p in configfiles]):
         if read_yaml(path, "config file").get("extends") == value:
-            return path.absolute().parent
-    return Path.cwd()
+            return path.resolve()
+    return None
 
 
 def apply_extends(config: dict, configfiles: Sequence[Path]) -> list[Path]:
@@ -68,15 +68,18 @@ def apply_extends(config: dict, configfiles: Sequence[Path]) -> list[Path]:
     value = config.get("extends")
     if value is None:
         return []
+    origin = _origin(configfiles, value)
+    seen = [] if origin is None else [origin]
     chain: list[Path] = []
     layers = [config]
-    where, directory = "extends", _origin(configfiles, value)
+    where, directory = "extends", Path.cwd() if origin is None else origin.parent
     while value is not None:
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"{where}: must be the path of a config file, got {value!r}")
         path = (directory / value).resolve()
-        if path in chain:
-            raise ConfigError(f"{where}: {value!r} extends itself ({' -> '.join(str(p) for p in [*chain, path])})")
+        if path in seen:
+            raise ConfigError(f"{where}: {value!r} extends itself ({' -> '.join(str(p) for p in [*seen, path])})")
+        seen.append(path)
         if not path.is_file():
             raise ConfigError(f"{where}: {value!r} not found (looked for {path}, relative to {directory})")
         chain.append(path)
@@ -115,9 +118,10 @@ def _dataset_line(name: str, settings: dict, config: dict) -> str:
     if "export" in settings:
         uses.append(f"export k={settings['export']['k']} {settings['export']['method']}")
     uses += [f"portable {run}" for run, spec in (config.get("portable") or {}).items() if spec["dataset"] == name]
+    unused = "only in the datasets figure" if config["tables"] else "unused, nothing built"
     return (
         f"dataset {name}: {settings['kind']} ({source}), {arch['family']} latent {arch['latent_dim']}, "
-        f"{settings['training']['epochs']} epochs -> {'; '.join(uses) or 'unused'}"
+        f"{settings['training']['epochs']} epochs -> {'; '.join(uses) or unused}"
     )
 
 
@@ -129,7 +133,10 @@ def _table_datasets(spec, number: int) -> list[str]:
 
 def describe(config: dict, sources: Sequence[Path | str]) -> list[str]:
     """One line for the config files read, one per dataset, table and portable run it builds."""
-    lines = [f"rosetta-vae config: {' + '.join(str(s) for s in sources)}"]
+    lines = [
+        f"rosetta-vae config: {' + '.join(str(s) for s in sources)} "
+        f"({config['n_seeds']} seeds, device {config['device']})"
+    ]
     lines += [f"  {_dataset_line(name, settings, config)}" for name, settings in config["datasets"].items()]
     lines += [f"  {_table_line(n, config['tables'][f'table{n}'])}" for n in TABLE_NUMBERS if f"table{n}" in config["tables"]]
     for run, spec in (config.get("portable") or {}).items():
