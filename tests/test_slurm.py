@@ -5,7 +5,7 @@ with the shipped profile, changed only in entries it marks SITE (partition, memo
 this machine, one GPU) and, because this cluster has no accounting database, with its
 ``slurm-status-command: squeue`` SITE line switched on. ``test_slurm_accounting.py`` runs the
 same profile against a cluster with slurmdbd, where the plugin's default (sacct) applies.
-The command line adds only faster polling (``POLLING``), which changes no result.
+The command line adds only ``TEST_FLAGS`` (faster polling, kept job logs), which change no result.
 """
 
 from __future__ import annotations
@@ -32,9 +32,10 @@ pytestmark = pytest.mark.slow
 
 
 SHIPPED_PROFILE = ROOT / "profiles/slurm/config.yaml"
-# Not site values: how often the plugin polls and how long it waits for files (a local disk
-# here), given on the command line so that the profile file holds only SITE edits.
-POLLING = ["--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "2", "--latency-wait", "5"]
+# Not site values, so on the command line and not in the profile: how often the plugin polls,
+# how long it waits for files (a local disk here), and keeping the job logs the tests read.
+TEST_FLAGS = ["--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "2", "--latency-wait", "5",
+           "--slurm-keep-successful-logs"]  # fmt: skip
 
 
 def site_entries() -> set[tuple[str, ...]]:
@@ -107,7 +108,7 @@ def write_lab_data(workdir: Path, poisoned: bool) -> None:
 
 def run(cluster, workdir, profile, *targets, env=None):
     cmd = [SNAKEMAKE, *targets, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
-           "--profile", str(profile), *POLLING, "--configfile", str(CONFIG)]  # fmt: skip
+           "--profile", str(profile), *TEST_FLAGS, "--configfile", str(CONFIG)]  # fmt: skip
     return subprocess.run(cmd, capture_output=True, text=True, cwd=workdir, env=env or cluster.env, timeout=900)
 
 

@@ -19,27 +19,67 @@ from pathlib import Path
 
 SPLIT_SEED = 0
 TRAIN_FRACTION = 0.6
+FAMILIES = ("mlp", "conv", "ava")
+
+
+class CliError(ValueError):
+    """Bad input to an ``rvae`` command: one line naming the file or option, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad option in one line (exit 2), pointing to --help for usage."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _float_list(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
 
 
 def _load_folder(path):
-    import yaml
-
-    from rvae.data.folder import load_folder
+    from rvae.data.folder import load_folder, read_meta
     from rvae.data.store import prepare
 
     data = prepare(load_folder(path), TRAIN_FRACTION, SPLIT_SEED)
-    meta = yaml.safe_load((Path(path) / "dataset.yaml").read_text()) or {}
-    return data, meta
+    return data, read_meta(path)
 
 
 def _spec(data, meta, args, latent_dim=None):
     from rvae.models import ArchitectureSpec
 
+    where = Path(args.data) / "dataset.yaml"
     family = args.family or meta.get("family")
     if family is None:
-        raise SystemExit(f"error: {args.data}/dataset.yaml names no 'family' and --family was not given")
-    latent = latent_dim or args.latent_dim or meta.get("latent_dim") or 16
-    return ArchitectureSpec(family=family, input_shape=data.input_shape, latent_dim=int(latent))
+        raise CliError(f"{where} names no 'family' and --family was not given")
+    if family not in FAMILIES:
+        raise CliError(f"{where}: family {family!r} is not one of {', '.join(FAMILIES)}")
+    latent = next((v for v in (latent_dim, args.latent_dim, meta.get("latent_dim")) if v is not None), 16)
+    if not isinstance(latent, int) or isinstance(latent, bool) or latent < 1:
+        raise CliError(f"{where}: latent_dim should be a positive whole number, got {latent!r}")
+    return ArchitectureSpec(family=family, input_shape=data.input_shape, latent_dim=latent)
+
+
+def _out_folder(folder: Path, given: str) -> Path:
+    """``folder`` created for ``--out given``; a file in its way is refused, naming it."""
+    blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise CliError(f"--out {given}: {blocking} is a file, not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def cmd_train(args) -> int:
@@ -54,20 +94,18 @@ def cmd_train(args) -> int:
     data, meta = _load_folder(args.data)
     points = load_rosetta_points(args.rosetta) if args.rosetta else None
     spec = _spec(data, meta, args, latent_dim=points.latent_dim if points is not None else None)
-    if points is not None and args.latent_dim and args.latent_dim != points.latent_dim:
-        raise SystemExit(f"error: --latent-dim {args.latent_dim} but the Rosetta file's latent size is {points.latent_dim}")
+    if points is not None and args.latent_dim is not None and args.latent_dim != points.latent_dim:
+        raise CliError(f"--latent-dim {args.latent_dim} but the Rosetta file {args.rosetta} has latent size {points.latent_dim}")
     config = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, beta=args.beta, rho=args.rho,
         seed=args.seed, device=args.device, threads=args.threads,
     )  # fmt: skip
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out_folder(Path(args.out), args.out)
     log = print if not args.quiet else (lambda _line: None)
     if points is None:
         model, history = train_plain(data, spec, config, log)
     else:
-        grid = [float(v) for v in args.rho_grid.split(",")] if args.rho_grid else None
-        model, history, choice = train_on_shared_points(data, points, spec, config, grid, args.sweep_epochs, log)
+        model, history, choice = train_on_shared_points(data, points, spec, config, args.rho_grid, args.sweep_epochs, log)
         errors = shared_point_errors(model, points)
         errors.to_parquet(out / "shared_points.parquet", index=False)
         (out / "rho.json").write_text(json.dumps(choice, indent=2))
@@ -84,13 +122,13 @@ def cmd_export(args) -> int:
     from rvae.portable import save_rosetta_points
     from rvae.sharing import export_rosetta, summary_markdown
 
+    out = Path(args.out)
+    _out_folder(out.parent, args.out)
     data, meta = _load_folder(args.data)
     model = load_model(args.model)
     if tuple(model.spec.input_shape) != tuple(data.input_shape):
-        raise SystemExit(f"error: the model takes inputs {model.spec.input_shape} but {args.data} holds {data.input_shape}")
+        raise CliError(f"{args.model} takes inputs of shape {tuple(model.spec.input_shape)} but {args.data} holds {data.input_shape}")
     points = export_rosetta(model, data, args.k, args.method, args.seed, dataset=args.name or meta.get("name") or Path(args.data).name)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     save_rosetta_points(points, out)
     out.with_suffix(".md").write_text(summary_markdown(points, out.name))
     print(f"wrote {len(points)} Rosetta points to {out} (summary: {out.with_suffix('.md')})")
@@ -103,7 +141,7 @@ def cmd_example(args) -> int:
     from rvae.data.mnist import load_mnist_embedded
 
     raw = load_mnist_embedded()
-    out = Path(args.out)
+    out = _out_folder(Path(args.out), args.out)
     for lab, digits in (("alice", range(0, 5)), ("bob", range(5, 10))):
         keep = np.flatnonzero(np.isin(raw.labels, list(digits)))
         keep = np.concatenate([keep[raw.labels[keep] == d][: args.per_digit] for d in digits])
@@ -120,28 +158,28 @@ def cmd_example(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="rvae", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    top = _Parser(prog="rvae", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     from rvae import __version__
 
     top.add_argument("--version", action="version", version=f"rosetta-vae {__version__}")
-    sub = top.add_subparsers(dest="command", required=True)
+    sub = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = sub.add_parser("train", help="train a VAE on a data folder, or an R-VAE anchored on a Rosetta file")
     train.add_argument("--data", required=True, help="folder with x.npy and dataset.yaml")
     train.add_argument("--out", required=True, help="folder for model.pt, embedding.parquet, history.parquet")
     train.add_argument("--rosetta", help="a Rosetta-points file from another lab (Parquet); trains an R-VAE")
     train.add_argument("--rho", type=float, default=1.5, help="weight of the Rosetta loss (default 1.5)")
-    train.add_argument("--rho-grid", help="comma-separated rho values; the best on validation is kept")
-    train.add_argument("--sweep-epochs", type=int, default=10, help="epochs per rho candidate")
+    train.add_argument("--rho-grid", type=_float_list, help="comma-separated rho values; the best on validation is kept")
+    train.add_argument("--sweep-epochs", type=_positive_int, default=10, help="epochs per rho candidate")
     train.add_argument("--family", choices=["mlp", "conv", "ava"], help="default: dataset.yaml's family")
-    train.add_argument("--latent-dim", type=int, help="default: the Rosetta file's, dataset.yaml's, or 16")
-    train.add_argument("--epochs", type=int, default=20)
-    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--latent-dim", type=_positive_int, help="default: the Rosetta file's, dataset.yaml's, or 16")
+    train.add_argument("--epochs", type=_positive_int, default=20)
+    train.add_argument("--batch-size", type=_positive_int, default=64)
     train.add_argument("--lr", type=float, default=1e-3)
     train.add_argument("--beta", type=float, default=1.0)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
-    train.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    train.add_argument("--threads", type=_positive_int, help="torch threads (default: torch's choice)")
     train.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     train.set_defaults(run=cmd_train)
 
@@ -149,7 +187,7 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--model", required=True, help="model.pt written by `rvae train` or the workflow")
     export.add_argument("--data", required=True, help="the folder the model was trained on")
     export.add_argument("--out", required=True, help="output .parquet (a .md summary is written beside it)")
-    export.add_argument("--k", type=int, default=32, help="number of Rosetta points (default 32)")
+    export.add_argument("--k", type=_positive_int, default=32, help="number of Rosetta points (default 32)")
     export.add_argument("--method", default="kmeans", choices=["kmeans", "agglomerative", "gmm", "random"])
     export.add_argument("--seed", type=int, default=0)
     export.add_argument("--name", help="dataset name recorded in the file (default: dataset.yaml's name)")
@@ -157,20 +195,18 @@ def parser() -> argparse.ArgumentParser:
 
     example = sub.add_parser("example-data", help="write Alice's and Bob's example folders from the embedded MNIST")
     example.add_argument("--out", required=True)
-    example.add_argument("--per-digit", type=int, default=300)
+    example.add_argument("--per-digit", type=_positive_int, default=300)
     example.set_defaults(run=cmd_example)
     return top
 
 
 def main(argv=None) -> int:
-    from rvae.data.common import DataError
-    from rvae.portable import RosettaFileError
-
+    """Run a command; bad input (data, files, options) ends in one ``error:`` line and status 2."""
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (DataError, RosettaFileError, ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
+    except (ValueError, OSError) as err:  # DataError, RosettaFileError, CliError are ValueErrors
+        print(f"error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
 
 
