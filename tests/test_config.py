@@ -118,3 +118,21 @@ def test_bad_config_is_refused_naming_the_key(name, edit, key):
     import re
 
     assert re.search(key, str(err.value)), f"{name}: error does not name {key!r}:\n{err.value}"
+
+
+def test_k_above_the_rosetta_fraction_of_d1_is_refused_unless_allowed():
+    """Spec, "Rosetta points and D1": k above 25% of the D1 training split needs an explicit yes."""
+    config = default_config()
+    config["max_rosetta_fraction"] = 0.25
+    config["tables"] = {"table1": {"gaussians": 8, "birdsong": 32}}
+    with pytest.raises(ConfigError, match=r"max_rosetta_fraction = 0\.25.*") as error:
+        check(config)
+    assert "'birdsong'" in str(error.value) and "49% of its 65 D1 training points" in str(error.value)
+    config["tables"] = {"table1": {"gaussians": 8, "birdsong": 16}}  # 25% of 65 is 16.25
+    check(config)
+    del config["max_rosetta_fraction"]  # the schema's default is the spec's 0.25
+    config["tables"] = {"table1": {"birdsong": 17}}
+    with pytest.raises(ConfigError, match="max_rosetta_fraction"):
+        check(config)
+    config["max_rosetta_fraction"] = 1.0
+    check(config)

@@ -34,6 +34,7 @@ def test_short_training_reduces_the_loss():
     assert history[-1]["loss"] < 0.7 * history[0]["loss"]
 
 
+@pytest.mark.determinism
 def test_same_seed_gives_bit_identical_weights_and_other_seed_does_not():
     a, _ = _train(seed=5)
     b, _ = _train(seed=5)
@@ -43,6 +44,7 @@ def test_same_seed_gives_bit_identical_weights_and_other_seed_does_not():
     assert not all(torch.equal(wa[k], wc[k]) for k in wa)
 
 
+@pytest.mark.determinism
 def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path):
     full, full_history = _train(tmp_path, epochs=6, name="full.pt")
     # "Kill" after epoch 4: a run of 4 epochs leaves a checkpoint at epoch 4 ...

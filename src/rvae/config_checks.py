@@ -34,9 +34,7 @@ def expected_d1_train(config: dict, dataset: str) -> int | None:
         digits = load.get("d1_digits", [0, 1, 2, 3, 4])
         d1, total = 500 * len(digits), 5000
     elif kind == "birdsong" and load.get("source", "embedded") == "embedded":
-        birds = load.get("d1_birds", ["bells", "flashcam"])
-        per = load.get("segmentation", {}).get("windows_per_recording", 200)
-        d1, total = per * len(birds), per * 4
+        return _embedded_birdsong_d1_train(config, settings)
     elif kind == "chairs" and load.get("source", "synthetic") == "synthetic":
         from rvae.data.chairs import VIEWS_PER_CHAIR
 
@@ -48,6 +46,20 @@ def expected_d1_train(config: dict, dataset: str) -> int | None:
     if max_points and max_points < total:
         d1 = int(d1 * max_points / total)
     return int(round(config.get("split", {}).get("train_fraction", 0.6) * d1))
+
+
+def _embedded_birdsong_d1_train(config: dict, settings: dict) -> int:
+    """Exact: the real subsample and time-block split (which drops overlapping windows) on the window layout."""
+    from rvae.data.birdsong import embedded_layout
+    from rvae.data.partition import split_points
+
+    load = settings.get("load", {}) or {}
+    split = config.get("split", {})
+    labels, partition, recording, interval = embedded_layout(load.get("d1_birds"), load.get("spectrogram"), load.get("segmentation"))
+    plan = split_points(
+        partition, labels, recording, interval, split.get("train_fraction", 0.6), split.get("seed", 0), settings.get("max_points")
+    )
+    return int(((partition[plan.rows] == "D1") & (plan.split == "train")).sum())
 
 
 def check_config(config: dict) -> None:
@@ -73,11 +85,19 @@ def check_config(config: dict) -> None:
         available = expected_d1_train(config, dataset)
         if available is None:
             continue
+        fraction = config.get("max_rosetta_fraction", 0.25)
         for method, k in sorted(needs):
             if k > available:
                 raise ConfigError(
                     f"tables: {k} Rosetta points asked for dataset {dataset!r} ({method}), but its D1 train split "
                     f"will hold only {available} points; lower k or enlarge datasets.{dataset}"
+                )
+            if k > fraction * available:
+                raise ConfigError(
+                    f"tables: {k} Rosetta points for dataset {dataset!r} ({method}) are {k / available:.0%} of its "
+                    f"{available} D1 training points, above max_rosetta_fraction = {fraction:g}: 'rest of D1' would be "
+                    f"mostly validation data. Lower k, enlarge datasets.{dataset}, or raise max_rosetta_fraction "
+                    f"(up to 1) to allow it explicitly"
                 )
     models_used = {run.model for run in all_runs(tables)}
     for dataset in {run.dataset for run in all_runs(tables)}:

@@ -10,9 +10,13 @@ Two ways to run a block, chosen by ``mode``:
   saves the per-job start-up and is faster than ``vmap`` for convolutions on a CPU, where a
   batched convolution runs as a slower grouped one (benchmarks/README.md).
 
-``auto`` takes ``vmap`` on a GPU and for MLPs, ``loop`` otherwise. A seed's result never
-depends on the other seeds in its block: in ``vmap`` each model's slice is computed apart
-(checked bit-for-bit in tests/test_ensemble.py), in ``loop`` the runs are separate.
+``auto`` takes ``vmap`` on a GPU and for MLPs, ``loop`` otherwise. Rerunning a block gives the
+same bytes, and a seed's result does not depend on how many seeds follow it in its block (its
+slot is fixed: seed s sits at s % size). A vmap slot agrees with the seed trained alone only to
+float32 rounding, per step: vectorised kernels (e.g. AVX-512) may round each slot differently,
+and Adam turns rounding-level gradients into full steps, so whole trajectories differ like two
+valid float32 runs (tests/test_ensemble.py). "VAE (same seed)" is therefore never a vmap block
+(``rvae.experiment.retrain_block``).
 """
 
 from __future__ import annotations
@@ -183,6 +187,22 @@ class EnsembleTrainer:
         return True
 
     # -- training ----------------------------------------------------------------------
+    def batched_loss(self, rosetta: RosettaLoss | None = None) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """``(x, eps) -> (models, 4)`` loss parts of every model, ``x`` and ``eps`` stacked per model.
+
+        One vmapped computation over the stacked parameters; gradients land in ``self.params``.
+        """
+        cfg = self.config
+        base = _StepLoss(copy.deepcopy(self.models[0]), cfg.beta, cfg.obs_precision, rosetta)
+        prefixed = {f"vae.{name}": value for name, value in self.buffers.items()}
+
+        def one_model(params, buffers, x, eps):
+            named = {f"vae.{name}": value for name, value in params.items()}
+            return functional_call(base, (named, buffers), (x, eps))
+
+        batched = vmap(one_model, in_dims=(0, 0, 0, 0))
+        return lambda x, eps: batched(self.params, prefixed, x, eps)
+
     def fit(
         self, x_train: torch.Tensor, rosetta: RosettaLoss | None = None, x_val: torch.Tensor | None = None
     ) -> list[list[dict]]:
@@ -192,14 +212,7 @@ class EnsembleTrainer:
         x_val = x_val.to(self.device, torch.float32) if x_val is not None else None
         data_id = _data_identity(x_train, rosetta)
         self._try_resume(data_id)
-        base = _StepLoss(copy.deepcopy(self.models[0]), cfg.beta, cfg.obs_precision, rosetta)
-        prefixed = {f"vae.{name}": value for name, value in self.buffers.items()}
-
-        def one_model(params, buffers, x, eps):
-            named = {f"vae.{name}": value for name, value in params.items()}
-            return functional_call(base, (named, buffers), (x, eps))
-
-        batched = vmap(one_model, in_dims=(0, 0, 0, 0))
+        batched = self.batched_loss(rosetta)
         n, k, b = x_train.shape[0], self.models[0].latent_dim, len(self.models)
         while self.epoch < cfg.epochs:
             start = time.perf_counter()
@@ -211,7 +224,7 @@ class EnsembleTrainer:
                 eps = torch.stack(
                     [torch.randn(idx.shape[1], k, generator=g, device=self.device) for g in self.noise_rngs]
                 )
-                parts = batched(self.params, prefixed, batch, eps)  # (models, 4)
+                parts = batched(batch, eps)  # (models, 4)
                 self.optimizer.zero_grad(set_to_none=True)
                 parts[:, 0].sum().backward()
                 self.optimizer.step()

@@ -44,9 +44,10 @@ def negative_elbo(
 class RosettaLoss(nn.Module):
     """``rho * mean_r(||x_r - m(z_r)||^2 + ||z_r - mu(x_r)||^2)`` over all R points, every step.
 
-    The stored latent ``z_r`` is decoded as is (no sampling). A per-point mean puts one Rosetta
-    point on the same footing as one data point in the batch mean of the ELBO; this equals the
-    prototype's sum-form weight ``rho * B / R`` (spec, "Losses").
+    The stored latent ``z_r`` is decoded as is (no sampling). The ELBO is a mean over the B batch
+    points and this term a mean over the R Rosetta points, so at rho = 1 all R points together
+    weigh as much as one whole batch (each Rosetta point B/R times one data point); this equals
+    the prototype's sum-form weight ``rho * B / R`` (spec, "Losses").
     """
 
     def __init__(self, x_r: torch.Tensor, z_r: torch.Tensor, rho: float):

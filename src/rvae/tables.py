@@ -10,7 +10,7 @@ from rvae.plan import Cell
 
 TIDY_COLUMNS = [
     "table", "row", "column", "dataset", "experiment", "partition", "model", "condition", "method", "k",
-    "architecture", "metric", "estimator", "reference", "median", "iqr", "n", "paper_median", "paper_iqr", "note",
+    "architecture", "metric", "estimator", "reference", "median", "iqr", "n", "paper_median", "paper_iqr", "paper_suspect", "note",
 ]  # fmt: skip
 
 
@@ -67,13 +67,19 @@ def summarise(cells: list[Cell], metric_frames: dict, estimator: str, paper: pd.
     table = pd.DataFrame(rows)
     if paper is not None and len(table):
         number = int(table["table"].iloc[0])
-        theirs = paper[paper["table"] == number][["row", "column", "median", "iqr"]]
-        theirs = theirs.rename(columns={"median": "paper_median", "iqr": "paper_iqr"})
+        columns = ["row", "column", "median", "iqr"] + (["suspect"] if "suspect" in paper else [])
+        theirs = paper[paper["table"] == number][columns]
+        theirs = theirs.rename(columns={"median": "paper_median", "iqr": "paper_iqr", "suspect": "paper_suspect"})
         table = table.merge(theirs, on=["row", "column"], how="left")
     for column in TIDY_COLUMNS:
         if column not in table:
-            table[column] = np.nan
+            table[column] = "" if column == "paper_suspect" else np.nan
+    table["paper_suspect"] = table["paper_suspect"].fillna("").astype(str)
     return table[TIDY_COLUMNS]
+
+
+def _suspect(table: pd.DataFrame) -> pd.Series:
+    return table.get("paper_suspect", pd.Series("", index=table.index)).fillna("").astype(str) != ""
 
 
 def _fmt(median: float, iqr: float) -> str:
@@ -89,8 +95,10 @@ def markdown(table: pd.DataFrame, title: str, estimator: str, notes: list[str] |
     """Rows and columns as the paper lays them out; each cell 'ours [paper]'."""
     cells = table.assign(
         text=[
-            _fmt(m, i) + ("" if np.isnan(pm) else f" [{_fmt(pm, pi)}]")
-            for m, i, pm, pi in zip(table["median"], table["iqr"], table["paper_median"], table["paper_iqr"])
+            _fmt(m, i) + ("" if np.isnan(pm) else f" [{_fmt(pm, pi)}{'†' if doubt else ''}]")
+            for m, i, pm, pi, doubt in zip(
+                table["median"], table["iqr"], table["paper_median"], table["paper_iqr"], _suspect(table)
+            )
         ]
     )
     rows = list(dict.fromkeys(cells["row"]))
@@ -109,6 +117,8 @@ def markdown(table: pd.DataFrame, title: str, estimator: str, notes: list[str] |
         lines.append(f"RV estimator: `{estimator}`.")
     for note in sorted(set(n for n in table["note"] if isinstance(n, str) and n)):
         lines.append(f"Note: {note}.")
+    for reason in dict.fromkeys(table.loc[_suspect(table), "paper_suspect"]):
+        lines.append(f"† Paper value suspect, not a finding to compare against: {reason}.")
     lines += notes or []
     return "\n".join(lines) + "\n"
 

@@ -13,3 +13,6 @@ data = prepare(raw, p.split["train_fraction"], p.split["seed"], p.max_points)
 save_prepared(data, Path(snakemake.output.x).parent)  # noqa: F821
 log(f"{raw.name}: {len(data.points)} points of shape {data.input_shape}; {raw.notes}")
 log(str(data.points.groupby(["partition", "split"]).size()))
+if "dropped_overlapping" in data.info:
+    dropped = data.info["dropped_overlapping"]
+    log(f"split in time blocks per recording; dropped {dropped['n']} of {dropped['of']} points that share audio across the split")

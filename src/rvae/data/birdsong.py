@@ -4,6 +4,9 @@ Sources: a folder of WAV recordings per bird (fixed-length windows, or syllables
 by amplitude with vocalpy), AVA's HDF5 syllable files (``specs``: N x 128 x 128), or the
 four Sound Analysis Pro songs that vocalpy ships (``bells``, ``flashcam``, ``samba``,
 ``simple``), one "bird" each, cut into overlapping windows.
+
+Every point carries its recording and the span of it (seconds) that its spectrogram was
+computed from, so the split can keep training and validation audio apart.
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ import numpy as np
 from rvae.data.common import DataError, RawDataset, existing_path
 
 EMBEDDED_SONGS = ("bells", "flashcam", "samba", "simple")
+# samples of each embedded song at EMBEDDED_RATE (tested against vocalpy's files), so the config
+# check can count the windows the split keeps without loading audio
+EMBEDDED_SAMPLES = {"bells": 71297, "flashcam": 63138, "samba": 65451, "simple": 50326}
+EMBEDDED_RATE = 44100
 EPSILON = 1e-12
 
 
@@ -68,6 +75,18 @@ def spectrograms(audio: np.ndarray, samplerate: int, intervals: np.ndarray, para
     return out
 
 
+def audio_spans(intervals: np.ndarray, samplerate: int, duration: float, params: SpectrogramParams) -> np.ndarray:
+    """The audio each interval's spectrogram depends on: the interval widened by the STFT's reach.
+
+    A time t is interpolated from the two STFT frames around it (one hop apart), and each frame
+    reads ``nperseg / 2`` samples either side of its centre; so windows that merely touch still
+    share audio, and the split compares these spans rather than the nominal windows.
+    """
+    reach = (params.nperseg - params.noverlap + params.nperseg / 2) / samplerate
+    spans = np.asarray(intervals, dtype=np.float64).reshape(-1, 2) + np.array([-reach, reach])
+    return np.clip(spans, 0.0, duration)
+
+
 def window_intervals(duration: float, window: float, count: int, where: str) -> np.ndarray:
     """``count`` evenly spaced windows of ``window`` seconds covering a recording."""
     if window <= 0 or count < 1:
@@ -106,12 +125,13 @@ def syllable_intervals(path: Path, threshold: float, min_dur: float, min_silent_
     return np.stack([starts, ends], axis=1) if len(starts) else np.zeros((0, 2))
 
 
-def _bird_from_wavs(bird: str, folder, params, segmentation: dict) -> np.ndarray:
+def _bird_from_wavs(bird: str, folder, params, segmentation: dict) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Spectrograms of one bird's WAV files, each point's recording (``bird/file.wav``) and audio span."""
     folder = existing_path(folder, f"folder of bird {bird!r}", f"datasets.birdsong.birds.{bird}")
     wavs = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".wav") if folder.is_dir() else [folder]
     if not wavs:
         raise DataError(f"datasets.birdsong.birds.{bird}: no .wav files in {folder}")
-    specs = []
+    specs, recordings, spans = [], [], []
     for wav in wavs:
         audio, rate = read_audio(wav)
         if segmentation.get("method", "windows") == "syllables":
@@ -127,31 +147,52 @@ def _bird_from_wavs(bird: str, folder, params, segmentation: dict) -> np.ndarray
             )
         if len(intervals):
             specs.append(spectrograms(audio, rate, intervals, params))
+            recordings += [f"{bird}/{wav.name}"] * len(intervals)
+            spans.append(audio_spans(intervals, rate, len(audio) / rate, params))
     if not specs:
         raise DataError(f"datasets.birdsong.birds.{bird}: no syllables found in {len(wavs)} file(s) of {folder}")
-    return np.concatenate(specs)
+    return np.concatenate(specs), recordings, np.concatenate(spans)
 
 
-def _bird_from_hdf5(bird: str, folder) -> np.ndarray:
+def _bird_from_hdf5(bird: str, folder) -> tuple[np.ndarray, list[str], np.ndarray, int]:
+    """AVA syllable files of one bird: specs, recordings, (onset, offset) and how many files lack times.
+
+    AVA writes ``onsets``/``offsets`` (seconds) and ``audio_filenames`` beside ``specs``; a
+    file without them is one recording of unknown times (its syllables are split in stored
+    order and cannot be checked for overlap).
+    """
     import h5py
 
     folder = existing_path(folder, f"HDF5 folder of bird {bird!r}", f"datasets.birdsong.birds.{bird}")
     files = sorted(folder.glob("*.hdf5")) + sorted(folder.glob("*.h5")) if folder.is_dir() else [folder]
     if not files:
         raise DataError(f"datasets.birdsong.birds.{bird}: no .hdf5 files in {folder}")
-    specs = []
+    specs, recordings, spans, untimed = [], [], [], 0
     for path in files:
         try:
             with h5py.File(path, "r") as handle:
                 if "specs" not in handle:
                     raise DataError(f"birdsong: HDF5 file {path} has no 'specs' dataset (keys: {list(handle)})")
                 data = np.asarray(handle["specs"], dtype=np.float32)
+                timed = all(key in handle for key in ("onsets", "offsets", "audio_filenames"))
+                if timed:
+                    times = np.stack([np.asarray(handle["onsets"], dtype=np.float64), np.asarray(handle["offsets"], dtype=np.float64)], axis=1)
+                    sources = [n.decode() if isinstance(n, bytes) else str(n) for n in np.asarray(handle["audio_filenames"]).ravel()]
         except OSError as err:
             raise DataError(f"birdsong: cannot read HDF5 file {path} ({err})") from err
         if data.ndim != 3 or data.shape[1:] != (128, 128):
             raise DataError(f"birdsong: {path} 'specs' has shape {data.shape}, expected (N, 128, 128)")
+        if timed and not (len(times) == len(sources) == len(data)):
+            raise DataError(
+                f"birdsong: {path} has {len(data)} specs but {len(times)} onsets/offsets and {len(sources)} audio_filenames"
+            )
+        if not timed:
+            untimed += 1
+            times, sources = np.full((len(data), 2), np.nan), [f"{bird}/{path.name}"] * len(data)
         specs.append(data)
-    return np.concatenate(specs)
+        recordings += sources
+        spans.append(times)
+    return np.concatenate(specs), recordings, np.concatenate(spans), untimed
 
 
 def load_birdsong(
@@ -172,34 +213,65 @@ def load_birdsong(
     unknown = set(d1_birds) - set(birds)
     if unknown:
         raise DataError(f"datasets.birdsong.d1_birds names unknown birds {sorted(unknown)}; birds are {list(birds)}")
-    xs, labels = [], []
+    xs, labels, recordings, spans, untimed = [], [], [], [], 0
     for index, (bird, where) in enumerate(birds.items()):
         if source == "embedded":
-            specs = _embedded_song(bird, params, segmentation)
+            specs, spans_bird = _embedded_song(bird, params, segmentation)
+            recs = [bird] * len(specs)
         elif source == "wav":
-            specs = _bird_from_wavs(bird, where, params, segmentation)
+            specs, recs, spans_bird = _bird_from_wavs(bird, where, params, segmentation)
         elif source == "hdf5":
-            specs = _bird_from_hdf5(bird, where)
+            specs, recs, spans_bird, n_untimed = _bird_from_hdf5(bird, where)
+            untimed += n_untimed
         else:
             raise DataError(f"datasets.birdsong.source must be embedded, wav or hdf5, got {source!r}")
         xs.append(specs)
         labels.append(np.full(len(specs), index))
+        recordings += recs
+        spans.append(spans_bird)
     labels = np.concatenate(labels)
     names = list(birds)
     partition = np.where(np.isin(np.array(names)[labels], d1_birds), "D1", "D2")
     notes = {"embedded": "Sound Analysis Pro zebra finch songs shipped by vocalpy, windowed"}.get(source, source)
-    return RawDataset("birdsong", np.concatenate(xs)[:, None], labels, partition, names, notes)
+    if untimed:
+        notes += f"; {untimed} HDF5 file(s) without onsets/offsets/audio_filenames: each is one recording, overlap unchecked"
+    return RawDataset(
+        "birdsong", np.concatenate(xs)[:, None], labels, partition, names, notes, np.array(recordings), np.concatenate(spans)
+    )
 
 
-def _embedded_song(name: str, params: SpectrogramParams, segmentation: dict) -> np.ndarray:
+def _window_spans(n_samples: int, rate: int, params: SpectrogramParams, segmentation: dict, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """Windows (seconds) of a recording and the audio span each one's spectrogram reads."""
+    duration = n_samples / rate
+    intervals = window_intervals(
+        duration, segmentation.get("window_s", 0.08), segmentation.get("windows_per_recording", 200), where
+    )
+    return intervals, audio_spans(intervals, rate, duration, params)
+
+
+def _embedded_song(name: str, params: SpectrogramParams, segmentation: dict) -> tuple[np.ndarray, np.ndarray]:
     import vocalpy as voc
 
     sound = voc.example(f"{name}.wav")
     audio = np.asarray(sound.data, dtype=np.float64)[0]
-    intervals = window_intervals(
-        len(audio) / sound.samplerate,
-        segmentation.get("window_s", 0.08),
-        segmentation.get("windows_per_recording", 200),
-        f"embedded song {name}",
-    )
-    return spectrograms(audio, int(sound.samplerate), intervals, params)
+    intervals, spans = _window_spans(len(audio), int(sound.samplerate), params, segmentation, f"embedded song {name}")
+    return spectrograms(audio, int(sound.samplerate), intervals, params), spans
+
+
+def embedded_layout(d1_birds=None, spectrogram: dict | None = None, segmentation: dict | None = None):
+    """Labels, partitions, recordings and audio spans of the embedded windows, without audio.
+
+    What :func:`load_birdsong` gives for ``source: embedded``, minus the spectrograms; the
+    config check runs the real split on it to know the D1 training size before any job runs.
+    """
+    params = SpectrogramParams(**(spectrogram or {}))
+    d1_birds = list(d1_birds) if d1_birds is not None else list(EMBEDDED_SONGS)[:2]
+    labels, recordings, spans = [], [], []
+    for index, name in enumerate(EMBEDDED_SONGS):
+        _, span = _window_spans(EMBEDDED_SAMPLES[name], EMBEDDED_RATE, params, dict(segmentation or {}), f"embedded song {name}")
+        labels.append(np.full(len(span), index))
+        recordings += [name] * len(span)
+        spans.append(span)
+    labels = np.concatenate(labels)
+    partition = np.where(np.isin(np.array(EMBEDDED_SONGS)[labels], d1_birds), "D1", "D2")
+    return labels, partition, np.array(recordings), np.concatenate(spans)

@@ -14,7 +14,13 @@ class DataError(ValueError):
 
 @dataclass
 class RawDataset:
-    """Inputs with a label and a partition (``D1``/``D2``) per point."""
+    """Inputs with a label and a partition (``D1``/``D2``) per point.
+
+    ``recording`` and ``interval`` say where a point was cut from, for data whose points can
+    share source material (spectrogram windows of one song): the train/validation split then
+    keeps such points apart (``rvae.data.partition.split_points``). Without them every point
+    is independent and the split is a seeded shuffle.
+    """
 
     name: str
     x: np.ndarray  # (N, *input_shape) float32
@@ -22,6 +28,10 @@ class RawDataset:
     partition: np.ndarray  # (N,) str: "D1" or "D2"
     label_names: list[str] = field(default_factory=list)  # label -> human name
     notes: str = ""  # e.g. "synthetic: procedurally rendered chairs"
+    recording: np.ndarray | None = None  # (N,) str: the recording (or file) a point was cut from
+    # (N, 2) float64: seconds of that recording the input was computed from, [start, end);
+    # NaN for a recording whose times are unknown (all its points then)
+    interval: np.ndarray | None = None
 
     def __post_init__(self):
         self.x = np.ascontiguousarray(self.x, dtype=np.float32)
@@ -41,6 +51,39 @@ class RawDataset:
         unknown = set(self.partition.tolist()) - {"D1", "D2"}
         if unknown:
             raise DataError(f"dataset {self.name!r}: unknown partition labels {sorted(unknown)}")
+        self._check_sources(n)
+
+    def _check_sources(self, n: int) -> None:
+        if self.recording is None:
+            if self.interval is not None:
+                raise DataError(f"dataset {self.name!r}: time intervals given without the recording they belong to")
+            return
+        self.recording = np.asarray(self.recording).astype(str).astype(object)
+        if self.recording.shape != (n,):
+            raise DataError(f"dataset {self.name!r}: {n} inputs but {len(self.recording)} recording ids")
+        if self.interval is None:
+            self.interval = np.full((n, 2), np.nan)
+        self.interval = np.asarray(self.interval, dtype=np.float64)
+        if self.interval.shape != (n, 2):
+            raise DataError(f"dataset {self.name!r}: intervals have shape {self.interval.shape}, expected ({n}, 2)")
+        known = np.isfinite(self.interval).all(axis=1)
+        bad = np.flatnonzero(~known & ~np.isnan(self.interval).all(axis=1))
+        if len(bad):
+            raise DataError(f"dataset {self.name!r}: infinite or half-missing time intervals in rows {bad[:5].tolist()}")
+        backwards = np.flatnonzero(known & (self.interval[:, 1] < self.interval[:, 0]))
+        if len(backwards):
+            raise DataError(f"dataset {self.name!r}: time intervals ending before they start in rows {backwards[:5].tolist()}")
+        for rec in np.unique(self.recording[~known]):
+            if known[self.recording == rec].any():
+                raise DataError(f"dataset {self.name!r}: recording {rec!r} has times for some points but not for others")
+
+    def take(self, rows: np.ndarray) -> RawDataset:
+        """The same dataset restricted to ``rows`` (indices or a boolean mask), in that order."""
+        recording = None if self.recording is None else self.recording[rows]
+        interval = None if self.interval is None else self.interval[rows]
+        return RawDataset(
+            self.name, self.x[rows], self.labels[rows], self.partition[rows], self.label_names, self.notes, recording, interval
+        )
 
     @property
     def input_shape(self) -> tuple[int, ...]:

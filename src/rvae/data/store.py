@@ -11,9 +11,12 @@ import pandas as pd
 
 from rvae.atomic import atomic_path
 from rvae.data.common import DataError, RawDataset, check_finite
-from rvae.data.partition import assign_splits, stratified_subsample
+from rvae.data.partition import BLOCK_SPLIT, SPLIT_NOTES, split_points
 
 POINT_COLUMNS = ["point", "partition", "split", "label", "label_name"]
+# where a point came from, for data cut from recordings: [start_s, end_s) of the recording
+# that the input was computed from (NaN when the source gives no times)
+SOURCE_COLUMNS = ["recording", "start_s", "end_s"]
 
 
 @dataclass
@@ -36,21 +39,27 @@ class PreparedDataset:
 
 
 def prepare(raw: RawDataset, train_fraction: float = 0.6, split_seed: int = 0, max_points: int | None = None) -> PreparedDataset:
-    """Subsample (stratified by label, seeded by ``split_seed``), then split each partition."""
-    if max_points:
-        keep = stratified_subsample(raw.labels, max_points, split_seed)
-        raw = RawDataset(raw.name, raw.x[keep], raw.labels[keep], raw.partition[keep], raw.label_names, raw.notes)
-    split = assign_splits(raw.partition, train_fraction, split_seed)
+    """Subsample (stratified by label, seeded by ``split_seed``), then split each partition.
+
+    Points that carry a recording are split in time blocks and those overlapping the other
+    split are removed (``rvae.data.partition.assign_block_splits``); ``info.json`` counts them.
+    """
+    plan = split_points(raw.partition, raw.labels, raw.recording, raw.interval, train_fraction, split_seed, max_points)
+    if len(plan.rows) != len(raw.x):
+        raw = raw.take(plan.rows)
     names = np.array(raw.label_names or [str(i) for i in range(int(raw.labels.max()) + 1)], dtype=object)
     points = pd.DataFrame(
         {
             "point": np.arange(len(raw.x), dtype=np.int64),
             "partition": raw.partition.astype(str),
-            "split": split.astype(str),
+            "split": plan.split.astype(str),
             "label": raw.labels,
             "label_name": names[raw.labels].astype(str),
         }
     )
+    if raw.recording is not None:
+        points["recording"] = raw.recording.astype(str)
+        points["start_s"], points["end_s"] = raw.interval[:, 0], raw.interval[:, 1]
     info = {
         "dataset": raw.name,
         "input_shape": list(raw.input_shape),
@@ -59,8 +68,19 @@ def prepare(raw: RawDataset, train_fraction: float = 0.6, split_seed: int = 0, m
         "train_fraction": train_fraction,
         "split_seed": split_seed,
         "max_points": max_points,
+        "split_method": plan.method,
+        "split_method_note": SPLIT_NOTES[plan.method],
         "counts": points.groupby(["partition", "split"]).size().rename("n").reset_index().to_dict("records"),
     }
+    if plan.method == BLOCK_SPLIT:
+        info["dropped_overlapping"] = {
+            "n": int(sum(plan.dropped.values())),
+            "of": plan.n_candidates,
+            "by_partition": plan.dropped,
+            "why": "shares audio with a point of the other split of its recording; removed from x.npy and points.parquet",
+        }
+        info["recordings"] = int(points["recording"].nunique())
+        info["recordings_without_times"] = plan.recordings_without_times
     return PreparedDataset(raw.x, points, info)
 
 

@@ -1,0 +1,55 @@
+"""Table aggregation: tidy rows, the paper's values beside ours, suspect paper references marked."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rvae.plan import table_cells
+from rvae.tables import markdown, summarise
+
+PAPER = Path(__file__).resolve().parents[1] / "workflow" / "resources" / "paper_values.csv"
+
+
+def test_the_papers_reused_numbers_are_marked_suspect():
+    """The paper prints some numbers twice for what should be different runs (issue 16, item 5)."""
+    paper = pd.read_csv(PAPER, keep_default_na=False)
+    suspect = paper[paper["suspect"] != ""]
+
+    def marked(table, row_start, column_start):
+        rows = suspect[(suspect["table"] == table) & suspect["row"].str.startswith(row_start)]
+        return rows["column"].str.startswith(column_start).any()
+
+    assert marked(1, "RV(rest of D1)", "birdsong") and marked(5, "R-VAE", "8 RPs")
+    assert marked(8, "R-VAE", "64 RPs") and marked(8, "VAE", "64 RPs")
+    assert marked(9, "RV kmeans", "D1") and marked(10, "RV", "D2 same")
+    # each marked pair really is a repeat in the paper's numbers
+    t1 = paper[(paper["table"] == 1) & (paper["row"] == "RV(rest of D1) R-VAE") & (paper["column"] == "birdsong")]
+    t5 = paper[(paper["table"] == 5) & (paper["row"] == "R-VAE") & (paper["column"] == "8 RPs")]
+    assert t1[["median", "iqr"]].to_numpy().tolist() == t5[["median", "iqr"]].to_numpy().tolist()
+    # and the consistent repeats (Table 3's 8 RPs is Table 1's Gaussians at k = 8) are not marked
+    assert not marked(3, "R-VAE", "8 RPs") and not marked(1, "RV(rest of D1)", "gaussians")
+
+
+def _lsd_frames(cells, values):
+    frames = {}
+    for cell in cells:
+        for run in (cell.run, cell.reference):
+            frames[("lsd", run)] = pd.DataFrame({"seed": [0, 1, 2], "D1": values[run.model], "D2": values[run.model]})
+    return frames
+
+
+def test_summarise_puts_the_papers_value_and_its_doubt_beside_ours():
+    tables = {"table8": {"birdsong": [32, 64]}}
+    cells = table_cells(8, tables)
+    values = {"vae": [1.0, 2.0, 3.0], "beta_vae": [1.0, 1.0, 1.0], "rvae": [0.5, 1.0, 1.5]}
+    paper = pd.read_csv(PAPER)
+    table = summarise(cells, _lsd_frames(cells, values), "ledoit_wolf", paper)
+    rvae64 = table[(table["row"] == "R-VAE") & (table["column"] == "64 RPs D1")].iloc[0]
+    assert rvae64["median"] == -0.5 and rvae64["paper_median"] == -0.153
+    assert "Table 2" in rvae64["paper_suspect"]
+    rvae32 = table[(table["row"] == "R-VAE") & (table["column"] == "32 RPs D1")].iloc[0]
+    assert rvae32["paper_suspect"] == "" and not np.isnan(rvae32["paper_median"])
+    text = markdown(table, "Table 8", "ledoit_wolf")
+    assert "-0.500 (0.250) [-0.153 (0.529)†]" in text and "-0.500 (0.250) [-0.512 (0.116)]" in text
+    assert text.count("† Paper value suspect") == 1
