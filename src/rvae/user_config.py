@@ -89,7 +89,6 @@ def apply_extends(config: dict, configfiles: Sequence[Path]) -> list[Path]:
     merged: dict = {}
     for layer in reversed(layers):
         merged = merge(merged, layer)
-    merged["extends"] = config["extends"]
     config.clear()
     config.update(merged)
     return chain
