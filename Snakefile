@@ -32,4 +32,4 @@ include: "workflow/rules/sharing.smk"
 rule all:
     default_target: True
     input:
-        all_targets(),
+        targets.all_targets(config),

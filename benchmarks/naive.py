@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
 from rvae.losses import batch_loss
 from rvae.models import build_vae
-from rvae.trainer import TrainConfig, _stream_seeds
+from rvae.trainer import TrainConfig, stream_seeds
 
 
 def naive_train(spec, x: torch.Tensor, config: TrainConfig) -> list[float]:
@@ -21,7 +21,7 @@ def naive_train(spec, x: torch.Tensor, config: TrainConfig) -> list[float]:
     device = torch.device(config.device)
     model = build_vae(spec, seed=config.seed).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    order_seed, noise_seed = _stream_seeds(config.seed)
+    order_seed, noise_seed = stream_seeds(config.seed)
     sampler = RandomSampler(TensorDataset(x), generator=torch.Generator().manual_seed(order_seed))
     loader = DataLoader(TensorDataset(x), batch_size=config.batch_size, sampler=sampler)
     noise = torch.Generator(device=device).manual_seed(noise_seed)

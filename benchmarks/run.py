@@ -30,7 +30,7 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).parent))
 from naive import naive_train  # noqa: E402
 
-from rvae.config_checks import declared_input_shape  # noqa: E402
+from rvae.workflow.config_checks import declared_input_shape  # noqa: E402
 from rvae.device import configure_runtime  # noqa: E402
 from rvae.ensemble import choose_mode, fit_block  # noqa: E402
 from rvae.losses import batch_loss  # noqa: E402
@@ -109,19 +109,19 @@ def timed(fn):
     return time.perf_counter() - start, out
 
 
-def benchmark_case(name, spec, batch_size, device, block_size, mode, quiet=lambda _l: None):
+def benchmark_case(name, spec, batch_size, device, block_size, mode):
     n, epochs = POINTS[name], EPOCHS[name]
     x = torch.rand(n, *spec.input_shape, generator=torch.Generator().manual_seed(0))
     config = TrainConfig(epochs=epochs, batch_size=batch_size, beta=2.5, seed=0, device=str(device), threads=None)
     # warm-up (allocator, oneDNN primitive caches) for both, outside the timings
     naive_train(spec, x[: batch_size * 2], TrainConfig(epochs=1, batch_size=batch_size, device=str(device)))
     naive_s, naive_losses = timed(lambda: naive_train(spec, x, config))
-    trainer_s, history = timed(lambda: Trainer(build_vae(spec, seed=0), config, log=quiet).fit(x))
+    trainer_s, history = timed(lambda: Trainer(build_vae(spec, seed=0), config).fit(x))
     seeds = list(range(block_size))
     chosen = choose_mode(mode, spec, str(device))
     block_s, _ = timed(
         lambda: fit_block(spec, [TrainConfig(**{**config.__dict__, "seed": s}) for s in seeds], x, None, None,
-                          [None] * len(seeds), quiet, chosen)
+                          [None] * len(seeds), chosen)
     )  # fmt: skip
     trainer_losses = [r["loss"] for r in history]
     gaps = [abs(a - b) / max(abs(a), 1e-12) for a, b in zip(naive_losses, trainer_losses)]

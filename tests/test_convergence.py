@@ -6,7 +6,8 @@ import torch
 
 from rvae.convergence import PlateauRule, active_dimensions, diagnostics, ema, plateau_epoch
 from rvae.models import ArchitectureSpec, build_vae
-from rvae.trainer import TrainConfig, Trainer, encode_means
+from rvae.inference import encode_means
+from rvae.trainer import TrainConfig, Trainer
 
 RULE = PlateauRule(max_epochs=200, min_epochs=10, window=10, tol=0.005, alpha=0.3)
 
@@ -61,7 +62,7 @@ def test_diagnostics_of_a_real_short_and_long_run():
     histories = {}
     for epochs in (3, 60, 200):
         model = build_vae(spec, seed=0)
-        history = Trainer(model, TrainConfig(epochs=epochs, batch_size=64, seed=0), log=lambda _: None).fit(x, x_val=x[:128])
+        history = Trainer(model, TrainConfig(epochs=epochs, batch_size=64, seed=0)).fit(x, x_val=x[:128])
         histories[epochs] = history
         report = diagnostics(history, encode_means(model, x), RULE)
         assert report["active_dims"] >= 1 and not report["collapsed"]

@@ -4,17 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from rvae.ensemble import EnsembleTrainer, choose_mode, fit_block, seed_blocks
+from rvae.ensemble import SeedBlockTrainer, choose_mode, fit_block
 from rvae.losses import RosettaLoss, batch_loss
 from rvae.models import ArchitectureSpec, build_vae
 from rvae.trainer import TrainConfig
 
 MLP = ArchitectureSpec("mlp", (5,), 2)
 CONV = ArchitectureSpec("conv", (1, 28, 28), 3)
-
-
-def quiet(_line):
-    pass
 
 
 def _data(spec, n, seed=0):
@@ -30,9 +26,9 @@ def _configs(seeds, epochs=3, **kw):
 @pytest.mark.parametrize("spec", [MLP, CONV], ids=["mlp", "conv"])
 def test_a_seed_does_not_depend_on_its_block(spec):
     x = _data(spec, 96)
-    anchors = RosettaLoss(x[:4], torch.randn(4, spec.latent_dim, generator=torch.Generator().manual_seed(1)), 1.5)
-    three = fit_block(spec, _configs([0, 1, 2]), x, x[:20], anchors, [None] * 3, quiet, "vmap")
-    two = fit_block(spec, _configs([0, 1]), x, x[:20], anchors, [None] * 2, quiet, "vmap")
+    anchors = RosettaLoss(x[:4], torch.randn(4, spec.latent_dim, generator=torch.Generator().manual_seed(1)))
+    three = fit_block(spec, _configs([0, 1, 2]), x, x[:20], anchors, [None] * 3, "vmap")
+    two = fit_block(spec, _configs([0, 1]), x, x[:20], anchors, [None] * 2, "vmap")
     for (a, history_a), (b, history_b) in zip(three[:2], two):
         assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
         assert history_a[-1]["loss"] == history_b[-1]["loss"]
@@ -60,25 +56,25 @@ def test_vmap_step_agrees_with_a_single_run_to_rounding(spec):
     x = torch.rand(len(seeds), batch, *spec.input_shape, generator=g)
     eps = torch.randn(len(seeds), batch, spec.latent_dim, generator=g)
     x_r, z_r = torch.rand(4, *spec.input_shape, generator=g), torch.randn(4, spec.latent_dim, generator=g)
-    anchors = RosettaLoss(x_r, z_r, 1.5)
+    anchors = RosettaLoss(x_r, z_r)
     configs = _configs(seeds)
-    block = EnsembleTrainer([build_vae(spec, seed=s) for s in seeds], configs, log=quiet)
+    block = SeedBlockTrainer([build_vae(spec, seed=s) for s in seeds], configs)
     parts = block.batched_loss(anchors)(x, eps)
     parts[:, 0].sum().backward()
     single_errors, vmap_errors, loss_errors = [], [], []
     for i, seed in enumerate(seeds):
         vmap_grad = torch.cat([p.grad[i].flatten() for p in block.params.values()])
         single = build_vae(spec, seed=seed)
-        loss32 = batch_loss(single, x[i], eps[i], 2.0, 10.0, anchors).total
+        loss32 = batch_loss(single, x[i], eps[i], 2.0, 10.0, anchors, 1.5).total
         loss32.backward()
         exact = build_vae(spec, seed=seed).double()
-        loss64 = batch_loss(exact, x[i].double(), eps[i].double(), 2.0, 10.0, RosettaLoss(x_r, z_r, 1.5).double()).total
+        loss64 = batch_loss(exact, x[i].double(), eps[i].double(), 2.0, 10.0, RosettaLoss(x_r, z_r).double(), 1.5).total
         loss64.backward()
         grad32, grad64 = _gradient(single.parameters()), _gradient(exact.parameters()).float()
         single_errors.append(float((grad32 - grad64).norm()))
         assert 0 < single_errors[-1] < 1e-3 * float(grad64.norm()), "float32 is a rounding away from float64"
         vmap_errors.append(float((vmap_grad - grad64).norm()))
-        loss_errors.append((abs(float(parts[i, 0].detach()) - float(loss64)), abs(float(loss32) - float(loss64)), float(loss64)))
+        loss_errors.append((abs(float(parts[i, 0].detach()) - float(loss64.detach())), abs(float(loss32.detach()) - float(loss64.detach())), float(loss64.detach())))
     # this machine's float32 rounding scale for this step: the larger single-run error of the block
     scale = max(single_errors)
     assert max(vmap_errors) <= 4 * scale, (vmap_errors, single_errors)
@@ -87,10 +83,10 @@ def test_vmap_step_agrees_with_a_single_run_to_rounding(spec):
 
 
 @pytest.mark.determinism
-def test_killed_block_resumes_bit_identical(tmp_path):
+def test_killed_block_resumes_bit_identical(tmp_path, log_lines):
     x = _data(MLP, 200)
     checkpoints = [tmp_path / f"seed{s}.ckpt" for s in (0, 1)]
-    full = fit_block(MLP, _configs([0, 1], epochs=6), x, x[:30], None, [None, None], quiet, "vmap")
+    full = fit_block(MLP, _configs([0, 1], epochs=6), x, x[:30], None, [None, None], "vmap")
 
     class Killed(Exception):
         pass
@@ -99,11 +95,14 @@ def test_killed_block_resumes_bit_identical(tmp_path):
         if "epoch 5/6" in line:
             raise Killed
 
+    log_lines.on_line = die_after_epoch_4
     with pytest.raises(Killed):
-        fit_block(MLP, _configs([0, 1], epochs=6, checkpoint_every=2), x, x[:30], None, checkpoints, die_after_epoch_4, "vmap")
+        fit_block(MLP, _configs([0, 1], epochs=6, checkpoint_every=2), x, x[:30], None, checkpoints, "vmap")
     assert all(p.exists() for p in checkpoints)
-    lines = []
-    resumed = fit_block(MLP, _configs([0, 1], epochs=6, checkpoint_every=2), x, x[:30], None, checkpoints, lines.append, "vmap")
+    log_lines.on_line = None
+    lines = log_lines.lines
+    lines.clear()
+    resumed = fit_block(MLP, _configs([0, 1], epochs=6, checkpoint_every=2), x, x[:30], None, checkpoints, "vmap")
     assert sum("resumed from checkpoint" in line and "epoch 4/6" in line for line in lines) == 2
     assert not any("epoch 3/6" in line for line in lines), "epochs before the checkpoint are not repeated"
     for (a, history_a), (b, history_b) in zip(full, resumed):
@@ -111,12 +110,13 @@ def test_killed_block_resumes_bit_identical(tmp_path):
         assert [r["loss"] for r in history_a] == [r["loss"] for r in history_b]
 
 
-def test_checkpoints_of_another_block_are_not_resumed(tmp_path):
+def test_checkpoints_of_another_block_are_not_resumed(tmp_path, log_lines):
     x = _data(MLP, 100)
     checkpoints = [tmp_path / f"seed{s}.ckpt" for s in (0, 1)]
-    fit_block(MLP, _configs([0, 1], epochs=2, checkpoint_every=1), x, None, None, checkpoints, quiet, "vmap")
-    lines = []
-    fit_block(MLP, _configs([0, 1], epochs=3, lr=0.01), x, None, None, checkpoints, lines.append, "vmap")
+    fit_block(MLP, _configs([0, 1], epochs=2, checkpoint_every=1), x, None, None, checkpoints, "vmap")
+    lines = log_lines.lines
+    lines.clear()
+    fit_block(MLP, _configs([0, 1], epochs=3, lr=0.01), x, None, None, checkpoints, "vmap")
     assert any("another configuration" in line for line in lines)
     assert not any("resumed" in line for line in lines)
 
@@ -125,18 +125,14 @@ def test_block_runs_must_differ_only_in_seed():
     models = [build_vae(MLP, seed=s) for s in (0, 1)]
     configs = [TrainConfig(epochs=1, seed=0), TrainConfig(epochs=1, seed=1, beta=3.0)]
     with pytest.raises(ValueError, match="differ only in their seed"):
-        EnsembleTrainer(models, configs)
+        SeedBlockTrainer(models, configs)
 
 
-def test_fixed_blocks_and_mode_choice():
-    assert seed_blocks(range(7), 3) == [[0, 1, 2], [3, 4, 5], [6]]
-    assert seed_blocks([2, 3], 3) == [[2], [3]], "a seed's block never depends on which others exist"
-    with pytest.raises(ValueError):
-        seed_blocks(range(3), 0)
+def test_mode_choice():
     assert choose_mode("auto", MLP, "cpu") == "vmap"
     assert choose_mode("auto", CONV, "cpu") == "loop"
     assert choose_mode("loop", MLP, "cpu") == "loop"
-    with pytest.raises(ValueError, match="ensemble mode"):
+    with pytest.raises(ValueError, match="seed block mode"):
         choose_mode("fast", MLP, "cpu")
 
 
@@ -146,7 +142,7 @@ def test_vae_same_seed_runs_are_bit_identical_whatever_the_block_mode(spec):
     """"VAE (same seed)" is the same run trained again as a separate run: never vmap slots."""
     from rvae.data.common import RawDataset
     from rvae.data.store import prepare
-    from rvae.experiment import retrain_block
+    from rvae.paper.experiment import retrain_block
     from rvae.portable import RosettaPoints
 
     g = torch.Generator().manual_seed(2)
@@ -155,7 +151,7 @@ def test_vae_same_seed_runs_are_bit_identical_whatever_the_block_mode(spec):
     data = prepare(RawDataset("toy", x, labels, np.where(labels == 0, "D1", "D2"), ["a", "b"]))
     points = RosettaPoints.create(x[:4], torch.randn(4, spec.latent_dim, generator=g).numpy(), [0, 1, 2, 3], "toy", "kmeans")
     configs = [TrainConfig(epochs=2, batch_size=16, seed=0) for _ in range(3)]
-    runs = retrain_block(data, "reproducibility", "vae_same_seed", points, spec, configs, [None] * 3, quiet, "vmap")
+    runs = retrain_block(data, "reproducibility", "vae_same_seed", points, spec, configs, [None] * 3, "vmap")
     first = [p.detach() for p in runs[0][0].parameters()]
     for model, _ in runs[1:]:
         assert all(torch.equal(p, q) for p, q in zip(first, model.parameters()))

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from rvae.cli import main as rvae
-from rvae.config_checks import ConfigError, check_sharing
+from rvae.workflow.config_checks import ConfigError, check_sharing
 from rvae.data.common import DataError
 from rvae.data.folder import load_folder
 from rvae.portable import RosettaPoints, save_rosetta_points

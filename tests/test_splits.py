@@ -88,7 +88,7 @@ def test_the_default_config_keeps_210_of_240_windows_and_the_config_check_knows(
     """config/config.yaml's birdsong (60 windows of 80 ms per song): the numbers config/README.md quotes."""
     import yaml
 
-    from rvae.config_checks import expected_d1_train
+    from rvae.workflow.config_checks import expected_d1_train
 
     config = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())
     settings = config["datasets"]["birdsong"]

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rvae.plan import table_cells
-from rvae.tables import markdown, summarise
+from rvae.paper.plan import table_cells
+from rvae.paper.tables import markdown, summarise
 
 PAPER = Path(__file__).resolve().parents[1] / "workflow" / "resources" / "paper_values.csv"
 
@@ -34,8 +34,8 @@ def test_the_papers_reused_numbers_are_marked_suspect():
 def _lsd_frames(cells, values):
     frames = {}
     for cell in cells:
-        for run in (cell.run, cell.reference):
-            frames[("lsd", run)] = pd.DataFrame({"seed": [0, 1, 2], "D1": values[run.model], "D2": values[run.model]})
+        for r in (cell.retraining, cell.reference):
+            frames[("lsd", r)] = pd.DataFrame({"seed": [0, 1, 2], "D1": values[r.model_kind], "D2": values[r.model_kind]})
     return frames
 
 

@@ -4,7 +4,8 @@ import torch
 
 from rvae.losses import RosettaLoss
 from rvae.models import ArchitectureSpec, build_vae
-from rvae.trainer import TrainConfig, Trainer, TrainingDiverged, encode_means, evaluate
+from rvae.inference import encode_means, evaluate
+from rvae.trainer import TrainConfig, Trainer, TrainingDiverged
 
 SPEC = ArchitectureSpec("mlp", (5,), 2)
 
@@ -16,11 +17,9 @@ def _data(n=256, seed=0):
     return torch.cat([centre + 0.1 * torch.randn(n, 2, generator=gen), torch.randn(n, 3, generator=gen) * 0.1], 1)
 
 
-def _train(tmp_path=None, epochs=6, seed=0, rosetta=None, name="ckpt.pt", log=None, **kw):
+def _train(tmp_path=None, epochs=6, seed=0, rosetta=None, name="ckpt.pt", **kw):
     config = TrainConfig(epochs=epochs, batch_size=32, seed=seed, checkpoint_every=2, **kw)
-    trainer = Trainer(
-        build_vae(SPEC, seed=seed), config, checkpoint_path=tmp_path / name if tmp_path else None, log=log or (lambda s: None)
-    )
+    trainer = Trainer(build_vae(SPEC, seed=seed), config, checkpoint_path=tmp_path / name if tmp_path else None)
     history = trainer.fit(_data(), rosetta=rosetta)
     return trainer, history
 
@@ -45,12 +44,13 @@ def test_same_seed_gives_bit_identical_weights_and_other_seed_does_not():
 
 
 @pytest.mark.determinism
-def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path):
+def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path, log_lines):
     full, full_history = _train(tmp_path, epochs=6, name="full.pt")
     # "Kill" after epoch 4: a run of 4 epochs leaves a checkpoint at epoch 4 ...
     _train(tmp_path, epochs=4, name="part.pt")
-    lines = []
-    resumed, history = _train(tmp_path, epochs=6, name="part.pt", log=lines.append)
+    lines = log_lines.lines
+    lines.clear()
+    resumed, history = _train(tmp_path, epochs=6, name="part.pt")
     assert any("resumed from checkpoint" in line and "epoch 4/6" in line for line in lines)
     assert [l for l in lines if l.startswith("epoch ")][0].startswith("epoch 5/6")
     wf, wr = _weights(full.model), _weights(resumed.model)
@@ -58,18 +58,16 @@ def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path):
     assert [h["loss"] for h in history] == [h["loss"] for h in full_history]
 
 
-def test_checkpoint_of_another_configuration_is_not_resumed(tmp_path):
+def test_checkpoint_of_another_configuration_is_not_resumed(tmp_path, log_lines):
     _train(tmp_path, epochs=2, beta=1.0)
-    lines = []
-    _train(tmp_path, epochs=2, beta=4.0, log=lines.append)
-    assert any("another configuration" in line for line in lines)
+    _train(tmp_path, epochs=2, beta=4.0)
+    assert any("another configuration" in line for line in log_lines.lines)
 
 
-def test_corrupt_checkpoint_is_ignored_with_a_message(tmp_path):
+def test_corrupt_checkpoint_is_ignored_with_a_message(tmp_path, log_lines):
     (tmp_path / "ckpt.pt").write_bytes(b"not a checkpoint")
-    lines = []
-    _, history = _train(tmp_path, epochs=2, log=lines.append)
-    assert any("unreadable" in line for line in lines) and len(history) == 2
+    _, history = _train(tmp_path, epochs=2)
+    assert any("unreadable" in line for line in log_lines.lines) and len(history) == 2
 
 
 def test_divergence_stops_with_a_clear_error(tmp_path):
@@ -81,7 +79,7 @@ def test_divergence_stops_with_a_clear_error(tmp_path):
 def test_nan_data_is_refused():
     x = _data()
     x[3, 1] = float("nan")
-    trainer = Trainer(build_vae(SPEC, seed=0), TrainConfig(epochs=1), log=lambda s: None)
+    trainer = Trainer(build_vae(SPEC, seed=0), TrainConfig(epochs=1))
     with pytest.raises(ValueError, match="NaN"):
         trainer.fit(x)
 
@@ -96,9 +94,9 @@ def test_rosetta_loss_pulls_the_encoder_onto_the_anchors():
     template, _ = _train(epochs=20, seed=0)
     x_r = _data()[::32]
     z_r = torch.as_tensor(encode_means(template.model, x_r))
-    rosetta = RosettaLoss(x_r, z_r, rho=5.0)
+    rosetta = RosettaLoss(x_r, z_r)
     plain, _ = _train(epochs=20, seed=1)
-    anchored, history = _train(epochs=20, seed=1, rosetta=rosetta)
+    anchored, history = _train(epochs=20, seed=1, rosetta=rosetta, rho=5.0)
     with torch.no_grad():
         err_plain = float(rosetta.anchor_error(plain.model))
         err_anchored = float(rosetta.anchor_error(anchored.model))
@@ -114,3 +112,41 @@ def test_evaluate_and_encode_means():
     z = encode_means(trainer.model, x.numpy(), batch_size=10)
     assert z.shape == (64, 2) and z.dtype == np.float32
     np.testing.assert_allclose(z, trainer.model.encode(x)[0].detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_editing_rho_in_the_readme_example_does_not_resume_a_stale_checkpoint(tmp_path, log_lines):
+    """README style: rerun the same lines after changing rho; the old checkpoint must not be resumed.
+
+    rho used to live in RosettaLoss as well as TrainConfig, and only the latter was in the
+    checkpoint's identity, so this resumed the rho=1.5 run. Now TrainConfig is rho's one home.
+    """
+    anchors = RosettaLoss(_data()[::32], torch.zeros(8, 2))
+    _train(tmp_path, epochs=2, rosetta=anchors, rho=1.5)
+    _train(tmp_path, epochs=4, rosetta=anchors, rho=3.0)
+    assert any("another configuration" in line for line in log_lines.lines)
+    assert not any("resumed" in line for line in log_lines.lines), log_lines.lines
+    _train(tmp_path, epochs=6, rosetta=anchors, rho=3.0)
+    assert any("resumed" in line and "epoch 4/6" in line for line in log_lines.lines)
+
+
+def test_the_readmes_ten_lines_run_as_written(tmp_path, monkeypatch, log_lines):
+    """The library example of README.md, on small stand-in files, twice: the second run resumes."""
+    import re
+    from pathlib import Path
+
+    from rvae.portable import RosettaPoints, save_rosetta_points
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    code = re.search(r"## The library in ten lines.*?```python\n(.*?)```", readme, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    np.save("my_data.npy", rng.random((40, 1, 28, 28)).astype("float32"))
+    points = RosettaPoints.create(rng.random((4, 1, 28, 28)), rng.standard_normal((4, 16)), np.arange(4), "mnist", "kmeans")
+    save_rosetta_points(points, "rosetta.parquet")
+    short = code.replace("epochs=50", "epochs=2")
+    assert short != code
+    scope: dict = {}
+    exec(short, scope)
+    assert scope["z"].shape == (40, 16) and Path("run.ckpt").exists()
+    exec(short.replace("epochs=2", "epochs=3"), {})
+    assert any("resumed from checkpoint run.ckpt at epoch 2/3" in line for line in log_lines.lines)

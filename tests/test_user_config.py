@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rvae.config_checks import ConfigError
-from rvae.user_config import apply_extends, merge
+from rvae.workflow.config_checks import ConfigError
+from rvae.workflow.user_config import apply_extends, merge
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")

@@ -1,7 +1,13 @@
 """Rosetta VAE: reproducible, portable VAE latent spaces anchored by a few Rosetta points.
 
-The science lives here so that the Snakemake workflow stays a thin shell and a lab can use
-the R-VAE from plain Python. See ``README.md`` for a ten-line example.
+Three floors that only look down (tests/test_layers.py):
+
+- the library (``rvae.*``: vocabulary, models, losses, trainer, ensemble, checkpoints,
+  inference, rosetta, portable, metrics, data, sharing, cli): what another lab imports;
+- ``rvae.paper``: the paper's experiments, the plan of its tables, figures and sweeps;
+- ``rvae.workflow``: Snakemake glue (config checks, params, the path registry).
+
+The names a lab uses are importable from here; see ``README.md`` for a ten-line example.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -34,6 +40,10 @@ _EXPORTS = {
     "TrainConfig": "rvae.trainer",
     "Trainer": "rvae.trainer",
     "TrainingDiverged": "rvae.trainer",
+    "train_vae": "rvae.trainer",
+    "SeedBlockTrainer": "rvae.ensemble",
+    "encode_means": "rvae.inference",
+    "evaluate": "rvae.inference",
 }
 
 
@@ -56,6 +66,10 @@ __all__ = [
     "TrainConfig",
     "Trainer",
     "TrainingDiverged",
+    "train_vae",
+    "SeedBlockTrainer",
+    "encode_means",
+    "evaluate",
     "select_rosetta_points",
     "make_rosetta_points",
     "RosettaPoints",

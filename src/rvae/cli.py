@@ -7,19 +7,26 @@
 
 A data folder holds ``x.npy`` (N x ...), optional ``labels.npy`` or ``labels.parquet``, and
 ``dataset.yaml`` naming ``input_shape`` and ``family`` (mlp, conv, ava), optionally ``latent_dim``.
-The same library functions run the workflow's ``results/export`` and ``results/portable`` targets.
+The same library functions run the workflow's export and portable targets.
+
+Defaults: those the workflow's config also has (batch size, learning rate, split, export k and
+method, sweep epochs) are the schema's (``workflow/schemas/config.schema.yaml``, the one place a
+default is decided); the command holds a copy because an installed package has no workflow
+folder to read, and tests/test_layers.py checks the copy against the schema.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 
-SPLIT_SEED = 0
+# The schema's defaults (split.train_fraction, split.seed, datasets.*.export.k), checked by tests.
 TRAIN_FRACTION = 0.6
-FAMILIES = ("mlp", "conv", "ava")
+SPLIT_SEED = 0
+EXPORT_K = 32
 
 
 class CliError(ValueError):
@@ -60,6 +67,7 @@ def _load_folder(path):
 
 def _spec(data, meta, args, latent_dim=None):
     from rvae.models import ArchitectureSpec
+    from rvae.vocabulary import FAMILIES
 
     where = Path(args.data) / "dataset.yaml"
     family = args.family or meta.get("family")
@@ -91,6 +99,8 @@ def cmd_train(args) -> int:
     from rvae.sharing import embed, shared_point_errors, train_on_shared_points, train_plain
     from rvae.trainer import TrainConfig
 
+    logging.basicConfig(stream=sys.stdout, level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+
     data, meta = _load_folder(args.data)
     points = load_rosetta_points(args.rosetta) if args.rosetta else None
     spec = _spec(data, meta, args, latent_dim=points.latent_dim if points is not None else None)
@@ -101,11 +111,10 @@ def cmd_train(args) -> int:
         seed=args.seed, device=args.device, threads=args.threads,
     )  # fmt: skip
     out = _out_folder(Path(args.out), args.out)
-    log = print if not args.quiet else (lambda _line: None)
     if points is None:
-        model, history = train_plain(data, spec, config, log)
+        model, history = train_plain(data, spec, config)
     else:
-        model, history, choice = train_on_shared_points(data, points, spec, config, args.rho_grid, args.sweep_epochs, log)
+        model, history, choice = train_on_shared_points(data, points, spec, config, args.rho_grid, args.sweep_epochs)
         errors = shared_point_errors(model, points)
         errors.to_parquet(out / "shared_points.parquet", index=False)
         (out / "rho.json").write_text(json.dumps(choice, indent=2))
@@ -160,6 +169,11 @@ def cmd_example(args) -> int:
 def parser() -> argparse.ArgumentParser:
     top = _Parser(prog="rvae", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     from rvae import __version__
+    from rvae.sharing import SWEEP_EPOCHS
+    from rvae.trainer import TrainConfig
+    from rvae.vocabulary import FAMILIES, SELECTION_METHODS
+
+    library = TrainConfig(epochs=1)  # the library's defaults, which the schema's agree with
 
     top.add_argument("--version", action="version", version=f"rosetta-vae {__version__}")
     sub = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -170,14 +184,14 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--rosetta", help="a Rosetta-points file from another lab (Parquet); trains an R-VAE")
     train.add_argument("--rho", type=float, default=1.5, help="weight of the Rosetta loss (default 1.5)")
     train.add_argument("--rho-grid", type=_float_list, help="comma-separated rho values; the best on validation is kept")
-    train.add_argument("--sweep-epochs", type=_positive_int, default=10, help="epochs per rho candidate")
-    train.add_argument("--family", choices=["mlp", "conv", "ava"], help="default: dataset.yaml's family")
+    train.add_argument("--sweep-epochs", type=_positive_int, default=SWEEP_EPOCHS, help=f"epochs per rho candidate (default {SWEEP_EPOCHS})")
+    train.add_argument("--family", choices=FAMILIES, help="default: dataset.yaml's family")
     train.add_argument("--latent-dim", type=_positive_int, help="default: the Rosetta file's, dataset.yaml's, or 16")
     train.add_argument("--epochs", type=_positive_int, default=20)
-    train.add_argument("--batch-size", type=_positive_int, default=64)
-    train.add_argument("--lr", type=float, default=1e-3)
-    train.add_argument("--beta", type=float, default=1.0)
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--batch-size", type=_positive_int, default=library.batch_size)
+    train.add_argument("--lr", type=float, default=library.lr)
+    train.add_argument("--beta", type=float, default=library.beta)
+    train.add_argument("--seed", type=int, default=library.seed)
     train.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     train.add_argument("--threads", type=_positive_int, help="torch threads (default: torch's choice)")
     train.add_argument("--quiet", action="store_true", help="no per-epoch lines")
@@ -187,8 +201,8 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--model", required=True, help="model.pt written by `rvae train` or the workflow")
     export.add_argument("--data", required=True, help="the folder the model was trained on")
     export.add_argument("--out", required=True, help="output .parquet (a .md summary is written beside it)")
-    export.add_argument("--k", type=_positive_int, default=32, help="number of Rosetta points (default 32)")
-    export.add_argument("--method", default="kmeans", choices=["kmeans", "agglomerative", "gmm", "random"])
+    export.add_argument("--k", type=_positive_int, default=EXPORT_K, help=f"number of Rosetta points (default {EXPORT_K})")
+    export.add_argument("--method", default=SELECTION_METHODS[0], choices=SELECTION_METHODS)
     export.add_argument("--seed", type=int, default=0)
     export.add_argument("--name", help="dataset name recorded in the file (default: dataset.yaml's name)")
     export.set_defaults(run=cmd_export)

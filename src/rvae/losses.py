@@ -42,23 +42,22 @@ def negative_elbo(
 
 
 class RosettaLoss(nn.Module):
-    """``rho * mean_r(||x_r - m(z_r)||^2 + ||z_r - mu(x_r)||^2)`` over all R points, every step.
+    """The Rosetta anchor term ``mean_r(||x_r - m(z_r)||^2 + ||z_r - mu(x_r)||^2)`` over all R points.
 
-    The stored latent ``z_r`` is decoded as is (no sampling). The ELBO is a mean over the B batch
-    points and this term a mean over the R Rosetta points, so at rho = 1 all R points together
-    weigh as much as one whole batch (each Rosetta point B/R times one data point); this equals
-    the prototype's sum-form weight ``rho * B / R`` (spec, "Losses").
+    It holds the anchors only; their weight rho lives in ``TrainConfig.rho`` beside beta, so a
+    checkpoint's identity covers it (one home for every hyperparameter). The stored latent
+    ``z_r`` is decoded as is (no sampling). The ELBO is a mean over the B batch points and this
+    term a mean over the R Rosetta points, so at rho = 1 all R points together weigh as much as
+    one whole batch (each Rosetta point B/R times one data point); this equals the prototype's
+    sum-form weight ``rho * B / R`` (spec, "Losses").
     """
 
-    def __init__(self, x_r: torch.Tensor, z_r: torch.Tensor, rho: float):
+    def __init__(self, x_r: torch.Tensor, z_r: torch.Tensor):
         super().__init__()
         if x_r.shape[0] != z_r.shape[0]:
             raise ValueError(f"{x_r.shape[0]} Rosetta inputs but {z_r.shape[0]} latents")
-        if rho < 0:
-            raise ValueError(f"rho must be >= 0, got {rho}")
         self.register_buffer("x_r", x_r.float())
         self.register_buffer("z_r", z_r.float())
-        self.rho = float(rho)
 
     def anchor_error(self, model) -> torch.Tensor:
         """The unweighted per-point mean anchor error (also the R-VAE's selection yardstick)."""
@@ -68,9 +67,8 @@ class RosettaLoss(nn.Module):
         latent = (self.z_r - mu).pow(2).sum(-1)
         return (recon + latent).mean()
 
-    def forward(self, model) -> tuple[torch.Tensor, torch.Tensor]:
-        error = self.anchor_error(model)
-        return self.rho * error, error
+    def forward(self, model) -> torch.Tensor:
+        return self.anchor_error(model)
 
 
 def batch_loss(
@@ -80,12 +78,13 @@ def batch_loss(
     beta: float,
     obs_precision: float,
     rosetta: RosettaLoss | None = None,
+    rho: float = 0.0,
 ) -> LossParts:
     """The loss of one optimisation step for any of the models (VAE, beta-VAE, R-VAE)."""
     total, recon, kl = negative_elbo(model, x, eps, beta=beta, obs_precision=obs_precision)
     if rosetta is None:
         anchor = torch.zeros((), device=x.device)
     else:
-        weighted, anchor = rosetta(model)
-        total = total + weighted
+        anchor = rosetta(model)
+        total = total + rho * anchor
     return LossParts(total=total, recon=recon, kl=kl, rosetta=anchor)

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-RV_ESTIMATORS = ("exact", "ledoit_wolf", "pseudo")
-
+from rvae.vocabulary import RV_ESTIMATORS
 
 # -- Latent space distortion (paper eq. 2) ------------------------------------------------
 @dataclass(frozen=True)

@@ -16,18 +16,15 @@ Decoders mirror encoders with transposed convolutions.
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from rvae.layers import ResidualBlock, down, mlp, up
+from rvae.vocabulary import FAMILIES, VARIANTS
 
-FAMILIES = ("mlp", "conv", "ava")
-VARIANTS = ("same", "simple", "complex")
 MIN_DIAGONAL = 1e-4
 
 
@@ -221,10 +218,6 @@ def build_vae(spec: ArchitectureSpec, seed: int | None = None) -> VAE:
         return VAE(spec, encoder, decoder, features)
 
 
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
 def fingerprint(model: nn.Module) -> str:
     """SHA-256 of the weights (names, shapes, bytes): names the template a Rosetta file came from."""
     digest = hashlib.sha256()
@@ -234,17 +227,6 @@ def fingerprint(model: nn.Module) -> str:
         digest.update(str(array.shape).encode())
         digest.update(array.tobytes())
     return digest.hexdigest()
-
-
-def numel(shape: tuple[int, ...]) -> int:
-    return int(math.prod(shape))
-
-
-def as_tensor(x: np.ndarray | torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
-    """float32 tensor on ``device`` (memory-mapped arrays are copied once)."""
-    if isinstance(x, torch.Tensor):
-        return x.to(device=device, dtype=torch.float32)
-    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(device)
 
 
 def save_model(model: VAE, path, extra: dict | None = None) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rvae.portable import RosettaPoints
-
-SELECTION_METHODS = ("kmeans", "agglomerative", "gmm", "random")
+from rvae.vocabulary import SELECTION_METHODS
 
 
 def cluster_centres(z: np.ndarray, k: int, method: str, seed: int = 0) -> np.ndarray:

@@ -1,28 +1,33 @@
 """Sharing a latent space between labs: Alice exports Rosetta points, Bob trains on them.
 
 Alice needs her data and a trained model; Bob needs only his data and Alice's file. Both the
-workflow (``results/export``, ``results/portable``) and the ``rvae`` command line call these
+workflow (its export and portable targets) and the ``rvae`` command line call these
 functions, so the two paths give the same results.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+import logging
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 
 from rvae import __version__
-from rvae.data.store import PreparedDataset
+from rvae.data.store import PreparedDataset, take_rows
 from rvae.embeddings import embedding_frame
-from rvae.experiment import take_rows, fit_model
+from rvae.inference import choose, encode_means, evaluate
 from rvae.losses import RosettaLoss
 from rvae.models import VAE, ArchitectureSpec, fingerprint
 from rvae.portable import RosettaPoints
 from rvae.rosetta import make_rosetta_points
-from rvae.sweep import choose
-from rvae.trainer import TrainConfig, encode_means, evaluate
+from rvae.trainer import TrainConfig, train_vae
+
+log = logging.getLogger(__name__)
+# Epochs per rho candidate when a grid is given; the workflow schema's hyperparameter `epochs`
+# default, which the `rvae` command shares (tests/test_layers.py checks they agree).
+SWEEP_EPOCHS = 20
 
 CITATION = (
     "Martinez & Pearson, 'Reproducible, incremental representation learning with Rosetta VAE'; "
@@ -35,9 +40,9 @@ def split_tensor(data: PreparedDataset, split: str) -> torch.Tensor:
     return take_rows(data, data.rows(split=split))
 
 
-def train_plain(data: PreparedDataset, spec: ArchitectureSpec, config: TrainConfig, log=print) -> tuple[VAE, list[dict]]:
+def train_plain(data: PreparedDataset, spec: ArchitectureSpec, config: TrainConfig) -> tuple[VAE, list[dict]]:
     """A lab's own VAE on all its training points (what Alice exports from)."""
-    return fit_model(spec, config, split_tensor(data, "train"), split_tensor(data, "val"), None, None, log)
+    return train_vae(spec, config, split_tensor(data, "train"), split_tensor(data, "val"))
 
 
 def export_rosetta(
@@ -90,8 +95,7 @@ def train_on_shared_points(
     spec: ArchitectureSpec,
     config: TrainConfig,
     rho_grid: Sequence[float] | None = None,
-    sweep_epochs: int = 20,
-    log: Callable[[str], None] = print,
+    sweep_epochs: int = SWEEP_EPOCHS,
 ) -> tuple[VAE, list[dict], dict]:
     """Bob's R-VAE on his training split, anchored on Alice's points; rho from a grid if given.
 
@@ -102,19 +106,19 @@ def train_on_shared_points(
     x_train, x_val = split_tensor(data, "train"), split_tensor(data, "val")
     if len(x_train) == 0:
         raise ValueError("the data have no training points")
-    x_r, z_r = torch.from_numpy(points.x), torch.from_numpy(points.z)
+    anchors = RosettaLoss(torch.from_numpy(points.x), torch.from_numpy(points.z))
     choice = {"value": config.rho, "candidates": []}
     if rho_grid:
         for rho in rho_grid:
             candidate = TrainConfig(**{**config.__dict__, "rho": float(rho), "epochs": int(sweep_epochs)})
-            model, _ = fit_model(spec, candidate, x_train, x_val, RosettaLoss(x_r, z_r, float(rho)), None, log)
-            scores = evaluate(model, x_val, RosettaLoss(x_r, z_r, float(rho)), config.obs_precision, seed=config.seed)
+            model, _ = train_vae(spec, candidate, x_train, x_val, anchors)
+            scores = evaluate(model, x_val, anchors, config.obs_precision, seed=config.seed)
             choice["candidates"].append({"value": float(rho), "score": scores["selection_score"], "validation": scores})
-            log(f"rho candidate {rho}: validation score {scores['selection_score']:.4f}")
+            log.info(f"rho candidate {rho}: validation score {scores['selection_score']:.4f}")
         choice["value"] = choose(choice["candidates"])["value"]
-        log(f"chose rho = {choice['value']}")
+        log.info(f"chose rho = {choice['value']}")
     final = TrainConfig(**{**config.__dict__, "rho": float(choice["value"])})
-    model, history = fit_model(spec, final, x_train, x_val, RosettaLoss(x_r, z_r, final.rho), None, log)
+    model, history = train_vae(spec, final, x_train, x_val, anchors)
     return model, history, choice
 
 

@@ -1,4 +1,9 @@
-"""Training loop: resident tensors, seeded RNG streams, atomic checkpoints, exact resume.
+"""The training loop: resident tensors, seeded RNG streams, atomic checkpoints, exact resume.
+
+One epoch loop (:class:`EpochLoop`) serves every trainer: it resumes, runs the epochs, stops on
+a non-finite loss, validates, keeps the history and checkpoints each seed. A trainer supplies
+only its step: :class:`Trainer` trains one model; ``rvae.ensemble.SeedBlockTrainer`` trains a
+block of seeds as one batched computation.
 
 A run's randomness comes from two generators of its own (data order, reparameterisation
 noise) seeded from ``TrainConfig.seed``; the global RNG is never used. Their states are saved
@@ -10,20 +15,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Sequence
 
 import numpy as np
 import torch
 
-from rvae.atomic import atomic_path
+from rvae.checkpoints import data_identity, read_checkpoint, write_checkpoint
 from rvae.device import configure_runtime, resolve_device
-from rvae.losses import RosettaLoss, batch_loss, gaussian_nll, kl_full_covariance
-from rvae.models import VAE
+from rvae.inference import evaluate
+from rvae.losses import RosettaLoss, batch_loss
+from rvae.models import ArchitectureSpec, VAE, build_vae
 
-CHECKPOINT_FORMAT = 1
+log = logging.getLogger(__name__)
 
 
 class TrainingDiverged(RuntimeError):
@@ -32,17 +39,23 @@ class TrainingDiverged(RuntimeError):
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int
-    batch_size: int = 64
-    lr: float = 1e-3
-    beta: float = 1.0
-    rho: float = 0.0
-    obs_precision: float = 10.0
-    seed: int = 0
-    checkpoint_every: int = 10
-    device: str = "cpu"
-    threads: int | None = None
-    deterministic: bool = True
+    """Everything that decides a run's trajectory, plus how it is run.
+
+    ``identity()`` hashes the fields that change the result, so a checkpoint is resumed only by
+    the same configuration.
+    """
+
+    epochs: int  # passes over the training set; a longer run extends a shorter one's checkpoint
+    batch_size: int = 64  # points per optimisation step (the last batch of an epoch may be smaller)
+    lr: float = 1e-3  # Adam's learning rate
+    beta: float = 1.0  # weight of the KL term (1: VAE, > 1: beta-VAE)
+    rho: float = 0.0  # weight of the Rosetta anchor term (R-VAE); unused without Rosetta points
+    obs_precision: float = 10.0  # precision of the Gaussian decoder, 1 / sigma^2 (spec, "Losses")
+    seed: int = 0  # initial weights come from build_vae(seed); data order and noise from this seed's streams
+    checkpoint_every: int = 10  # epochs between checkpoints (and always after the last); no effect on results
+    device: str = "cpu"  # cpu, cuda, cuda:N or auto (rvae.device.resolve_device)
+    threads: int | None = None  # torch's CPU threads; None leaves torch's choice; no effect on results
+    deterministic: bool = True  # deterministic kernels (rvae.device.configure_runtime)
 
     def __post_init__(self):
         for name in ("epochs", "batch_size", "checkpoint_every"):
@@ -68,36 +81,10 @@ def make_adam(params, lr: float) -> torch.optim.Adam:
     return torch.optim.Adam(params, lr=lr, fused=True)
 
 
-def _stream_seeds(seed: int) -> tuple[int, int]:
+def stream_seeds(seed: int) -> tuple[int, int]:
     """Two independent seeds (data order, noise) from one run seed."""
     a, b = np.random.SeedSequence(int(seed)).generate_state(2)
     return int(a), int(b)
-
-
-def read_checkpoint(path: Path, config: TrainConfig, data_id: str, kind: str, log) -> dict | None:
-    """A checkpoint's state if it belongs to this config, data and kind of run; else None, saying why.
-
-    A corrupt or foreign checkpoint costs epochs, never the run.
-    """
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        log(f"checkpoint {path} is unreadable ({type(err).__name__}: {err}); starting afresh")
-        return None
-    if (
-        state.get("format") != CHECKPOINT_FORMAT
-        or state.get("kind", "single") != kind
-        or state.get("config_identity") != config.identity()
-    ):
-        log(f"checkpoint {path} was written for another configuration; starting afresh")
-        return None
-    if state.get("data_identity") != data_id:
-        log(f"checkpoint {path} was written for other training data; starting afresh")
-        return None
-    if state["epoch"] > config.epochs:
-        log(f"checkpoint {path} is past the configured {config.epochs} epochs; starting afresh")
-        return None
-    return state
 
 
 def checked_training_data(x: torch.Tensor, device) -> torch.Tensor:
@@ -110,124 +97,195 @@ def checked_training_data(x: torch.Tensor, device) -> torch.Tensor:
     return x
 
 
-def _data_identity(x: torch.Tensor, rosetta: RosettaLoss | None) -> str:
-    """Cheap fingerprint of the training data, so a checkpoint is never resumed on other data."""
-    parts = [tuple(x.shape), float(x.double().sum()), float(x[:: max(1, x.shape[0] // 97)].double().pow(2).sum())]
-    if rosetta is not None:
-        parts += [tuple(rosetta.x_r.shape), float(rosetta.x_r.double().sum()), float(rosetta.z_r.double().sum())]
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+class EpochLoop:
+    """The epoch loop shared by every trainer; a subclass supplies the step and its optimiser state.
 
+    Subclasses implement ``_train_epoch`` (one pass over the data, returning each seed's mean
+    loss parts) and ``_step_state``/``_load_step_state`` (one seed's share of what the step
+    keeps besides the model's weights: the optimiser, stacked copies), for its checkpoint;
+    ``_sync_models`` copies trained weights into ``models``.
+    """
 
-class Trainer:
-    """Adam on one model; ``fit`` returns the per-epoch history."""
+    kind = "single"  # recorded in checkpoints: a seed block's checkpoint never resumes a single run
 
     def __init__(
         self,
-        model: VAE,
-        config: TrainConfig,
-        checkpoint_path: str | Path | None = None,
-        log: Callable[[str], None] = print,
+        models: Sequence[VAE],
+        configs: Sequence[TrainConfig],
+        checkpoint_paths: Sequence[str | Path | None] | None = None,
+        label_seeds: bool = False,
     ):
-        configure_runtime(config.threads, config.deterministic)
-        self.config = config
-        self.device = resolve_device(config.device)
-        self.model = model.to(self.device)
-        self.optimizer = make_adam(self.model.parameters(), config.lr)
-        self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
-        self.log = log
-        order_seed, noise_seed = _stream_seeds(config.seed)
-        self.order_rng = torch.Generator(device="cpu").manual_seed(order_seed)
-        self.noise_rng = torch.Generator(device=self.device).manual_seed(noise_seed)
+        if not models or len(models) != len(configs):
+            raise ValueError(f"{len(models)} models for {len(configs)} configs")
+        shared = {name: value for name, value in configs[0].__dict__.items() if name != "seed"}
+        for config in configs[1:]:
+            if {name: value for name, value in config.__dict__.items() if name != "seed"} != shared:
+                raise ValueError("a seed block's runs must differ only in their seed")
+        self.config = configs[0]
+        configure_runtime(self.config.threads, self.config.deterministic)
+        self.configs = list(configs)
+        self.device = resolve_device(self.config.device)
+        self.models = [m.to(self.device) for m in models]
+        self.checkpoint_paths = [Path(p) if p else None for p in (checkpoint_paths or [None] * len(models))]
+        self.label_seeds = label_seeds
+        self.order_rngs, self.noise_rngs = [], []
+        for config in self.configs:
+            order_seed, noise_seed = stream_seeds(config.seed)
+            self.order_rngs.append(torch.Generator(device="cpu").manual_seed(order_seed))
+            self.noise_rngs.append(torch.Generator(device=self.device).manual_seed(noise_seed))
         self.epoch = 0
-        self.history: list[dict] = []
+        self.histories: list[list[dict]] = [[] for _ in models]
 
-    # -- checkpoints -------------------------------------------------------------------
-    def _state(self, data_id: str) -> dict:
-        return {
-            "format": CHECKPOINT_FORMAT,
-            "config_identity": self.config.identity(),
-            "data_identity": data_id,
-            "epoch": self.epoch,
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "order_rng": self.order_rng.get_state(),
-            "noise_rng": self.noise_rng.get_state().cpu(),
-            "history": self.history,
-        }
+    # -- the step (subclasses) ----------------------------------------------------------
+    def _train_epoch(self, x_train: torch.Tensor, rosetta: RosettaLoss | None) -> list[list[float]]:
+        raise NotImplementedError
 
-    def save_checkpoint(self, data_id: str) -> None:
-        if self.checkpoint_path is None:
-            return
-        with atomic_path(self.checkpoint_path) as tmp:
-            torch.save(self._state(data_id), tmp)
+    def _step_state(self, i: int) -> dict:
+        raise NotImplementedError
+
+    def _load_step_state(self, i: int, state: dict) -> None:
+        raise NotImplementedError
+
+    def _sync_models(self) -> None:
+        """Make ``models`` hold the trained weights (a no-op when the step trains them in place)."""
+
+    # -- checkpoints (one per seed, so each seed can resume on its own) -----------------
+    def _say(self, i: int, message: str) -> None:
+        log.info(f"seed {self.configs[i].seed} {message}" if self.label_seeds else message)
+
+    def save_checkpoints(self, data_id: str) -> None:
+        self._sync_models()
+        for i, path in enumerate(self.checkpoint_paths):
+            if path is None:
+                continue
+            state = {
+                "kind": self.kind,
+                "config_identity": self.configs[i].identity(),
+                "data_identity": data_id,
+                "epoch": self.epoch,
+                "model": self.models[i].state_dict(),
+                "step": self._step_state(i),
+                "order_rng": self.order_rngs[i].get_state(),
+                "noise_rng": self.noise_rngs[i].get_state().cpu(),
+                "history": self.histories[i],
+            }
+            write_checkpoint(path, state)
 
     def try_resume(self, data_id: str) -> bool:
-        """Resume from the checkpoint if it belongs to this config and data; say why if not."""
-        path = self.checkpoint_path
-        if path is None or not path.exists():
+        """Resume when every seed has a valid checkpoint, all at the same epoch; say why if not."""
+        states = []
+        for i, path in enumerate(self.checkpoint_paths):
+            if path is None or not path.exists():
+                return False
+            state = read_checkpoint(path, self.configs[i], data_id, self.kind)
+            if state is None:
+                return False
+            states.append(state)
+        if len({s["epoch"] for s in states}) != 1:
+            log.info("the block's checkpoints are at different epochs; starting the block afresh")
             return False
-        state = read_checkpoint(path, self.config, data_id, "single", self.log)
-        if state is None:
-            return False
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.order_rng.set_state(state["order_rng"])
-        self.noise_rng.set_state(state["noise_rng"].to(self.noise_rng.get_state().device))
-        self.epoch = int(state["epoch"])
-        self.history = list(state["history"])
-        self.log(f"resumed from checkpoint {path} at epoch {self.epoch}/{self.config.epochs}")
+        for i, state in enumerate(states):
+            self.models[i].load_state_dict(state["model"])
+            self._load_step_state(i, state["step"])
+            self.order_rngs[i].set_state(state["order_rng"])
+            self.noise_rngs[i].set_state(state["noise_rng"].to(self.noise_rngs[i].get_state().device))
+            self.histories[i] = list(state["history"])
+        self.epoch = int(states[0]["epoch"])
+        for i, path in enumerate(self.checkpoint_paths):
+            self._say(i, f"resumed from checkpoint {path} at epoch {self.epoch}/{self.config.epochs}")
         return True
 
-    # -- training ----------------------------------------------------------------------
+    # -- the loop ----------------------------------------------------------------------
     def fit(
-        self,
-        x_train: torch.Tensor,
-        rosetta: RosettaLoss | None = None,
-        x_val: torch.Tensor | None = None,
-    ) -> list[dict]:
+        self, x_train: torch.Tensor, rosetta: RosettaLoss | None = None, x_val: torch.Tensor | None = None
+    ) -> list[list[dict]]:
+        """Train to ``config.epochs``; returns each seed's per-epoch history."""
         cfg = self.config
         x_train = checked_training_data(x_train, self.device)
-        if rosetta is not None:
-            rosetta = rosetta.to(self.device)
-        if x_val is not None:
-            x_val = x_val.to(self.device, torch.float32)
-        data_id = _data_identity(x_train, rosetta)
+        rosetta = rosetta.to(self.device) if rosetta is not None else None
+        x_val = x_val.to(self.device, torch.float32) if x_val is not None else None
+        data_id = data_identity(x_train, rosetta)
         self.try_resume(data_id)
-        n, k = x_train.shape[0], self.model.latent_dim
-
+        n = x_train.shape[0]
         while self.epoch < cfg.epochs:
-            self.model.train()
             start = time.perf_counter()
-            order = torch.randperm(n, generator=self.order_rng).to(self.device)
-            sums = torch.zeros(4, device=self.device, dtype=torch.float64)
-            for first in range(0, n, cfg.batch_size):
-                idx = order[first : first + cfg.batch_size]
-                batch = x_train.index_select(0, idx)
-                eps = torch.randn(batch.shape[0], k, generator=self.noise_rng, device=self.device)
-                parts = batch_loss(self.model, batch, eps, cfg.beta, cfg.obs_precision, rosetta)
-                self.optimizer.zero_grad(set_to_none=True)
-                parts.total.backward()
-                self.optimizer.step()
-                weight = batch.shape[0]
-                sums += torch.stack([parts.total, parts.recon, parts.kl, parts.rosetta]).detach().double() * weight
-            means = (sums / n).tolist()
+            means = self._train_epoch(x_train, rosetta)
             seconds = time.perf_counter() - start
             self.epoch += 1
-            if not np.all(np.isfinite(means)):
-                raise TrainingDiverged(
-                    f"loss became non-finite (loss={means[0]}) in epoch {self.epoch} of seed {cfg.seed}; "
-                    f"lower the learning rate or check the data; nothing was saved for this epoch"
-                )
-            record = epoch_record(self.epoch, means, seconds, n)
-            if x_val is not None:
-                val = evaluate(self.model, x_val, rosetta, cfg.obs_precision, seed=cfg.seed)
-                record.update({f"val_{key}": value for key, value in val.items()})
-            self.history.append(record)
-            self.log(format_epoch(record, cfg.epochs))
+            self._sync_models()
+            for i, seed_means in enumerate(means):
+                seed = self.configs[i].seed
+                if not np.all(np.isfinite(seed_means)):
+                    raise TrainingDiverged(
+                        f"loss became non-finite (loss={seed_means[0]}) in epoch {self.epoch} of seed {seed}; "
+                        f"lower the learning rate or check the data; nothing was saved for this epoch"
+                    )
+                record = epoch_record(self.epoch, seed_means, seconds, n * len(self.models))
+                if x_val is not None:
+                    val = evaluate(self.models[i], x_val, rosetta, cfg.obs_precision, seed=seed)
+                    record.update({f"val_{key}": value for key, value in val.items()})
+                self.histories[i].append(record)
+                self._say(i, format_epoch(record, cfg.epochs))
             if self.epoch % cfg.checkpoint_every == 0 or self.epoch == cfg.epochs:
-                self.save_checkpoint(data_id)
-        self.model.eval()
-        return self.history
+                self.save_checkpoints(data_id)
+        for model in self.models:
+            model.eval()
+        return self.histories
+
+
+class Trainer(EpochLoop):
+    """Adam on one model; ``fit`` returns the per-epoch history."""
+
+    def __init__(
+        self, model: VAE, config: TrainConfig, checkpoint_path: str | Path | None = None, label_seed: bool = False
+    ):
+        super().__init__([model], [config], [checkpoint_path], label_seed)
+        self.model = self.models[0]
+        self.optimizer = make_adam(self.model.parameters(), config.lr)
+
+    @property
+    def history(self) -> list[dict]:
+        return self.histories[0]
+
+    def _train_epoch(self, x_train, rosetta):
+        cfg, model, n = self.config, self.model, x_train.shape[0]
+        model.train()
+        order = torch.randperm(n, generator=self.order_rngs[0]).to(self.device)
+        sums = torch.zeros(4, device=self.device, dtype=torch.float64)
+        for first in range(0, n, cfg.batch_size):
+            idx = order[first : first + cfg.batch_size]
+            batch = x_train.index_select(0, idx)
+            eps = torch.randn(batch.shape[0], model.latent_dim, generator=self.noise_rngs[0], device=self.device)
+            parts = batch_loss(model, batch, eps, cfg.beta, cfg.obs_precision, rosetta, cfg.rho)
+            self.optimizer.zero_grad(set_to_none=True)
+            parts.total.backward()
+            self.optimizer.step()
+            weight = batch.shape[0]
+            sums += torch.stack([parts.total, parts.recon, parts.kl, parts.rosetta]).detach().double() * weight
+        return [(sums / n).tolist()]
+
+    def _step_state(self, i: int) -> dict:
+        return self.optimizer.state_dict()
+
+    def _load_step_state(self, i: int, state: dict) -> None:
+        self.optimizer.load_state_dict(state)
+
+    def fit(self, x_train, rosetta=None, x_val=None) -> list[dict]:
+        return super().fit(x_train, rosetta=rosetta, x_val=x_val)[0]
+
+
+def train_vae(
+    spec: ArchitectureSpec,
+    config: TrainConfig,
+    x_train: torch.Tensor,
+    x_val: torch.Tensor | None = None,
+    rosetta: RosettaLoss | None = None,
+    checkpoint: str | Path | None = None,
+) -> tuple[VAE, list[dict]]:
+    """Build the seeded model and train it: the one path every template, run and sweep takes."""
+    model = build_vae(spec, seed=config.seed)
+    history = Trainer(model, config, checkpoint).fit(x_train, rosetta=rosetta, x_val=x_val)
+    return model, history
 
 
 def epoch_record(epoch: int, means, seconds: float, samples: int) -> dict:
@@ -252,58 +310,3 @@ def format_epoch(record: dict, epochs: int) -> str:
         f"epoch {record['epoch']}/{epochs} {fields} "
         f"seconds={record['seconds']:.3f} samples_per_s={record['samples_per_s']:.0f}"
     )
-
-
-@torch.no_grad()
-def evaluate(
-    model: VAE,
-    x: torch.Tensor,
-    rosetta: RosettaLoss | None = None,
-    obs_precision: float = 10.0,
-    seed: int = 0,
-    batch_size: int = 1024,
-) -> dict:
-    """Validation yardsticks: negative ELBO at beta = 1 and the unweighted Rosetta anchor error.
-
-    The noise is drawn from a generator of its own, so evaluating never perturbs training.
-    """
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    rng = torch.Generator(device=device).manual_seed(int(seed) + 7919)
-    recon_sum = kl_sum = 0.0
-    for first in range(0, x.shape[0], batch_size):
-        batch = x[first : first + batch_size].to(device, torch.float32)
-        eps = torch.randn(batch.shape[0], model.latent_dim, generator=rng, device=device)
-        mean, mu, scale = model(batch, eps)
-        recon = gaussian_nll(batch, mean, obs_precision)
-        kl = kl_full_covariance(mu, scale)
-        recon_sum += float(recon.sum())
-        kl_sum += float(kl.sum())
-    n = max(1, x.shape[0])
-    total = (recon_sum + kl_sum) / n
-    out = {"neg_elbo": total, "recon": recon_sum / n, "kl": kl_sum / n}
-    if rosetta is not None:
-        out["anchor_error"] = float(rosetta.anchor_error(model))
-        out["selection_score"] = total + out["anchor_error"]
-    else:
-        out["selection_score"] = total
-    model.train(was_training)
-    return out
-
-
-@torch.no_grad()
-def encode_means(model: VAE, x, batch_size: int = 1024, device: str | torch.device | None = None) -> np.ndarray:
-    """Posterior means of every row of ``x`` (numpy or tensor), as a float32 (N, k) array."""
-    device = torch.device(device) if device is not None else next(model.parameters()).device
-    model = model.to(device).eval()
-    out = []
-    for first in range(0, len(x), batch_size):
-        chunk = x[first : first + batch_size]
-        if not isinstance(chunk, torch.Tensor):  # numpy or a read-only memory map: copy the chunk
-            chunk = torch.from_numpy(np.array(chunk, dtype=np.float32))
-        mu, _ = model.encode(chunk.to(device, torch.float32))
-        out.append(mu.cpu().numpy())
-    if not out:
-        return np.zeros((0, model.latent_dim), dtype=np.float32)
-    return np.concatenate(out).astype(np.float32)

@@ -2,19 +2,19 @@ rule prepare_data:
     input:
         unpack(raw_data_files),
     output:
-        x="results/data/{dataset}/x.npy",
-        points="results/data/{dataset}/points.parquet",
-        info="results/data/{dataset}/info.json",
+        x=paths.DATA_X,
+        points=paths.DATA_POINTS,
+        info=paths.DATA_INFO,
     log:
-        "results/logs/prepare_data/{dataset}.log",
+        paths.log("prepare_data", "{dataset}"),
     benchmark:
-        "results/benchmarks/prepare_data/{dataset}.tsv"
+        paths.benchmark("prepare_data", "{dataset}")
     conda:
         "../../envs/rvae.yaml"
     params:
         kind=lambda w: config["datasets"][w.dataset]["kind"],
-        load=lambda w: canonical(config["datasets"][w.dataset]["load"]),
+        load=lambda w: job_params.canonical(config["datasets"][w.dataset]["load"]),
         max_points=lambda w: config["datasets"][w.dataset]["max_points"],
-        split=canonical(config["split"]),
+        split=job_params.canonical(config["split"]),
     script:
         "../scripts/prepare_data.py"

@@ -1,14 +1,14 @@
 rule plot_datasets:
     input:
-        [f"results/data/{d}/points.parquet" for d in DATASETS],
+        [paths.fill(paths.DATA_POINTS, dataset=d) for d in DATASETS],
     output:
         report(
-            "results/figures/datasets.png",
+            paths.fill(paths.FIGURE, name="datasets", ext="png"),
             category="Data",
             caption="../report/datasets.rst",
         ),
     log:
-        "results/logs/figures/datasets.log",
+        paths.log("figures", "datasets"),
     localrule: True
     conda:
         "../../envs/rvae.yaml"
@@ -20,100 +20,110 @@ rule plot_datasets:
 
 rule figure_reproducibility:
     input:
-        unpack(figure2_inputs),
+        lambda w: targets.files_in(targets.reproducibility_figure(config)),
     output:
         png=report(
-            "results/figures/figure2.png",
+            paths.fill(paths.FIGURE, name="figure2", ext="png"),
             category="Reproducibility",
             caption="../report/figure2.rst",
         ),
-        pdf="results/figures/figure2.pdf",
+        pdf=paths.fill(paths.FIGURE, name="figure2", ext="pdf"),
     log:
-        "results/logs/figures/figure2.log",
+        paths.log("figures", "figure2"),
     conda:
         "../../envs/rvae.yaml"
+    params:
+        files=lambda w: targets.reproducibility_figure(config),
     script:
         "../scripts/figure_reproducibility.py"
 
 
 rule figure_sequential:
     input:
-        unpack(sequential_figure_inputs),
+        lambda w: targets.files_in(targets.sequential_figure(config)),
     output:
         png=report(
-            "results/figures/figure{number}.png",
+            paths.fill(paths.FIGURE, name="figure{number}", ext="png"),
             category="Sequential",
             caption="../report/sequential.rst",
         ),
-        pdf="results/figures/figure{number}.pdf",
+        pdf=paths.fill(paths.FIGURE, name="figure{number}", ext="pdf"),
     log:
-        "results/logs/figures/figure{number}.log",
+        paths.log("figures", "figure{number}"),
     wildcard_constraints:
         number="4|5",
     conda:
         "../../envs/rvae.yaml"
+    params:
+        files=lambda w: targets.sequential_figure(config),
     script:
         "../scripts/figure_sequential.py"
 
 
 rule figure_linear_maps:
     input:
-        unpack(linear_map_inputs),
+        lambda w: targets.files_in(targets.linear_map_figure(config)),
     output:
         png6=report(
-            "results/figures/figure6.png",
+            paths.fill(paths.FIGURE, name="figure6", ext="png"),
             category="Linear maps",
             caption="../report/figure6.rst",
         ),
-        pdf6="results/figures/figure6.pdf",
+        pdf6=paths.fill(paths.FIGURE, name="figure6", ext="pdf"),
         png7=report(
-            "results/figures/figure7.png",
+            paths.fill(paths.FIGURE, name="figure7", ext="png"),
             category="Linear maps",
             caption="../report/figure7.rst",
         ),
-        pdf7="results/figures/figure7.pdf",
+        pdf7=paths.fill(paths.FIGURE, name="figure7", ext="pdf"),
     log:
-        "results/logs/figures/figure6_7.log",
+        paths.log("figures", "figure6_7"),
     localrule: True
     conda:
         "../../envs/rvae.yaml"
+    params:
+        files=lambda w: targets.linear_map_figure(config),
     script:
         "../scripts/figure_linear_maps.py"
 
 
 rule figure_training_curves:
     input:
-        unpack(history_inputs),
+        lambda w: targets.files_in(targets.training_curves_figure(config)),
     output:
         png=report(
-            "results/figures/training_curves.png",
+            paths.fill(paths.FIGURE, name="training_curves", ext="png"),
             category="Training",
             caption="../report/training_curves.rst",
         ),
-        pdf="results/figures/training_curves.pdf",
+        pdf=paths.fill(paths.FIGURE, name="training_curves", ext="pdf"),
     log:
-        "results/logs/figures/training_curves.log",
+        paths.log("figures", "training_curves"),
     localrule: True
     conda:
         "../../envs/rvae.yaml"
+    params:
+        files=lambda w: targets.training_curves_figure(config),
     script:
         "../scripts/figure_training_curves.py"
 
 
 rule figure_sweeps:
     input:
-        sweep_figure_inputs,
+        lambda w: [c["file"] for c in targets.sweeps_figure(config)],
     output:
         png=report(
-            "results/figures/sweeps.png",
+            paths.fill(paths.FIGURE, name="sweeps", ext="png"),
             category="Training",
             caption="../report/sweeps.rst",
         ),
-        pdf="results/figures/sweeps.pdf",
+        pdf=paths.fill(paths.FIGURE, name="sweeps", ext="pdf"),
     log:
-        "results/logs/figures/sweeps.log",
+        paths.log("figures", "sweeps"),
     localrule: True
     conda:
         "../../envs/rvae.yaml"
+    params:
+        candidates=lambda w: targets.sweeps_figure(config),
     script:
         "../scripts/figure_sweeps.py"

@@ -2,9 +2,9 @@ rule retraining_variability:
     input:
         run_embeddings,
     output:
-        "results/metrics/rv/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}.parquet",
+        paths.fill(paths.METRIC, metric="rv"),
     log:
-        "results/logs/rv/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}.log",
+        paths.log("rv", paths.RETRAINING),
     conda:
         "../../envs/rvae.yaml"
     params:
@@ -16,14 +16,14 @@ rule retraining_variability:
 rule latent_space_distortion:
     input:
         runs=run_embeddings,
-        template="results/embeddings/templates/{dataset}/joint.parquet",
+        template=paths.fill(paths.TEMPLATE_EMBEDDING, which="joint"),
     output:
-        "results/metrics/lsd/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}.parquet",
+        paths.fill(paths.METRIC, metric="lsd"),
     log:
-        "results/logs/lsd/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}.log",
+        paths.log("lsd", paths.RETRAINING),
     conda:
         "../../envs/rvae.yaml"
     params:
-        seeds=SEEDS,
+        seeds=list(range(config["n_seeds"])),
     script:
         "../scripts/latent_space_distortion.py"

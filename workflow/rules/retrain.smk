@@ -1,16 +1,14 @@
 rule retrain:
     input:
         unpack(dataset_data),
-        unpack(hyperparameter_input),
-        rosetta="results/rosetta/{dataset}/{method}-k{k}.parquet",
+        unpack(chosen_hyperparameter),
+        rosetta=paths.ROSETTA,
     output:
-        directory(
-            "results/blocks/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/block{block}"
-        ),
+        directory(paths.BLOCK),
     log:
-        "results/logs/retrain/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/block{block}.log",
+        paths.log("retrain", paths.RETRAINING, "block{block}"),
     benchmark:
-        "results/benchmarks/retrain/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/block{block}.tsv"
+        paths.benchmark("retrain", paths.RETRAINING, "block{block}")
     conda:
         "../../envs/rvae.yaml"
     threads: config["threads_per_job"]
@@ -19,16 +17,28 @@ rule retrain:
         mem_mb=4000,
         runtime=120,
     params:
-        seeds=lambda w: block_seeds(w.block),
-        run_seeds=run_seeds,
-        training=lambda w: training_params(w.dataset, 0),
-        architecture=lambda w: architecture_params(w.dataset, w.arch),
-        hyperparameter=fixed_hyperparameter,
+        seeds=lambda w: job_params.block_seeds(config, w.block),
+        seed_roles=lambda w: job_params.retrain_roles(
+            config,
+            paths.fill(paths.RETRAINING, **dict(w.items())),
+            w.model_kind,
+            w.block,
+        ),
+        training_seeds=lambda w: job_params.training_seeds(
+            config,
+            paths.fill(paths.RETRAINING, **dict(w.items())),
+            w.model_kind,
+            w.block,
+        ),
+        training=lambda w: job_params.training_params(config, w.dataset, 0),
+        architecture=lambda w: job_params.architecture_params(
+            config, w.dataset, w.variant
+        ),
+        hyperparameter=lambda w: job_params.fixed_hyperparameter(
+            config, w.dataset, w.model_kind
+        ),
         mode=config["seed_block"]["mode"],
-        checkpoints=lambda w: [
-            f"results/checkpoints/{run_dir(w)}/seed{s}.ckpt"
-            for s in block_seeds(w.block)
-        ],
+        checkpoints=block_checkpoints,
     script:
         "../scripts/retrain.py"
 
@@ -37,20 +47,23 @@ rule seed_result:
     input:
         seed_block_output,
     output:
-        model="results/models/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.pt",
-        embedding="results/embeddings/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.parquet",
-        history="results/history/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.parquet",
+        model=paths.RUN_MODEL,
+        embedding=paths.RUN_EMBEDDING,
+        history=paths.RUN_HISTORY,
     log:
-        "results/logs/seed_result/{experiment}/{dataset}/{method}-k{k}-{arch}/{model}/seed{seed}.log",
+        paths.log("seed_result", paths.RETRAINING, "seed{seed}"),
     localrule: True
     conda:
         "../../envs/rvae.yaml"
+    params:
+        model=lambda w, input: paths.block_file(input[0], w.seed, "model"),
+        embedding=lambda w, input: paths.block_file(input[0], w.seed, "embedding"),
+        history=lambda w, input: paths.block_file(input[0], w.seed, "history"),
     # A shell copy, not a Python job: hundreds of these run in a few milliseconds each.
-    # File names inside the block: rvae.workflow_support.BLOCK_FILES.
     shell:
-        "cp {input}/seed{wildcards.seed}.pt {output.model} && "
-        "cp {input}/seed{wildcards.seed}.parquet {output.embedding} && "
-        "cp {input}/seed{wildcards.seed}.history.parquet {output.history} && "
+        "cp {params.model} {output.model} && "
+        "cp {params.embedding} {output.embedding} && "
+        "cp {params.history} {output.history} && "
         "echo 'seed {wildcards.seed}: copied from {input}' > {log}"
 
 
@@ -59,11 +72,11 @@ rule sweep_candidate:
         unpack(dataset_data),
         rosetta=sweep_rosetta,
     output:
-        "results/sweeps/{experiment}/{dataset}/{param}/{value}.json",
+        paths.SWEEP_CANDIDATE,
     log:
-        "results/logs/sweep/{experiment}/{dataset}/{param}/{value}.log",
+        paths.log("sweep", "{experiment}", "{dataset}", "{param}", "{value}"),
     benchmark:
-        "results/benchmarks/sweep/{experiment}/{dataset}/{param}/{value}.tsv"
+        paths.benchmark("sweep", "{experiment}", "{dataset}", "{param}", "{value}")
     conda:
         "../../envs/rvae.yaml"
     threads: config["threads_per_job"]
@@ -72,11 +85,10 @@ rule sweep_candidate:
         mem_mb=4000,
         runtime=60,
     params:
-        training=lambda w: {
-            **training_params(w.dataset, config["template_seed"]),
-            "epochs": hyperparameter(config, w.dataset, w.param)["epochs"],
-        },
-        architecture=lambda w: architecture_params(w.dataset),
+        training=lambda w: job_params.sweep_training_params(
+            config, w.experiment, w.dataset, w.param, w.value
+        ),
+        architecture=lambda w: job_params.architecture_params(config, w.dataset),
     script:
         "../scripts/sweep_candidate.py"
 
@@ -85,9 +97,9 @@ rule select_hyperparameter:
     input:
         sweep_candidates,
     output:
-        "results/hyperparameters/{experiment}/{dataset}/{param}.json",
+        paths.CHOSEN_HYPERPARAMETER,
     log:
-        "results/logs/select_hyperparameter/{experiment}/{dataset}/{param}.log",
+        paths.log("select_hyperparameter", "{experiment}", "{dataset}", "{param}"),
     localrule: True
     conda:
         "../../envs/rvae.yaml"

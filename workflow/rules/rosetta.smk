@@ -1,15 +1,17 @@
 rule select_rosetta:
     input:
         unpack(dataset_data),
-        model="results/models/templates/{dataset}/d1.pt",
-        embedding="results/embeddings/templates/{dataset}/d1.parquet",
+        model=paths.fill(paths.TEMPLATE_MODEL, which="d1"),
+        embedding=paths.fill(paths.TEMPLATE_EMBEDDING, which="d1"),
     output:
-        "results/rosetta/{dataset}/{method}-k{k}.parquet",
+        paths.ROSETTA,
     log:
-        "results/logs/select_rosetta/{dataset}/{method}-k{k}.log",
+        paths.log("select_rosetta", "{dataset}", "{method}-k{k}"),
     conda:
         "../../envs/rvae.yaml"
     params:
-        seed=config["rosetta_seed"],
+        seed=lambda w: job_params.seed_of(
+            config, job_params.rosetta_role(w.dataset, f"{w.method}-k{w.k}")
+        ),
     script:
         "../scripts/select_rosetta.py"

@@ -4,21 +4,23 @@
 rule export_rosetta:
     input:
         unpack(dataset_data),
-        model="results/models/templates/{dataset}/joint.pt",
+        model=paths.fill(paths.TEMPLATE_MODEL, which="joint"),
     output:
-        points="results/export/{dataset}/rosetta.parquet",
+        points=paths.EXPORT,
         summary=report(
-            "results/export/{dataset}/rosetta.md",
+            paths.EXPORT_SUMMARY,
             caption="../report/export.rst",
             category="Sharing",
         ),
     log:
-        "results/logs/export_rosetta/{dataset}.log",
+        paths.log("export_rosetta", "{dataset}"),
     conda:
         "../../envs/rvae.yaml"
     params:
-        export=lambda w: export_settings(w.dataset),
-        seed=config["rosetta_seed"],
+        export=lambda w: job_params.export_settings(config, w.dataset),
+        seed=lambda w: job_params.seed_of(
+            config, job_params.rosetta_role(w.dataset, "export")
+        ),
     script:
         "../scripts/export_rosetta.py"
 
@@ -27,15 +29,15 @@ rule train_portable:
     input:
         unpack(portable_inputs),
     output:
-        model="results/portable/{name}/model.pt",
-        embedding="results/portable/{name}/embedding.parquet",
-        history="results/portable/{name}/history.parquet",
-        shared="results/portable/{name}/shared_points.parquet",
-        rho="results/portable/{name}/rho.json",
+        model=paths.fill(paths.PORTABLE, file="model.pt"),
+        embedding=paths.fill(paths.PORTABLE, file="embedding.parquet"),
+        history=paths.fill(paths.PORTABLE, file="history.parquet"),
+        shared=paths.fill(paths.PORTABLE, file="shared_points.parquet"),
+        rho=paths.fill(paths.PORTABLE, file="rho.json"),
     log:
-        "results/logs/train_portable/{name}.log",
+        paths.log("train_portable", "{name}"),
     benchmark:
-        "results/benchmarks/train_portable/{name}.tsv"
+        paths.benchmark("train_portable", "{name}")
     conda:
         "../../envs/rvae.yaml"
     threads: config["threads_per_job"]
@@ -44,28 +46,34 @@ rule train_portable:
         mem_mb=4000,
         runtime=120,
     params:
-        training=lambda w: training_params(
-            PORTABLE[w.name]["dataset"], PORTABLE[w.name]["seed"]
+        training=lambda w: job_params.training_params(
+            config,
+            config["portable"][w.name]["dataset"],
+            job_params.seed_of(
+                config, f"portable/{w.name}/{config['portable'][w.name]['seed']}"
+            ),
         ),
-        architecture=lambda w: architecture_params(PORTABLE[w.name]["dataset"]),
-        rho=portable_rho,
+        architecture=lambda w: job_params.architecture_params(
+            config, config["portable"][w.name]["dataset"]
+        ),
+        rho=lambda w: job_params.portable_rho(config, w.name),
     script:
         "../scripts/train_portable.py"
 
 
 rule figure_portable:
     input:
-        embedding="results/portable/{name}/embedding.parquet",
-        model="results/portable/{name}/model.pt",
-        rosetta=lambda w: PORTABLE[w.name]["rosetta"],
+        embedding=rules.train_portable.output.embedding,
+        model=rules.train_portable.output.model,
+        rosetta=lambda w: config["portable"][w.name]["rosetta"],
     output:
         report(
-            "results/portable/{name}/latent_space.png",
+            paths.fill(paths.PORTABLE, file="latent_space.png"),
             caption="../report/portable.rst",
             category="Sharing",
         ),
     log:
-        "results/logs/figure_portable/{name}.log",
+        paths.log("figure_portable", "{name}"),
     localrule: True
     conda:
         "../../envs/rvae.yaml"

@@ -4,15 +4,15 @@ rule make_table:
         paper=PAPER_VALUES,
     output:
         csv=report(
-            "results/tables/table{n}.csv",
+            paths.fill(paths.TABLE, ext="csv"),
             category="Tables",
             caption="../report/table.rst",
             labels={"table": "{n}", "format": "csv"},
         ),
-        parquet="results/tables/table{n}.parquet",
-        md="results/tables/table{n}.md",
+        parquet=paths.fill(paths.TABLE, ext="parquet"),
+        md=paths.fill(paths.TABLE, ext="md"),
     log:
-        "results/logs/tables/table{n}.log",
+        paths.log("tables", "table{n}"),
     localrule: True
     conda:
         "../../envs/rvae.yaml"

@@ -2,13 +2,13 @@ rule train_template:
     input:
         unpack(dataset_data),
     output:
-        model="results/models/templates/{dataset}/{which}.pt",
-        embedding="results/embeddings/templates/{dataset}/{which}.parquet",
-        history="results/history/templates/{dataset}/{which}.parquet",
+        model=paths.TEMPLATE_MODEL,
+        embedding=paths.TEMPLATE_EMBEDDING,
+        history=paths.TEMPLATE_HISTORY,
     log:
-        "results/logs/train_template/{dataset}/{which}.log",
+        paths.log("train_template", "{dataset}", "{which}"),
     benchmark:
-        "results/benchmarks/train_template/{dataset}/{which}.tsv"
+        paths.benchmark("train_template", "{dataset}", "{which}")
     conda:
         "../../envs/rvae.yaml"
     threads: config["threads_per_job"]
@@ -17,8 +17,13 @@ rule train_template:
         mem_mb=4000,
         runtime=120,
     params:
-        training=lambda w: training_params(w.dataset, config["template_seed"]),
-        architecture=lambda w: architecture_params(w.dataset),
-        checkpoint="results/checkpoints/templates/{dataset}/{which}.ckpt",
+        training=lambda w: job_params.training_params(
+            config,
+            w.dataset,
+            job_params.seed_of(config, job_params.template_role(w.dataset, w.which)),
+        ),
+        seed_role=lambda w: job_params.template_role(w.dataset, w.which),
+        architecture=lambda w: job_params.architecture_params(config, w.dataset),
+        checkpoint=paths.TEMPLATE_CHECKPOINT,
     script:
         "../scripts/train_template.py"

@@ -1,14 +1,14 @@
 """Bob's points in the shared latent space, with Alice's Rosetta points marked."""
 
 from rvae.embeddings import latents, read_embedding
-from rvae.figures import figure_portable
 from rvae.models import load_model
-from rvae.plots import save_figure
+from rvae.paper.figures import figure_portable
+from rvae.paper.plots import save_figure
 from rvae.portable import load_rosetta_points
-from rvae.workflow_support import start
+from rvae.workflow.script import start
 
 sm = snakemake  # noqa: F821
-log = start(sm)
+start(sm)
 frame = read_embedding(sm.input.embedding)
 model = load_model(sm.input.model)
 points = load_rosetta_points(sm.input.rosetta, model.spec.input_shape, model.spec.latent_dim)

@@ -1,17 +1,17 @@
 """Sweep curves: validation yardstick per candidate value."""
 
 import json
+import logging
 from pathlib import Path
 
-from rvae.figures import figure_sweeps
-from rvae.workflow_support import start
+from rvae.paper.figures import figure_sweeps
+from rvae.workflow.script import start
 
 sm = snakemake  # noqa: F821
-log = start(sm)
-candidates = []
-for path in map(Path, sm.input):
-    # results/sweeps/{experiment}/{dataset}/{param}/{value}.json
-    experiment, dataset = path.parts[-4], path.parts[-3]
-    candidates.append({**json.loads(path.read_text()), "experiment": experiment, "dataset": dataset})
+start(sm)
+candidates = [
+    {**json.loads(Path(c["file"]).read_text()), "experiment": c["experiment"], "dataset": c["dataset"]}
+    for c in sm.params.candidates
+]
 figure_sweeps(candidates, sm.output.png, sm.output.pdf)
-log(f"wrote {sm.output.png} from {len(candidates)} candidates")
+logging.info(f"wrote {sm.output.png} from {len(candidates)} candidates")

@@ -1,14 +1,12 @@
-"""Training curves of the sequential runs, per dataset and model."""
+"""Training curves of the sequential runs, per dataset and model kind."""
 
-from rvae.figures import figure_training_curves
-from rvae.workflow_support import named_inputs, start
+import logging
+
+from rvae.paper.figures import figure_training_curves
+from rvae.workflow.script import start
 
 sm = snakemake  # noqa: F821
-log = start(sm)
-histories = {}
-for dataset, files in named_inputs(sm).items():
-    for key, path in files.items():
-        model, _seed = key.rsplit("__", 1)
-        histories.setdefault((dataset, model), []).append(path)
+start(sm)
+histories = {(dataset, kind): files for dataset, per_kind in sm.params.files.items() for kind, files in per_kind.items()}
 figure_training_curves(histories, sm.output.png, sm.output.pdf)
-log(f"wrote {sm.output.png}")
+logging.info(f"wrote {sm.output.png}")

@@ -1,20 +1,19 @@
 """Aggregate the metric files of one paper table into CSV, Parquet and Markdown."""
 
+import logging
+
 import pandas as pd
 
 from rvae.atomic import atomic_path
-from rvae.plan import table_cells, table_runs
-from rvae.tables import TITLES, markdown, summarise
-from rvae.workflow_support import start
+from rvae.paper.plan import table_cells, table_retrainings
+from rvae.paper.tables import TITLES, markdown, summarise
+from rvae.workflow.paths import metric_file
+from rvae.workflow.script import start
 
 sm = snakemake  # noqa: F821
-log = start(sm)
+start(sm)
 number = int(sm.wildcards.n)
-runs = table_runs(number, sm.params.tables)
-frames = {}
-for (metric, run), path in zip(runs, sm.input.metrics):
-    assert path.endswith(f"{metric}/{run.path}.parquet"), f"input {path} is not the metric file of {run}"
-    frames[(metric, run)] = pd.read_parquet(path)
+frames = {(metric, r): pd.read_parquet(metric_file(metric, r)) for metric, r in table_retrainings(number, sm.params.tables)}
 table = summarise(table_cells(number, sm.params.tables), frames, sm.params.estimator, pd.read_csv(sm.input.paper))
 for path, write in (
     (sm.output.csv, lambda p: table.to_csv(p, index=False)),
@@ -23,4 +22,4 @@ for path, write in (
 ):
     with atomic_path(path) as tmp:
         write(tmp)
-log(table[["row", "column", "median", "iqr", "paper_median"]].to_string())
+logging.info(table[["row", "column", "median", "iqr", "paper_median"]].to_string())

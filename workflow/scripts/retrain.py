@@ -6,33 +6,36 @@ from pathlib import Path
 import pandas as pd
 
 from rvae.embeddings import write_embedding
-from rvae.experiment import embed_all, retrain_block
 from rvae.models import save_model
+from rvae.paper.experiment import embed_all, retrain_block
 from rvae.trainer import TrainConfig
-from rvae.workflow_support import block_file, run_inputs, start
+from rvae.vocabulary import MODEL_HYPERPARAMETER
+from rvae.workflow.paths import block_file
+from rvae.workflow.script import finish, run_inputs, start
 
 sm = snakemake  # noqa: F821
-log = start(sm)
+start(sm)
 w = sm.wildcards
-data, spec, rosetta = run_inputs(sm)
+data, spec, points = run_inputs(sm)
 training = dict(sm.params.training)
-name = {"beta_vae": "beta", "rvae": "rho"}.get(w.model)
-if name:
+param = MODEL_HYPERPARAMETER.get(w.model_kind)
+if param:
     chosen = sm.params.hyperparameter
     if chosen is None:  # chosen by a sweep
         chosen = json.loads(Path(sm.input.chosen).read_text())["value"]
-    training[name] = float(chosen)
+    training[param] = float(chosen)
 # checkpoint_every changes no result, so it is read from config rather than params (no rerun when edited)
 configs = [
     TrainConfig(**{**training, "seed": seed}, threads=sm.threads, checkpoint_every=sm.config["checkpoint_every"])
-    for seed in sm.params.run_seeds
+    for seed in sm.params.training_seeds
 ]
-results = retrain_block(data, w.experiment, w.model, rosetta, spec, configs, sm.params.checkpoints, log, sm.params.mode)
-out = Path(sm.output[0])
-out.mkdir(parents=True, exist_ok=True)
-for seed, (model, history) in zip(sm.params.seeds, results):
-    save_model(model, block_file(out, seed, "model"), {"history": history})
-    write_embedding(embed_all(model, data, rosetta.point_ids), block_file(out, seed, "embedding"))
+results = retrain_block(data, w.experiment, w.model_kind, points, spec, configs, sm.params.checkpoints, sm.params.mode)
+out = sm.output[0]
+Path(out).mkdir(parents=True, exist_ok=True)
+for seed, role, config, (model, history) in zip(sm.params.seeds, sm.params.seed_roles, configs, results):
+    save_model(model, block_file(out, seed, "model"), {"history": history, "seed": config.seed, "seed_role": role})
+    write_embedding(embed_all(model, data, points.point_ids), block_file(out, seed, "embedding"))
     pd.DataFrame(history).to_parquet(block_file(out, seed, "history"), index=False)
 for checkpoint in sm.params.checkpoints:
     Path(checkpoint).unlink(missing_ok=True)
+finish()

@@ -1,12 +1,14 @@
-"""RV per point over the M seeds of one model."""
+"""RV per point over the M seeds of one model kind."""
+
+import logging
 
 from rvae.atomic import atomic_path
-from rvae.evaluation import rv_per_point
-from rvae.workflow_support import start
+from rvae.paper.evaluation import rv_per_point
+from rvae.workflow.script import start
 
 sm = snakemake  # noqa: F821
-log = start(sm)
+start(sm)
 frame = rv_per_point(list(sm.input), sm.params.estimator)
 with atomic_path(sm.output[0]) as tmp:
     frame.to_parquet(tmp, index=False)
-log(f"RV ({sm.params.estimator}) over {len(sm.input)} runs: median {frame['rv'].median():.4g}")
+logging.info(f"RV ({sm.params.estimator}) over {len(sm.input)} runs: median {frame['rv'].median():.4g}")

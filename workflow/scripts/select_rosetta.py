@@ -1,5 +1,6 @@
 """Cluster the D1 template's latent means of D1 train points; save the portable Rosetta file."""
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -9,10 +10,10 @@ from rvae.embeddings import latents, read_embedding
 from rvae.models import fingerprint, load_model
 from rvae.portable import save_rosetta_points
 from rvae.rosetta import make_rosetta_points
-from rvae.workflow_support import start
+from rvae.workflow.script import start
 
 sm = snakemake  # noqa: F821
-log = start(sm)
+start(sm)
 data = load_prepared(Path(sm.input.x).parent)
 frame = read_embedding(sm.input.embedding)
 train = frame[(frame["partition"] == "D1") & (frame["split"] == "train")]
@@ -28,4 +29,4 @@ points = make_rosetta_points(
     point_ids=ids,
 )
 save_rosetta_points(points, sm.output[0])
-log(f"{len(points)} Rosetta points by {sm.wildcards.method} from {len(ids)} D1 train points: {points.point_ids.tolist()}")
+logging.info(f"{len(points)} Rosetta points by {sm.wildcards.method} from {len(ids)} D1 train points: {points.point_ids.tolist()}")

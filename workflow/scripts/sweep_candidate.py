@@ -3,15 +3,16 @@
 import json
 
 from rvae.atomic import atomic_path
-from rvae.sweep import score_candidate
+from rvae.paper.sweep import score_candidate
 from rvae.trainer import TrainConfig
-from rvae.workflow_support import run_inputs, start
+from rvae.workflow.script import finish, run_inputs, start
 
 sm = snakemake  # noqa: F821
-log = start(sm)
+start(sm)
 w = sm.wildcards
-data, spec, rosetta = run_inputs(sm)
+data, spec, points = run_inputs(sm)
 config = TrainConfig(**{**sm.params.training, w.param: float(w.value)}, threads=sm.threads)
-result = score_candidate(data, w.experiment, w.param, rosetta, spec, config, log)
+result = score_candidate(data, w.experiment, w.param, points, spec, config)
 with atomic_path(sm.output[0]) as tmp:
     tmp.write_text(json.dumps(result, indent=2))
+finish()

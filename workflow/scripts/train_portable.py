@@ -1,33 +1,33 @@
 """Bob's side: an R-VAE on his data anchored on another lab's Rosetta file (rho fixed or swept)."""
 
 import json
+import logging
 from pathlib import Path
 
 import pandas as pd
 
 from rvae.data.store import load_prepared
 from rvae.embeddings import write_embedding
-from rvae.experiment import architecture
 from rvae.models import save_model
+from rvae.paper.experiment import architecture
 from rvae.portable import load_rosetta_points
 from rvae.sharing import embed, shared_point_errors, train_on_shared_points
 from rvae.trainer import TrainConfig
-from rvae.workflow_support import start
+from rvae.workflow.script import finish, start
 
 sm = snakemake  # noqa: F821
-log = start(sm)
+start(sm)
 data = load_prepared(Path(sm.input.x).parent)
 spec = architecture(data, **sm.params.architecture)
 points = load_rosetta_points(sm.input.rosetta, spec.input_shape, spec.latent_dim)
-rho = sm.params.rho
+rho = sm.params.rho  # the schema's hyperparameter entry: value or grid, and the sweep's epochs
 config = TrainConfig(**{**sm.params.training, "rho": float(rho.get("value", 0.0))}, threads=sm.threads)
-model, history, choice = train_on_shared_points(
-    data, points, spec, config, rho.get("grid"), rho.get("epochs", 20), log
-)
+model, history, choice = train_on_shared_points(data, points, spec, config, rho.get("grid"), rho["epochs"])
 errors = shared_point_errors(model, points)
-log(f"mean distance of the shared inputs' latents to the file's: {errors['distance'].mean():.4f}")
+logging.info(f"mean distance of the shared inputs' latents to the file's: {errors['distance'].mean():.4f}")
 save_model(model, sm.output.model, {"history": history, "rosetta_file": str(sm.input.rosetta)})
 write_embedding(embed(model, data), sm.output.embedding)
 pd.DataFrame(history).to_parquet(sm.output.history, index=False)
 errors.to_parquet(sm.output.shared, index=False)
 Path(sm.output.rho).write_text(json.dumps(choice, indent=2))
+finish()

@@ -2,21 +2,23 @@
 
 from pathlib import Path
 
-from rvae.data.store import load_prepared
-from rvae.embeddings import write_embedding
-from rvae.experiment import architecture, embed_all, train_template
-from rvae.models import save_model
-from rvae.trainer import TrainConfig
-from rvae.workflow_support import start
 import pandas as pd
 
+from rvae.data.store import load_prepared
+from rvae.embeddings import write_embedding
+from rvae.models import save_model
+from rvae.paper.experiment import architecture, embed_all, train_template
+from rvae.trainer import TrainConfig
+from rvae.workflow.script import finish, start
+
 sm = snakemake  # noqa: F821
-log = start(sm)
+start(sm)
 data = load_prepared(Path(sm.input.x).parent)
 spec = architecture(data, **sm.params.architecture)
 config = TrainConfig(**sm.params.training, threads=sm.threads, checkpoint_every=sm.config["checkpoint_every"])
-model, history = train_template(data, sm.wildcards.which, spec, config, sm.params.checkpoint, log)
-save_model(model, sm.output.model, {"history": history})
+model, history = train_template(data, sm.wildcards.which, spec, config, sm.params.checkpoint)
+save_model(model, sm.output.model, {"history": history, "seed": config.seed, "seed_role": sm.params.seed_role})
 write_embedding(embed_all(model, data), sm.output.embedding)
 pd.DataFrame(history).to_parquet(sm.output.history, index=False)
 Path(sm.params.checkpoint).unlink(missing_ok=True)
+finish()

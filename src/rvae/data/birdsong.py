@@ -16,13 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
-from rvae.data.common import DataError, RawDataset, existing_path
+from rvae.data.common import DataError, DatasetFacts, RawDataset, existing_path
 
 EMBEDDED_SONGS = ("bells", "flashcam", "samba", "simple")
 # samples of each embedded song at EMBEDDED_RATE (tested against vocalpy's files), so the config
 # check can count the windows the split keeps without loading audio
 EMBEDDED_SAMPLES = {"bells": 71297, "flashcam": 63138, "samba": 65451, "simple": 50326}
 EMBEDDED_RATE = 44100
+WINDOW_S = 0.08
+WINDOWS_PER_RECORDING = 200
 EPSILON = 1e-12
 
 
@@ -143,7 +145,7 @@ def _bird_from_wavs(bird: str, folder, params, segmentation: dict) -> tuple[np.n
                 intervals = intervals[(intervals[:, 1] - intervals[:, 0]) <= max_dur]
         else:
             intervals = window_intervals(
-                len(audio) / rate, segmentation.get("window_s", 0.08), segmentation.get("windows_per_recording", 200), f"birdsong file {wav}"
+                len(audio) / rate, segmentation.get("window_s", WINDOW_S), segmentation.get("windows_per_recording", WINDOWS_PER_RECORDING), f"birdsong file {wav}"
             )
         if len(intervals):
             specs.append(spectrograms(audio, rate, intervals, params))
@@ -244,7 +246,7 @@ def _window_spans(n_samples: int, rate: int, params: SpectrogramParams, segmenta
     """Windows (seconds) of a recording and the audio span each one's spectrogram reads."""
     duration = n_samples / rate
     intervals = window_intervals(
-        duration, segmentation.get("window_s", 0.08), segmentation.get("windows_per_recording", 200), where
+        duration, segmentation.get("window_s", WINDOW_S), segmentation.get("windows_per_recording", WINDOWS_PER_RECORDING), where
     )
     return intervals, audio_spans(intervals, rate, duration, params)
 
@@ -275,3 +277,14 @@ def embedded_layout(d1_birds=None, spectrogram: dict | None = None, segmentation
     labels = np.concatenate(labels)
     partition = np.where(np.isin(np.array(EMBEDDED_SONGS)[labels], d1_birds), "D1", "D2")
     return labels, partition, np.array(recordings), np.concatenate(spans)
+
+
+def facts(load: dict) -> DatasetFacts:
+    """Embedded songs: the window layout, so the config check can run the time-block split; D1 defaults to the first two birds."""
+    size = SpectrogramParams(**(load.get("spectrogram") or {})).size
+    shape = (1, size, size)
+    if load.get("source", "embedded") != "embedded":
+        return DatasetFacts(shape)
+    layout = embedded_layout(load.get("d1_birds"), load.get("spectrogram"), load.get("segmentation"))
+    partition = layout[1]
+    return DatasetFacts(shape, int((partition == "D1").sum()), len(partition), layout)

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from rvae.data.common import DataError, RawDataset, existing_path
+from rvae.data.common import DataError, DatasetFacts, RawDataset, existing_path
 
 AZIMUTHS = 31
 ELEVATIONS_DEG = (20.0, 30.0)
 VIEWS_PER_CHAIR = AZIMUTHS * len(ELEVATIONS_DEG)
+N_CHAIRS = 20
+SIZE = 64
 LIGHT = np.array([0.4, -0.5, 0.77])
 
 
@@ -62,7 +64,7 @@ def _faces(box: np.ndarray):
     return [(np.array(q, dtype=np.float64), np.array(n, dtype=np.float64)) for q, n in quads]
 
 
-def render_chair(boxes: list[np.ndarray], azimuth: float, elevation: float, size: int = 64, supersample: int = 2) -> np.ndarray:
+def render_chair(boxes: list[np.ndarray], azimuth: float, elevation: float, size: int = SIZE, supersample: int = 2) -> np.ndarray:
     """Orthographic, flat-shaded, painter's-algorithm rendering; grey chair on white, in [0, 1]."""
     a, e = np.radians(azimuth), np.radians(elevation)
     rot_z = np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
@@ -97,7 +99,7 @@ def render_chair(boxes: list[np.ndarray], azimuth: float, elevation: float, size
     return image.reshape(size, supersample, size, supersample).mean(axis=(1, 3)).astype(np.float32)
 
 
-def synthetic_chairs(n_chairs: int = 20, seed: int = 0, azimuths: int = AZIMUTHS, elevations=ELEVATIONS_DEG, size: int = 64):
+def synthetic_chairs(n_chairs: int = N_CHAIRS, seed: int = 0, azimuths: int = AZIMUTHS, elevations=ELEVATIONS_DEG, size: int = SIZE):
     """Images (n_chairs * azimuths * len(elevations), size, size) and the chair id of each."""
     if n_chairs < 2:
         raise DataError(f"datasets.chairs.n_chairs must be >= 2 (one chair per partition at least), got {n_chairs}")
@@ -112,7 +114,7 @@ def synthetic_chairs(n_chairs: int = 20, seed: int = 0, azimuths: int = AZIMUTHS
     return np.stack(images), np.array(ids)
 
 
-def read_rendered_chairs(path, max_chairs: int | None = None, crop_fraction: float = 0.6, size: int = 64):
+def read_rendered_chairs(path, max_chairs: int | None = None, crop_fraction: float = 0.6, size: int = SIZE):
     """``rendered_chairs/<chair id>/renders/image_*.png``: centre crop, grayscale, resized."""
     from PIL import Image, UnidentifiedImageError
 
@@ -150,7 +152,7 @@ def random_halves(ids: np.ndarray, seed: int) -> np.ndarray:
     return np.where(np.isin(ids, d1), "D1", "D2")
 
 
-def load_chairs(source: str, path=None, n_chairs: int = 20, max_chairs=None, seed: int = 0, partition_seed: int = 0, crop_fraction: float = 0.6) -> RawDataset:
+def load_chairs(source: str, path=None, n_chairs: int = N_CHAIRS, max_chairs=None, seed: int = 0, partition_seed: int = 0, crop_fraction: float = 0.6) -> RawDataset:
     if source == "synthetic":
         images, ids = synthetic_chairs(n_chairs, seed)
         names = [f"synthetic chair {i}" for i in range(n_chairs)]
@@ -165,3 +167,11 @@ def load_chairs(source: str, path=None, n_chairs: int = 20, max_chairs=None, see
     return RawDataset("chairs", images[:, None], ids, random_halves(ids, partition_seed), names, notes)
 
 
+
+
+def facts(load: dict) -> DatasetFacts:
+    """Synthetic chairs: half of the chairs in D1, every view of each."""
+    if load.get("source", "synthetic") != "synthetic":
+        return DatasetFacts((1, SIZE, SIZE))
+    n = int(load.get("n_chairs", N_CHAIRS))
+    return DatasetFacts((1, SIZE, SIZE), (n // 2) * VIEWS_PER_CHAIR, n * VIEWS_PER_CHAIR)

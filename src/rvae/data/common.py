@@ -12,6 +12,21 @@ class DataError(ValueError):
     """Input data that cannot be used; the message names the file or setting."""
 
 
+@dataclass(frozen=True)
+class DatasetFacts:
+    """What a loader knows from its settings alone, before loading: the config checks use it.
+
+    ``None`` where it depends on files not yet read (a folder's size, real MNIST's size).
+    """
+
+    input_shape: tuple[int, ...] | None
+    d1_points: int | None = None
+    total_points: int | None = None
+    # (labels, partition, recording, interval) per point, for data split by recording in time
+    # blocks: the D1 training size then comes from running the split itself
+    layout: tuple | None = None
+
+
 @dataclass
 class RawDataset:
     """Inputs with a label and a partition (``D1``/``D2``) per point.

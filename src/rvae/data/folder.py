@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rvae.data.common import DataError, RawDataset, existing_path
+from rvae.data.common import DataError, DatasetFacts, RawDataset, existing_path
 
 
 def read_meta(path) -> dict:
@@ -99,3 +99,14 @@ def load_folder(path) -> RawDataset:
 def _codes(labels: np.ndarray):
     values, codes = np.unique(np.asarray(labels), return_inverse=True)
     return codes.astype(np.int64), [str(v) for v in values]
+
+
+def facts(load: dict) -> DatasetFacts:
+    """The input shape ``dataset.yaml`` declares, if the folder is there; sizes need the data."""
+    import yaml
+
+    meta = Path(str(load.get("path", ""))) / "dataset.yaml"
+    if not meta.is_file():
+        return DatasetFacts(None)
+    shape = (yaml.safe_load(meta.read_text()) or {}).get("input_shape")
+    return DatasetFacts(tuple(int(s) for s in shape) if shape else None)

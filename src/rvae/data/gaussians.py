@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from rvae.data.common import DataError, RawDataset
+from rvae.data.common import DataError, DatasetFacts, RawDataset
 
 N_CLUSTERS = 8
+POINTS_PER_CLUSTER = 250
+NOISE_DIMS = 3
 
 
 def generate_gaussians(
     radius: float = 4.0,
     spread: float = 0.4,
-    points_per_cluster: int = 250,
-    noise_dims: int = 3,
+    points_per_cluster: int = POINTS_PER_CLUSTER,
+    noise_dims: int = NOISE_DIMS,
     noise_scale: float = 1.0,
     seed: int = 0,
 ) -> RawDataset:
@@ -36,3 +38,9 @@ def generate_gaussians(
     partition = np.where(labels < N_CLUSTERS // 2, "D1", "D2")
     names = [f"cluster {c} ({int(np.degrees(a))} deg)" for c, a in enumerate(angles)]
     return RawDataset("gaussians", x, labels, partition, names)
+
+
+def facts(load: dict) -> DatasetFacts:
+    per = int(load.get("points_per_cluster", POINTS_PER_CLUSTER))
+    shape = (2 + int(load.get("noise_dims", NOISE_DIMS)),)
+    return DatasetFacts(shape, (N_CLUSTERS // 2) * per, N_CLUSTERS * per)

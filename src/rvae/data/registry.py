@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from rvae.data.common import DataError, RawDataset
+import importlib
 
-DATASET_KINDS = ("gaussians", "mnist", "birdsong", "chairs", "folder")
+from rvae.data.common import DataError, DatasetFacts, RawDataset
+from rvae.vocabulary import DATASET_KINDS
 
 
 def load_dataset(kind: str, settings: dict) -> RawDataset:
@@ -16,13 +17,13 @@ def load_dataset(kind: str, settings: dict) -> RawDataset:
 
         return generate_gaussians(**settings)
     if kind == "mnist":
-        from rvae.data.mnist import load_mnist_embedded, load_mnist_idx
+        from rvae.data.mnist import D1_DIGITS, IDX_PARTS, load_mnist_embedded, load_mnist_idx
 
-        d1 = settings.get("d1_digits", [0, 1, 2, 3, 4])
+        d1 = settings.get("d1_digits", list(D1_DIGITS))
         if source in (None, "embedded"):
             return load_mnist_embedded(d1)
         if source == "idx":
-            return load_mnist_idx(settings.get("path"), settings.get("parts", ["train", "t10k"]), d1)
+            return load_mnist_idx(settings.get("path"), settings.get("parts", list(IDX_PARTS)), d1)
         raise DataError(f"datasets.mnist.source must be embedded or idx, got {source!r}")
     if kind == "birdsong":
         from rvae.data.birdsong import load_birdsong
@@ -37,3 +38,10 @@ def load_dataset(kind: str, settings: dict) -> RawDataset:
 
         return load_folder(settings.get("path"))
     raise DataError(f"unknown dataset kind {kind!r}; choose one of {DATASET_KINDS}")
+
+
+def dataset_facts(kind: str, load: dict) -> DatasetFacts:
+    """Input shape and sizes a dataset kind's loader knows from its settings alone (``rvae.data.<kind>.facts``)."""
+    if kind not in DATASET_KINDS:
+        raise DataError(f"unknown dataset kind {kind!r}; choose one of {DATASET_KINDS}")
+    return importlib.import_module(f"rvae.data.{kind}").facts(dict(load or {}))

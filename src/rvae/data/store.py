@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from rvae.atomic import atomic_path
-from rvae.data.common import DataError, RawDataset, check_finite
+from rvae.data.common import DataError, RawDataset
 from rvae.data.partition import BLOCK_SPLIT, SPLIT_NOTES, split_points
 
 POINT_COLUMNS = ["point", "partition", "split", "label", "label_name"]
@@ -36,6 +36,13 @@ class PreparedDataset:
     @property
     def input_shape(self) -> tuple[int, ...]:
         return tuple(self.x.shape[1:])
+
+
+def take_rows(data: PreparedDataset, rows: np.ndarray):
+    """The inputs of ``rows`` (in point order) as one float32 tensor, copied out of the memory map."""
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(data.x[np.sort(rows)], dtype=np.float32))
 
 
 def prepare(raw: RawDataset, train_fraction: float = 0.6, split_seed: int = 0, max_points: int | None = None) -> PreparedDataset:
@@ -119,7 +126,3 @@ def load_prepared(folder: str | Path, mmap: bool = True) -> PreparedDataset:
     info_path = folder / "info.json"
     info = json.loads(info_path.read_text()) if info_path.exists() else {}
     return PreparedDataset(x, points, info)
-
-
-def check_prepared_finite(data: PreparedDataset, where: str) -> None:
-    check_finite(np.asarray(data.x), where)

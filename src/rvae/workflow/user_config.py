@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from rvae.config_checks import ConfigError
-from rvae.plan import TABLE_NUMBERS
+from rvae.workflow.config_checks import ConfigError
+from rvae.paper.plan import TABLE_NUMBERS
 
 
 def read_yaml(path: Path, what: str) -> dict:

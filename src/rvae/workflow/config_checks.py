@@ -2,64 +2,38 @@
 
 from __future__ import annotations
 
-from rvae.plan import TABLE_NUMBERS, all_runs, rosetta_needs
+from pathlib import Path
 
+from rvae.data.registry import dataset_facts
+from rvae.paper.plan import TABLE_NUMBERS, ConfigError, all_retrainings, hyperparameter, rosetta_needs
+from rvae.workflow import paths
 
-class ConfigError(ValueError):
-    """A config that cannot run; the message names the key."""
-
-
-def hyperparameter(config: dict, dataset: str, name: str) -> dict:
-    """The beta/rho setting of a dataset: its own override, else the global one."""
-    own = config["datasets"][dataset].get("hyperparameters", {}).get(name)
-    if own is not None:
-        return own
-    value = config.get("hyperparameters", {}).get(name)
-    if value is None:
-        raise ConfigError(f"hyperparameters.{name}: missing (give `value:` or `grid:`, globally or under datasets.{dataset})")
-    return value
+__all__ = ["ConfigError", "check_config", "check_data_paths", "check_sharing", "declared_input_shape", "expected_d1_train"]
 
 
 def expected_d1_train(config: dict, dataset: str) -> int | None:
-    """How many D1 training points a dataset will have, when that is known without loading it."""
+    """How many D1 training points a dataset will have, when its loader knows that without loading it."""
     settings = config["datasets"][dataset]
-    load = settings.get("load", {}) or {}
-    kind = settings["kind"]
-    d1 = None
-    total = None
-    if kind == "gaussians":
-        ppc = load.get("points_per_cluster", 250)
-        d1, total = 4 * ppc, 8 * ppc
-    elif kind == "mnist" and load.get("source", "embedded") == "embedded":
-        digits = load.get("d1_digits", [0, 1, 2, 3, 4])
-        d1, total = 500 * len(digits), 5000
-    elif kind == "birdsong" and load.get("source", "embedded") == "embedded":
-        return _embedded_birdsong_d1_train(config, settings)
-    elif kind == "chairs" and load.get("source", "synthetic") == "synthetic":
-        from rvae.data.chairs import VIEWS_PER_CHAIR
+    facts = dataset_facts(settings["kind"], settings.get("load") or {})
+    if facts.layout is not None:  # the split depends on recordings: run it on the layout
+        from rvae.data.partition import split_points
 
-        n = load.get("n_chairs", 20)
-        d1, total = (n // 2) * VIEWS_PER_CHAIR, n * VIEWS_PER_CHAIR
-    if d1 is None:
+        labels, partition, recording, interval = facts.layout
+        split = config["split"]
+        plan = split_points(partition, labels, recording, interval, split["train_fraction"], split["seed"], settings.get("max_points"))
+        return int(((partition[plan.rows] == "D1") & (plan.split == "train")).sum())
+    if facts.d1_points is None:
         return None
+    d1, total = facts.d1_points, facts.total_points
     max_points = settings.get("max_points")
     if max_points and max_points < total:
         d1 = int(d1 * max_points / total)
-    return int(round(config.get("split", {}).get("train_fraction", 0.6) * d1))
+    return int(round(config["split"]["train_fraction"] * d1))
 
 
-def _embedded_birdsong_d1_train(config: dict, settings: dict) -> int:
-    """Exact: the real subsample and time-block split (which drops overlapping windows) on the window layout."""
-    from rvae.data.birdsong import embedded_layout
-    from rvae.data.partition import split_points
-
-    load = settings.get("load", {}) or {}
-    split = config.get("split", {})
-    labels, partition, recording, interval = embedded_layout(load.get("d1_birds"), load.get("spectrogram"), load.get("segmentation"))
-    plan = split_points(
-        partition, labels, recording, interval, split.get("train_fraction", 0.6), split.get("seed", 0), settings.get("max_points")
-    )
-    return int(((partition[plan.rows] == "D1") & (plan.split == "train")).sum())
+def declared_input_shape(settings: dict):
+    """Input shape known without loading the data (the loader's facts: a folder's dataset.yaml, the fixed kinds)."""
+    return dataset_facts(settings["kind"], settings.get("load") or {}).input_shape
 
 
 def check_config(config: dict) -> None:
@@ -99,11 +73,11 @@ def check_config(config: dict) -> None:
                     f"mostly validation data. Lower k, enlarge datasets.{dataset}, or raise max_rosetta_fraction "
                     f"(up to 1) to allow it explicitly"
                 )
-    models_used = {run.model for run in all_runs(tables)}
-    for dataset in {run.dataset for run in all_runs(tables)}:
-        if "beta_vae" in models_used:
+    kinds_used = {r.model_kind for r in all_retrainings(tables)}
+    for dataset in {r.dataset for r in all_retrainings(tables)}:
+        if "beta_vae" in kinds_used:
             hyperparameter(config, dataset, "beta")
-        if "rvae" in models_used:
+        if "rvae" in kinds_used:
             hyperparameter(config, dataset, "rho")
     check_data_paths(config)
     check_sharing(config)
@@ -114,8 +88,6 @@ EMBEDDED_SOURCES = {"embedded", "synthetic"}
 
 def check_data_paths(config: dict) -> None:
     """A dataset read from disk must name a path that exists, before hours of other jobs run."""
-    from pathlib import Path
-
     for name, settings in config["datasets"].items():
         load = settings.get("load") or {}
         source = load.get("source")
@@ -134,14 +106,9 @@ def check_data_paths(config: dict) -> None:
             raise ConfigError(f"datasets.{name}.load.path: {path!r} does not exist")
 
 
-EXPORT_PATH = "results/export/{dataset}/rosetta.parquet"
-
-
 def check_sharing(config: dict) -> None:
     """``portable`` entries: a defined dataset, and a Rosetta file that exists (or that an export
     target builds) and fits the dataset's architecture, checked before any job runs."""
-    from pathlib import Path
-
     from rvae.portable import RosettaFileError, load_rosetta_points
 
     datasets = config["datasets"]
@@ -151,7 +118,7 @@ def check_sharing(config: dict) -> None:
             raise ConfigError(f"{where}.dataset: {run['dataset']!r} is not defined under datasets (defined: {list(datasets)})")
         settings = datasets[run["dataset"]]
         path = Path(run["rosetta"])
-        exported = {EXPORT_PATH.format(dataset=d) for d in datasets}
+        exported = {paths.fill(paths.EXPORT, dataset=d) for d in datasets}
         if not path.exists():
             if run["rosetta"] in exported:
                 continue  # built by this workflow's export target
@@ -174,22 +141,3 @@ def check_sharing(config: dict) -> None:
             )
         if "rho" not in run:
             hyperparameter(config, run["dataset"], "rho")
-
-
-def declared_input_shape(settings: dict):
-    """Input shape known without loading the data: a folder's dataset.yaml, or the fixed kinds."""
-    from pathlib import Path
-
-    import yaml
-
-    kind = settings["kind"]
-    if kind == "folder":
-        meta = Path(str((settings.get("load") or {}).get("path", ""))) / "dataset.yaml"
-        if meta.is_file():
-            shape = (yaml.safe_load(meta.read_text()) or {}).get("input_shape")
-            return tuple(int(s) for s in shape) if shape else None
-        return None
-    fixed = {"mnist": (1, 28, 28), "birdsong": (1, 128, 128), "chairs": (1, 64, 64)}
-    if kind == "gaussians":
-        return (2 + int((settings.get("load") or {}).get("noise_dims", 3)),)
-    return fixed.get(kind)

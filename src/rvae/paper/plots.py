@@ -1,4 +1,4 @@
-"""Figures. Consistent model colours and names across every figure."""
+"""Figure plumbing: the Agg backend, dataset examples, atomic PNG/PDF writing (colours and labels: rvae.vocabulary)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from rvae.atomic import atomic_path  # noqa: E402
-
-MODEL_COLOURS = {"vae": "#4C72B0", "beta_vae": "#DD8452", "rvae": "#55A868", "vae_same_seed": "#8172B3"}
-MODEL_NAMES = {"vae": "VAE", "beta_vae": "β-VAE", "rvae": "R-VAE", "vae_same_seed": "VAE (same seed)"}
 
 
 def _show(ax, x: np.ndarray) -> None:

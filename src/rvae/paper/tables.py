@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from rvae.metrics import median_iqr, normalise_lsd, normalise_rv
-from rvae.plan import Cell
+from rvae.paper.plan import Cell
 
 TIDY_COLUMNS = [
     "table", "row", "column", "dataset", "experiment", "partition", "model", "condition", "method", "k",
@@ -14,24 +14,24 @@ TIDY_COLUMNS = [
 ]  # fmt: skip
 
 
-def _values(frame: pd.DataFrame, metric: str, group: str) -> np.ndarray:
+def _values(frame: pd.DataFrame, metric: str, partition: str) -> np.ndarray:
     if metric == "lsd":
-        return frame[group].to_numpy(dtype=np.float64)
-    if group == "R1":
+        return frame[partition].to_numpy(dtype=np.float64)
+    if partition == "R1":
         mask = (frame["partition"] == "D1") & frame["is_rosetta"]
-    elif group == "rest_D1":
+    elif partition == "rest_D1":
         mask = (frame["partition"] == "D1") & ~frame["is_rosetta"]
     else:
-        mask = frame["partition"] == group
+        mask = frame["partition"] == partition
     return frame.loc[mask, "rv"].to_numpy(dtype=np.float64)
 
 
 def summarise(cells: list[Cell], metric_frames: dict, estimator: str, paper: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One tidy row per cell. ``metric_frames[(metric, run)]`` holds the run's metric file."""
+    """One tidy row per cell. ``metric_frames[(metric, retraining)]`` holds the retraining's metric file."""
     rows = []
     for cell in cells:
-        values = _values(metric_frames[(cell.metric, cell.run)], cell.metric, cell.group)
-        reference = _values(metric_frames[(cell.metric, cell.reference)], cell.metric, cell.group)
+        values = _values(metric_frames[(cell.metric, cell.retraining)], cell.metric, cell.partition)
+        reference = _values(metric_frames[(cell.metric, cell.reference)], cell.metric, cell.partition)
         note = ""
         if cell.metric == "lsd":
             normalised = normalise_lsd(values, reference)
@@ -47,17 +47,17 @@ def summarise(cells: list[Cell], metric_frames: dict, estimator: str, paper: pd.
                 "table": cell.table,
                 "row": cell.row,
                 "column": cell.column,
-                "dataset": cell.run.dataset,
-                "experiment": cell.run.experiment,
-                "partition": cell.group,
-                "model": cell.run.model,
-                "condition": cell.run.condition,
-                "method": cell.run.method,
-                "k": cell.run.k,
-                "architecture": cell.run.arch,
+                "dataset": cell.retraining.dataset,
+                "experiment": cell.retraining.experiment,
+                "partition": cell.partition,
+                "model": cell.retraining.model_kind,
+                "condition": cell.retraining.condition,
+                "method": cell.retraining.method,
+                "k": cell.retraining.k,
+                "architecture": cell.retraining.variant,  # the variant; column name kept for readers of the files
                 "metric": cell.metric,
                 "estimator": estimator if cell.metric == "rv" else "",
-                "reference": f"{cell.reference.condition}/{cell.reference.model}",
+                "reference": f"{cell.reference.condition}/{cell.reference.model_kind}",
                 "median": median,
                 "iqr": iqr,
                 "n": len(values),

@@ -7,8 +7,10 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from rvae.embeddings import latents, read_embedding
+from rvae.inference import encode_means
 from rvae.metrics import fit_affine_map, normalise_rv
-from rvae.plots import MODEL_COLOURS, MODEL_NAMES, plt, save_figure
+from rvae.paper.plots import plt, save_figure
+from rvae.vocabulary import MODEL_COLOURS, MODEL_LABELS
 
 FIGURE_MODELS = ("rvae", "vae", "beta_vae")
 
@@ -63,7 +65,7 @@ def figure_reproducibility(panels: dict, rv: dict, path_png, path_pdf) -> None:
         d1 = template["partition"] == "D1"
         project = Projector(latents(template[d1]))
         columns = [("D1 template", template)] + [
-            (f"{MODEL_NAMES[m]} (seed 0)", read_embedding(panels[dataset][m])) for m in FIGURE_MODELS
+            (f"{MODEL_LABELS[m]} (seed 0)", read_embedding(panels[dataset][m])) for m in FIGURE_MODELS
         ]
         for c, (title, frame) in enumerate(columns):
             frame = frame[frame["partition"] == "D1"]
@@ -77,10 +79,10 @@ def figure_reproducibility(panels: dict, rv: dict, path_png, path_pdf) -> None:
             rest = (frame["partition"] == "D1") & ~frame["is_rosetta"]
             ref = vae.loc[(vae["partition"] == "D1") & ~vae["is_rosetta"], "rv"]
             values = normalise_rv(frame.loc[rest, "rv"].to_numpy(), ref.to_numpy())
-            rows += [{"model": MODEL_NAMES[model], "RV": v} for v in values[np.isfinite(values)]]
+            rows += [{"model": MODEL_LABELS[model], "RV": v} for v in values[np.isfinite(values)]]
         table = pd.DataFrame(rows)
-        order = [MODEL_NAMES[m] for m in rv[dataset] if MODEL_NAMES[m] in set(table["model"])]
-        palette = {MODEL_NAMES[m]: MODEL_COLOURS[m] for m in rv[dataset]}
+        order = [MODEL_LABELS[m] for m in rv[dataset] if MODEL_LABELS[m] in set(table["model"])]
+        palette = {MODEL_LABELS[m]: MODEL_COLOURS[m] for m in rv[dataset]}
         import seaborn as sns
 
         sns.boxplot(data=table, x="model", y="RV", order=order, hue="model", palette=palette, ax=ax, fliersize=1, legend=False)
@@ -95,7 +97,7 @@ def figure_reproducibility(panels: dict, rv: dict, path_png, path_pdf) -> None:
 def figure_sequential(panels: dict, corrected: bool, path_png, path_pdf) -> None:
     """Figures 4 (``corrected``: runs mapped by ``A z + b`` onto the joint template) and 5."""
     datasets = list(panels)
-    titles = ["joint template", "D1 template"] + [MODEL_NAMES[m] for m in FIGURE_MODELS]
+    titles = ["joint template", "D1 template"] + [MODEL_LABELS[m] for m in FIGURE_MODELS]
     fig, axes = plt.subplots(len(datasets), 5, figsize=(13, 2.7 * len(datasets)), squeeze=False)
     for r, dataset in enumerate(datasets):
         joint = read_embedding(panels[dataset]["joint"])
@@ -124,15 +126,15 @@ def figure_linear_maps(lsd_files: dict, path6_png, path6_pdf, path7_png, path7_p
     for dataset in datasets:
         for model, file in lsd_files[dataset].items():
             frame = pd.read_parquet(file)
-            frame["dataset"], frame["model"] = dataset, MODEL_NAMES[model]
+            frame["dataset"], frame["model"] = dataset, MODEL_LABELS[model]
             frames.append(frame)
     table = pd.concat(frames, ignore_index=True)
-    palette = {MODEL_NAMES[m]: c for m, c in MODEL_COLOURS.items()}
+    palette = {MODEL_LABELS[m]: c for m, c in MODEL_COLOURS.items()}
     fig, axes = plt.subplots(2, len(datasets), figsize=(max(6.0, 3.3 * len(datasets)), 6), squeeze=False)
     for c, dataset in enumerate(datasets):
         ax = axes[0, c]
         present = table[table["dataset"] == dataset]
-        for model in [MODEL_NAMES[m] for m in MODEL_NAMES if MODEL_NAMES[m] in set(present["model"])]:
+        for model in [MODEL_LABELS[m] for m in MODEL_LABELS if MODEL_LABELS[m] in set(present["model"])]:
             group = present[present["model"] == model]
             spectra = np.stack([np.asarray(s) for s in group["spectrum"]])
             index = np.arange(1, spectra.shape[1] + 1)
@@ -181,7 +183,7 @@ def figure_training_curves(histories: dict, path_png, path_pdf) -> None:
             if part == "rosetta" and model != "rvae":
                 continue  # only the R-VAE has an anchor term
             values = np.stack([run[part].to_numpy() for run in runs])
-            ax.plot(epochs, np.median(values, 0), color=MODEL_COLOURS[model], label=MODEL_NAMES[model])
+            ax.plot(epochs, np.median(values, 0), color=MODEL_COLOURS[model], label=MODEL_LABELS[model])
             ax.fill_between(epochs, values.min(0), values.max(0), color=MODEL_COLOURS[model], alpha=0.2)
             ax.set_title(f"{dataset}: {part}", fontsize=9)
             ax.set_xlabel("epoch", fontsize=7)
@@ -224,8 +226,6 @@ def figure_portable(z: np.ndarray, labels: np.ndarray, points, model, name: str)
     A linear view (the two principal axes of the sender's Rosetta latents), so distances to the
     anchors are not distorted the way a UMAP would distort them.
     """
-    from rvae.trainer import encode_means
-
     mapped = encode_means(model, points.x)
     if z.shape[1] <= 2:
         project = (lambda a: a if a.shape[1] == 2 else np.hstack([a, np.zeros((len(a), 1))]))

@@ -1,0 +1,33 @@
+"""Randomness has roles: every run's seed is derived from one root seed and the run's role.
+
+A seed fixes a run's initial weights, data order and reparameterisation noise. If two roles
+shared a seed, one run would replay another's trajectory: a reproducibility R-VAE with the D1
+template's seed starts from the template's own weights, the rho = 0 sweep candidate replays the
+template, the joint and D1 templates share initial weights. So each role is a path such as
+``template/mnist/joint`` or ``retrain/sequential/mnist/kmeans-k64-same/vae/3``, each path
+component becomes one word of a ``numpy.random.SeedSequence`` spawn key, and the derived seed
+depends on the root and the whole path. Changing one role's path or the root changes that seed
+only; runs meant to be identical ("VAE (same seed)") simply share a role.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+
+def spawn_key(role: str) -> tuple[int, ...]:
+    """One 32-bit word per component of ``role`` (``a/b/c``), from its SHA-256."""
+    parts = [part for part in str(role).split("/") if part]
+    if not parts:
+        raise ValueError(f"a seed role needs at least one component, got {role!r}")
+    return tuple(int.from_bytes(hashlib.sha256(part.encode()).digest()[:4], "little") for part in parts)
+
+
+def role_seed(root: int, role: str) -> int:
+    """The seed of ``role`` under ``root``: a 63-bit integer (fits torch and numpy seeds)."""
+    if int(root) < 0:
+        raise ValueError(f"the root seed must be >= 0, got {root}")
+    state = np.random.SeedSequence(int(root), spawn_key=spawn_key(role)).generate_state(1, np.uint64)[0]
+    return int(state >> np.uint64(1))

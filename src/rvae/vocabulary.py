@@ -1,0 +1,52 @@
+"""The words the paper, the code, the config and the output files share: one list of each.
+
+Every other module, the workflow's wildcard constraints and the config schema's enums take
+their lists from here (tests/test_layers.py checks the schema against this module), so a new
+model kind, selection method or architecture is added in one place.
+
+Meanings, one per word:
+
+- **model kind**: ``vae``, ``beta_vae``, ``rvae``, ``vae_same_seed`` (an ``nn.Module`` is a *model*).
+- **experiment**: ``reproducibility`` (retrain on D1) or ``sequential`` (retrain on D2).
+- **family** (``mlp``, ``conv``, ``ava``) and **variant** (``same``, ``simple``, ``complex``) of
+  an architecture; the *architecture* is the whole ``ArchitectureSpec``.
+- **condition**: ``{method}-k{k}-{variant}``: how the Rosetta points were chosen and which
+  variant is retrained.
+- **run**: one seed of one model kind; **retraining**: the M runs of one model kind under one
+  condition, what RV and LSD summarise.
+- **partition** of a table cell (the tables' ``partition`` column): ``D1``, ``D2``, or a part of
+  D1 (``R1``: its Rosetta points, ``rest_D1``: the others).
+"""
+
+from __future__ import annotations
+
+EXPERIMENTS = ("reproducibility", "sequential")
+TEMPLATES = ("joint", "d1")
+PARTITIONS = ("D1", "D2")
+CELL_POINTS = ("R1", "rest_D1", "D1", "D2")
+
+MODEL_KINDS = ("vae", "beta_vae", "rvae", "vae_same_seed")
+# The three models trained with independent seeds (every table but Table 1 compares these).
+MAIN_MODELS = ("vae", "beta_vae", "rvae")
+# Labels as the tables print them (matching workflow/resources/paper_values.csv) and the figures show them.
+MODEL_LABELS = {"vae": "VAE", "beta_vae": "beta-VAE", "rvae": "R-VAE", "vae_same_seed": "VAE (same seed)"}
+MODEL_COLOURS = {"vae": "#4C72B0", "beta_vae": "#DD8452", "rvae": "#55A868", "vae_same_seed": "#8172B3"}
+
+HYPERPARAMETERS = ("beta", "rho")
+# The hyperparameter that defines each model kind (beta-VAE: beta, R-VAE: rho) and the kind a sweep trains.
+MODEL_HYPERPARAMETER = {"beta_vae": "beta", "rvae": "rho"}
+SWEPT_MODEL = {param: kind for kind, param in MODEL_HYPERPARAMETER.items()}
+
+SELECTION_METHODS = ("kmeans", "agglomerative", "gmm", "random")
+FAMILIES = ("mlp", "conv", "ava")
+VARIANTS = ("same", "simple", "complex")
+DATASET_KINDS = ("gaussians", "mnist", "birdsong", "chairs", "folder")
+RV_ESTIMATORS = ("exact", "ledoit_wolf", "pseudo")
+SEED_BLOCK_MODES = ("auto", "vmap", "loop")
+
+CELL_POINT_LABELS = {"R1": "RV(R1)", "rest_D1": "RV(rest of D1)", "D1": "D1", "D2": "D2"}
+
+
+def condition(method: str, k: int, variant: str) -> str:
+    """The condition's name as it appears in paths and tables: ``kmeans-k8-same``."""
+    return f"{method}-k{int(k)}-{variant}"

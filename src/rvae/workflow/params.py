@@ -1,0 +1,152 @@
+"""The config values each job gets through ``params:`` (so editing one reruns exactly what it affects).
+
+Values come from the validated config, whose defaults the schema filled in; nothing here
+repeats a default. Dict keys are sorted (:func:`canonical`), so reordering YAML keys reruns nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from rvae.paper.plan import hyperparameter
+from rvae.seeds import role_seed
+from rvae.vocabulary import MODEL_HYPERPARAMETER
+from rvae.workflow import paths
+
+
+def canonical(value):
+    """Config values with dict keys sorted, so reordering keys in the YAML reruns nothing."""
+    return json.loads(json.dumps(value, sort_keys=True))
+
+
+def training_params(config: dict, dataset: str, seed: int, beta: float = 1.0, rho: float = 0.0) -> dict:
+    """Everything that changes a run's trajectory (``TrainConfig``'s fields but threads and checkpoints)."""
+    settings = config["datasets"][dataset]["training"]
+    return canonical(
+        {
+            "epochs": settings["epochs"],
+            "batch_size": settings["batch_size"],
+            "lr": config["optimizer"]["lr"],
+            "obs_precision": config["obs_precision"],
+            "seed": int(seed),
+            "beta": float(beta),
+            "rho": float(rho),
+            "device": config["device"],
+            "deterministic": config["deterministic"],
+        }
+    )
+
+
+def seed_of(config: dict, role: str) -> int:
+    """The seed of one role of randomness under the config's ``root_seed`` (``rvae.seeds``)."""
+    return role_seed(config["root_seed"], role)
+
+
+def template_role(dataset: str, which: str) -> str:
+    return f"template/{dataset}/{which}"
+
+
+def sweep_role(experiment: str, dataset: str, param: str, value) -> str:
+    return f"sweep/{experiment}/{dataset}/{param}/{float(value)}"
+
+
+def rosetta_role(dataset: str, selection: str) -> str:
+    """Clustering of one Rosetta set (``{method}-k{k}``) or of an export (``export``)."""
+    return f"rosetta/{dataset}/{selection}"
+
+
+def sweep_training_params(config: dict, experiment: str, dataset: str, param: str, value) -> dict:
+    """A sweep candidate trains from a stream of its own for the sweep's own number of epochs.
+
+    Not the template's: the rho = 0 candidate would otherwise replay the template.
+    """
+    epochs = hyperparameter(config, dataset, param)["epochs"]
+    seed = seed_of(config, sweep_role(experiment, dataset, param, value))
+    return {**training_params(config, dataset, seed), "epochs": epochs}
+
+
+def architecture_params(config: dict, dataset: str, variant: str = "same") -> dict:
+    return canonical({**config["datasets"][dataset]["architecture"], "variant": variant})
+
+
+def is_sweep(config: dict, dataset: str, param: str) -> bool:
+    return "grid" in hyperparameter(config, dataset, param)
+
+
+def fixed_hyperparameter(config: dict, dataset: str, model_kind: str) -> float | None:
+    """beta for beta-VAE, rho for R-VAE when fixed in config; None when a sweep chooses it (or none applies)."""
+    param = MODEL_HYPERPARAMETER.get(model_kind)
+    if param is None or is_sweep(config, dataset, param):
+        return None
+    return float(hyperparameter(config, dataset, param)["value"])
+
+
+def chosen_hyperparameter(config: dict, experiment: str, dataset: str, model_kind: str) -> dict:
+    """``{"chosen": file}`` when a sweep chooses this model kind's hyperparameter, else nothing."""
+    param = MODEL_HYPERPARAMETER.get(model_kind)
+    if param and is_sweep(config, dataset, param):
+        return {"chosen": paths.fill(paths.CHOSEN_HYPERPARAMETER, experiment=experiment, dataset=dataset, param=param)}
+    return {}
+
+
+def export_settings(config: dict, dataset: str) -> dict:
+    return canonical(config["datasets"][dataset]["export"])
+
+
+def portable_rho(config: dict, name: str) -> dict:
+    """A portable run's own rho setting, else its dataset's."""
+    run = config["portable"][name]
+    return canonical(run.get("rho") or hyperparameter(config, run["dataset"], "rho"))
+
+
+def raw_data_files(config: dict, dataset: str) -> dict:
+    """A folder dataset's own files, so editing the user's data reruns what depends on it."""
+    settings = config["datasets"][dataset]
+    if settings["kind"] != "folder":
+        return {}
+    folder = Path(str(settings["load"].get("path", "")))
+    files = {"raw_x": folder / "x.npy", "raw_meta": folder / "dataset.yaml"}
+    for name in ("labels.parquet", "labels.npy"):
+        if (folder / name).exists():
+            files["raw_labels"] = folder / name
+    return {key: str(path) for key, path in files.items()}
+
+
+# -- seed blocks ------------------------------------------------------------------------------
+def block_of(seed: int, block_size: int) -> int:
+    """Fixed blocks: seed s is in block s // block_size, whatever the number of seeds."""
+    if block_size < 1:
+        raise ValueError(f"block size must be >= 1, got {block_size}")
+    return int(seed) // int(block_size)
+
+
+def seed_blocks(seeds: Sequence[int], block_size: int) -> list[list[int]]:
+    blocks: dict[int, list[int]] = {}
+    for seed in seeds:
+        blocks.setdefault(block_of(seed, block_size), []).append(int(seed))
+    return [blocks[b] for b in sorted(blocks)]
+
+
+def block_seeds(config: dict, block) -> list[int]:
+    """The seeds of one block (their output names)."""
+    size = config["seed_block"]["size"]
+    return [s for s in range(config["n_seeds"]) if block_of(s, size) == int(block)]
+
+
+def retrain_roles(config: dict, retraining: str, model_kind: str, block) -> list[str]:
+    """The role of each run of a block: ``retrain/<retraining>/<seed>``, where ``retraining`` is the
+    run's ``{experiment}/{dataset}/{condition}/{model_kind}`` and seed its index; "VAE (same seed)"
+    uses the one ``same_seed`` index for all its runs, so they are identical by design."""
+    indices = [config["same_seed"] if model_kind == "vae_same_seed" else s for s in block_seeds(config, block)]
+    return [f"retrain/{retraining}/{index}" for index in indices]
+
+
+def training_seeds(config: dict, retraining: str, model_kind: str, block) -> list[int]:
+    """The derived seed each run of a block trains with (initial weights, data order, noise)."""
+    return [seed_of(config, role) for role in retrain_roles(config, retraining, model_kind, block)]
+
+
+def block_of_seed(config: dict, seed) -> int:
+    return block_of(int(seed), config["seed_block"]["size"])

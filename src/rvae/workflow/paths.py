@@ -1,0 +1,88 @@
+"""Every results path, spelled once: the rules, their input functions and the scripts use these.
+
+Like pypsa-eur's path providers: a pattern names its wildcards (``{dataset}``, ``{seed}``...);
+a rule uses the pattern as it is, Python fills it with :func:`fill`. The layout is the stable one
+the README promises to other tools ("Outputs other tools read"); change it here or nowhere.
+"""
+
+from __future__ import annotations
+
+import re
+
+RESULTS = "results"
+# One retraining (the M seeds of one model kind under one condition) below each results folder.
+RETRAINING = "{experiment}/{dataset}/{method}-k{k}-{variant}/{model_kind}"
+
+DATA_X = "results/data/{dataset}/x.npy"
+DATA_POINTS = "results/data/{dataset}/points.parquet"
+DATA_INFO = "results/data/{dataset}/info.json"
+
+TEMPLATE_MODEL = "results/models/templates/{dataset}/{which}.pt"
+TEMPLATE_EMBEDDING = "results/embeddings/templates/{dataset}/{which}.parquet"
+TEMPLATE_HISTORY = "results/history/templates/{dataset}/{which}.parquet"
+TEMPLATE_CHECKPOINT = "results/checkpoints/templates/{dataset}/{which}.ckpt"
+
+ROSETTA = "results/rosetta/{dataset}/{method}-k{k}.parquet"
+
+# A seed block's job writes every seed's files into one folder; the per-seed paths below are
+# copies made by the shell rule `seed_result`, which takes the names from BLOCK_FILES.
+BLOCK = f"results/blocks/{RETRAINING}/block{{block}}"
+BLOCK_FILES = {"model": "seed{seed}.pt", "embedding": "seed{seed}.parquet", "history": "seed{seed}.history.parquet"}
+RUN_MODEL = f"results/models/{RETRAINING}/seed{{seed}}.pt"
+RUN_EMBEDDING = f"results/embeddings/{RETRAINING}/seed{{seed}}.parquet"
+RUN_HISTORY = f"results/history/{RETRAINING}/seed{{seed}}.parquet"
+RUN_CHECKPOINT = f"results/checkpoints/{RETRAINING}/seed{{seed}}.ckpt"
+
+SWEEP_CANDIDATE = "results/sweeps/{experiment}/{dataset}/{param}/{value}.json"
+CHOSEN_HYPERPARAMETER = "results/hyperparameters/{experiment}/{dataset}/{param}.json"
+
+METRIC = f"results/metrics/{{metric}}/{RETRAINING}.parquet"
+TABLE = "results/tables/table{n}.{ext}"
+TABLE_FORMATS = ("csv", "parquet", "md")
+FIGURE = "results/figures/{name}.{ext}"
+FIGURE_FORMATS = ("png", "pdf")
+
+EXPORT = "results/export/{dataset}/rosetta.parquet"
+EXPORT_SUMMARY = "results/export/{dataset}/rosetta.md"
+PORTABLE = "results/portable/{name}/{file}"
+
+
+def fill(pattern: str, **values) -> str:
+    """The pattern with the given wildcards filled; the others stay wildcards (for a rule's pattern)."""
+    return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), pattern)
+
+
+def log(*parts: str) -> str:
+    """A rule's log file: ``results/logs/<parts>.log``."""
+    return "/".join((RESULTS, "logs", *parts)) + ".log"
+
+
+def benchmark(*parts: str) -> str:
+    """A rule's benchmark file (runtime and memory): ``results/benchmarks/<parts>.tsv``."""
+    return "/".join((RESULTS, "benchmarks", *parts)) + ".tsv"
+
+
+def retraining_values(retraining) -> dict:
+    """The wildcards of a ``rvae.paper.plan.Retraining``."""
+    r = retraining
+    return dict(experiment=r.experiment, dataset=r.dataset, method=r.method, k=r.k, variant=r.variant, model_kind=r.model_kind)
+
+
+def metric_file(metric: str, retraining) -> str:
+    return fill(METRIC, metric=metric, **retraining_values(retraining))
+
+
+def run_file(pattern: str, retraining, seed: int) -> str:
+    """``RUN_MODEL``, ``RUN_EMBEDDING`` or ``RUN_HISTORY`` of one seed of a retraining."""
+    return fill(pattern, seed=int(seed), **retraining_values(retraining))
+
+
+def block_file(block_dir: str, seed: int, what: str) -> str:
+    """One seed's ``model``, ``embedding`` or ``history`` file inside a seed block's folder."""
+    return f"{block_dir}/{BLOCK_FILES[what].format(seed=int(seed))}"
+
+
+def data_files(dataset: str) -> dict:
+    """What every training job reads of a prepared dataset."""
+    return {"x": fill(DATA_X, dataset=dataset), "points": fill(DATA_POINTS, dataset=dataset)}
+

@@ -1,0 +1,97 @@
+"""Start-up of the workflow's scripts: logging to the rule's log file, the inputs of a training job.
+
+A script runs under Snakemake, or alone for debugging (pypsa-eur's habit), from the repository root::
+
+    python -m rvae.workflow.script retrain experiment=sequential dataset=gaussians method=kmeans \
+        k=8 variant=same model_kind=rvae block=0
+
+or, in a notebook, ``sm = mock_snakemake("retrain", experiment=..., ...)`` and then the script's
+lines as they are (``sm`` holds ``input``, ``output``, ``params``, ``wildcards``, ``threads``,
+``log`` and ``config`` of that job).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def start(snakemake) -> None:
+    """Send stderr, warnings and every ``logging`` record to the rule's log, line-buffered, plain lines."""
+    if snakemake.log:
+        Path(snakemake.log[0]).parent.mkdir(parents=True, exist_ok=True)
+        sys.stderr = open(snakemake.log[0], "a", buffering=1)
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s", force=True)
+    logging.captureWarnings(True)
+    log.info(f"job started at {time.time():.3f}")
+
+
+def finish() -> None:
+    """The job's last line: with ``job started at``, the wall-clock span a GPU was held (checked by tests)."""
+    log.info(f"job finished at {time.time():.3f}")
+
+
+def run_inputs(snakemake):
+    """Prepared data, the architecture spec and the checked Rosetta points of a training job."""
+    from rvae.data.store import load_prepared
+    from rvae.paper.experiment import architecture
+    from rvae.portable import load_rosetta_points
+
+    data = load_prepared(Path(snakemake.input.x).parent)
+    spec = architecture(data, **snakemake.params.architecture)
+    points = load_rosetta_points(snakemake.input.rosetta, spec.input_shape, spec.latent_dim)
+    return data, spec, points
+
+
+def mock_snakemake(rule: str, configfile: str | None = None, **wildcards):
+    """The ``snakemake`` object a rule's script would get for these wildcards, without running the workflow.
+
+    Run from the repository root; inputs must exist for the script to read them, as under Snakemake.
+    """
+    from snakemake.api import Workflow  # first: snakemake.api, .dag and .workflow import each other
+    from snakemake.dag import DAG
+    from snakemake.jobs import Job
+    from snakemake.logging import LoggerManager, logger
+    from snakemake.script import Snakemake
+    from snakemake.settings.types import (
+        ConfigSettings, DAGSettings, OutputSettings, ResourceSettings, StorageSettings, WorkflowSettings,
+    )  # fmt: skip
+
+    configfiles = [Path(configfile)] if configfile else []
+    workflow = Workflow(
+        config_settings=ConfigSettings(configfiles=configfiles), resource_settings=ResourceSettings(),
+        workflow_settings=WorkflowSettings(), logger_manager=LoggerManager(logger, OutputSettings()),
+        storage_settings=StorageSettings(), dag_settings=DAGSettings(rerun_triggers=[]), storage_provider_settings={},
+    )  # fmt: skip
+    workflow.include(Path("Snakefile").resolve())
+    for path in configfiles:
+        workflow.configfile(path)
+    workflow.global_resources = {}
+    found = workflow.get_rule(rule)
+    job = Job(found, DAG(workflow, rules=[found]), {k: str(v) for k, v in wildcards.items()})
+    snakemake = Snakemake(
+        job.input, job.output, job.params, job.wildcards, job.threads, job.resources, job.log,
+        workflow.config, rule, None,
+    )  # fmt: skip
+    snakemake.script_path = Path(found.basedir.get_path_or_uri(secret_free=True)) / str(found.script) if found.script else None
+    return snakemake
+
+
+def main(argv=None) -> None:
+    """``python -m rvae.workflow.script RULE [wildcard=value ...]``: one job's script in this process (for a debugger).
+
+    Uses ``config/config.yaml`` as Snakemake would; the job's inputs must exist.
+    """
+    import runpy
+
+    rule, *pairs = argv if argv is not None else sys.argv[1:]
+    snakemake = mock_snakemake(rule, **dict(pair.split("=", 1) for pair in pairs))
+    runpy.run_path(str(snakemake.script_path), init_globals={"snakemake": snakemake}, run_name="__main__")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""The package's floors only look down; each list, default and results path lives in one place."""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "rvae"
+SCHEMA = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+
+# A module's floor, and the floors it may import from.
+FLOORS = {"core": {"core"}, "paper": {"core", "paper"}, "workflow": {"core", "paper", "workflow"}}
+
+
+def floor_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in ("paper", "workflow") else "core"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(source: str, module: str) -> set[str]:
+    """Every ``rvae`` module a source imports, at any depth (functions included), relative imports resolved."""
+    found = set()
+    package = module.split(".") if module.count(".") == 0 else module.split(".")[:-1]
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package[: len(package) - node.level + 1] + ([base] if base else []))
+            found |= {base} | {f"{base}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module":
+            if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+                found.add(node.args[0].value)
+    return {name for name in found if name == "rvae" or name.startswith("rvae.")}
+
+
+def upward_imports(source: str, module: str) -> list[str]:
+    allowed = FLOORS[floor_of(module)]
+    return sorted(name for name in imported_modules(source, module) if floor_of(name) not in allowed)
+
+
+def package_modules():
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", package_modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_each_floor_imports_only_from_its_own_or_lower_floors(path):
+    module = module_name(path)
+    assert not upward_imports(path.read_text(), module), f"{module} imports {upward_imports(path.read_text(), module)}"
+
+
+def test_the_layer_check_catches_an_upward_import():
+    assert "rvae.paper.plan" in upward_imports("from rvae.paper.plan import Cell\n", "rvae.trainer")
+    assert upward_imports("def f():\n    import rvae.workflow.paths\n", "rvae.paper.tables") == ["rvae.workflow.paths"]
+    assert "rvae.workflow" in upward_imports("from ..workflow import paths\n", "rvae.paper.plan")
+    assert upward_imports("import importlib\nimportlib.import_module('rvae.paper.plan')\n", "rvae.data") == ["rvae.paper.plan"]
+    assert upward_imports("from rvae.models import VAE\n", "rvae.workflow.params") == []
+
+
+def _schema_enum(*keys):
+    node = SCHEMA
+    for key in keys:
+        node = node[key]
+    return tuple(node["enum"] if "enum" in node else node["items"]["enum"])
+
+
+def test_the_vocabulary_is_the_schemas_enums():
+    from rvae import vocabulary as v
+
+    dataset = SCHEMA["definitions"]["dataset"]["properties"]
+    assert _schema_enum("definitions", "dataset", "properties", "kind") == v.DATASET_KINDS
+    assert tuple(dataset["architecture"]["properties"]["family"]["enum"]) == v.FAMILIES
+    assert tuple(dataset["export"]["properties"]["method"]["enum"]) == v.SELECTION_METHODS
+    tables = SCHEMA["properties"]["tables"]["properties"]
+    assert tuple(tables["table9"]["properties"]["methods"]["items"]["enum"]) == v.SELECTION_METHODS
+    assert tuple(tables["table10"]["properties"]["architectures"]["items"]["enum"]) == v.VARIANTS
+    assert tuple(SCHEMA["properties"]["rv_estimator"]["enum"]) == v.RV_ESTIMATORS
+    assert tuple(SCHEMA["properties"]["seed_block"]["properties"]["mode"]["enum"]) == v.SEED_BLOCK_MODES
+    assert tuple(SCHEMA["properties"]["hyperparameters"]["properties"]) == v.HYPERPARAMETERS
+    assert set(v.MODEL_LABELS) == set(v.MODEL_COLOURS) == set(v.MODEL_KINDS)
+    assert set(v.MODEL_HYPERPARAMETER.values()) == set(v.HYPERPARAMETERS)
+
+
+def test_the_library_and_the_command_line_share_the_schemas_defaults():
+    from rvae.cli import EXPORT_K, SPLIT_SEED, TRAIN_FRACTION, parser
+    from rvae.sharing import SWEEP_EPOCHS
+    from rvae.trainer import TrainConfig
+
+    props, dataset = SCHEMA["properties"], SCHEMA["definitions"]["dataset"]["properties"]
+    library = TrainConfig(epochs=1)
+    assert library.batch_size == dataset["training"]["properties"]["batch_size"]["default"]
+    assert library.lr == props["optimizer"]["properties"]["lr"]["default"]
+    assert library.obs_precision == props["obs_precision"]["default"]
+    assert library.deterministic == props["deterministic"]["default"]
+    assert library.device == props["device"]["default"]
+    assert TRAIN_FRACTION == props["split"]["properties"]["train_fraction"]["default"]
+    assert SPLIT_SEED == props["split"]["properties"]["seed"]["default"]
+    assert EXPORT_K == dataset["export"]["properties"]["k"]["default"]
+    assert SWEEP_EPOCHS == SCHEMA["definitions"]["hyperparameter"]["properties"]["epochs"]["default"]
+    train = parser().parse_args(["train", "--data", "d", "--out", "o"])
+    assert (train.batch_size, train.lr, train.sweep_epochs) == (library.batch_size, library.lr, SWEEP_EPOCHS)
+    export = parser().parse_args(["export-rosetta", "--model", "m", "--data", "d", "--out", "o"])
+    assert (export.k, export.method) == (EXPORT_K, dataset["export"]["properties"]["method"]["default"])
+
+
+def _string_literals(path: Path):
+    """String constants of a Python file that are not docstrings."""
+    tree = ast.parse(path.read_text())
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            yield node.value
+        elif isinstance(node, ast.JoinedStr):
+            yield "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+
+
+def test_no_results_path_is_spelled_outside_the_registry():
+    registry = PACKAGE / "workflow" / "paths.py"
+    offenders = []
+    python = [*PACKAGE.rglob("*.py"), *(ROOT / "workflow" / "scripts").glob("*.py")]
+    for path in python:
+        if path != registry:
+            offenders += [f"{path}: {s!r}" for s in _string_literals(path) if "results/" in s]
+    for path in [ROOT / "Snakefile", *(ROOT / "workflow" / "rules").glob("*.smk")]:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if re.search(r"""["'][^"']*results/""", code):
+                offenders.append(f"{path}:{number}: {line.strip()}")
+    assert not offenders, "results paths belong in rvae/workflow/paths.py:\n" + "\n".join(offenders)
+
+
+def test_common_smk_holds_no_domain_logic():
+    """Validation, constraints, thin input functions: the catalogue's ~150 lines at most."""
+    text = (ROOT / "workflow" / "rules" / "common.smk").read_text()
+    assert len(text.splitlines()) <= 150
+    assert "Namespace" not in text and "def main_k" not in text and "def sweeps" not in text
+
+
+def test_every_module_and_public_name_of_the_readme_is_importable_from_where_it_says():
+    import importlib
+
+    import rvae
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("### Modules", 1)[1].split("###", 1)[0]
+    modules = set()
+    for row in (line for line in table.splitlines() if line.startswith("|") and "`rvae" in line):
+        cell = row.split("|")[2]
+        names = re.findall(r"`(rvae[\w.]*)`", cell)
+        parent = names[0].rsplit(".", 1)[0] if names else "rvae"
+        for name in names + [f"{parent}.{short}" for short in re.findall(r"`\.(\w+)`", cell)]:
+            modules.add(name)
+    assert len(modules) > 20
+    for name in modules:
+        importlib.import_module(name)
+    public = re.findall(r"`(\w+)`", table.split("| `rvae` |", 1)[1].split("\n", 1)[0])
+    assert "encode_means" in public and "Trainer" in public
+    for name in public:
+        assert getattr(rvae, name) is not None and name in rvae.__all__
