@@ -145,3 +145,15 @@ def test_file_without_metadata_or_with_non_finite_values_is_refused(tmp_path, rn
 def test_points_in_memory_are_validated(rng):
     with pytest.raises(RosettaFileError, match="NaN"):
         RosettaPoints.create(np.full((2, 3), np.nan), np.zeros((2, 2)), [0, 1], "d", "kmeans")
+
+
+def test_selection_takes_the_workflows_63_bit_role_seeds():
+    from rvae.rosetta import select_rosetta_points
+    from rvae.seeds import role_seed
+
+    z = np.random.default_rng(0).normal(size=(60, 2))
+    seed = role_seed(0, "rosetta/gaussians/kmeans-k8")
+    assert seed >= 2**32
+    for method in ("kmeans", "gmm", "random", "agglomerative"):
+        rows = select_rosetta_points(z, 5, method, seed=seed)
+        assert len(set(rows.tolist())) == 5 and np.array_equal(rows, select_rosetta_points(z, 5, method, seed=seed))

@@ -150,3 +150,43 @@ def test_the_readmes_ten_lines_run_as_written(tmp_path, monkeypatch, log_lines):
     assert scope["z"].shape == (40, 16) and Path("run.ckpt").exists()
     exec(short.replace("epochs=2", "epochs=3"), {})
     assert any("resumed from checkpoint run.ckpt at epoch 2/3" in line for line in log_lines.lines)
+
+
+def test_steps_per_epoch_caps_the_optimiser_steps_and_the_default_is_one_pass():
+    x = _data(200)
+    model = build_vae(SPEC, seed=0)
+    trainer = Trainer(model, TrainConfig(epochs=2, batch_size=32, seed=0, steps_per_epoch=3))
+    history = trainer.fit(x)
+    steps = {int(state["step"]) for state in trainer.optimizer.state_dict()["state"].values()}
+    assert steps == {6} and len(history) == 2
+    one_pass = Trainer(build_vae(SPEC, seed=0), TrainConfig(epochs=2, batch_size=32, seed=0))
+    explicit = Trainer(build_vae(SPEC, seed=0), TrainConfig(epochs=2, batch_size=32, seed=0, steps_per_epoch=7))
+    one_pass.fit(x), explicit.fit(x)
+    assert {int(s["step"]) for s in one_pass.optimizer.state_dict()["state"].values()} == {14}  # ceil(200 / 32) = 7
+    assert all(torch.equal(a, b) for a, b in zip(one_pass.model.parameters(), explicit.model.parameters()))
+    with pytest.raises(ValueError, match="more than one pass"):
+        Trainer(build_vae(SPEC, seed=0), TrainConfig(epochs=1, batch_size=32, steps_per_epoch=8)).fit(x)
+
+
+def test_every_model_of_a_comparison_takes_the_same_steps(caplog):
+    """Spec, "Equal optimisation": VAE and beta-VAE train on n + R points for the R-VAE's ceil(n / B) steps."""
+    import logging
+
+    from rvae.data.common import RawDataset
+    from rvae.data.store import prepare
+    from rvae.paper.experiment import retrain_block
+    from rvae.portable import RosettaPoints
+
+    x = _data(300).numpy()
+    labels = np.arange(300) % 2
+    data = prepare(RawDataset("toy", x, labels, np.where(labels == 0, "D1", "D2"), ["a", "b"]))
+    n = len(data.rows("D1", "train"))  # 90 points: 3 steps of 32
+    points = RosettaPoints.create(x[:40], np.zeros((40, 2), np.float32), list(range(40)), "toy", "kmeans")
+    steps = {}
+    with caplog.at_level(logging.INFO):
+        for kind in ("vae", "beta_vae", "rvae", "vae_same_seed"):
+            caplog.clear()
+            retrain_block(data, "reproducibility", kind, points, SPEC, [TrainConfig(epochs=1, batch_size=32, seed=0)], [None], "loop")
+            line = next(r.getMessage() for r in caplog.records if "steps per epoch" in r.getMessage())
+            steps[kind] = int(line.split(" steps per epoch")[0].rsplit(" ", 1)[1])
+    assert n == 90 and set(steps.values()) == {3}, steps  # a pass over n + R = 130 points would be 5 steps

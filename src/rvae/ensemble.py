@@ -133,7 +133,8 @@ class SeedBlockTrainer(EpochLoop):
         n, k, b = x_train.shape[0], self.models[0].latent_dim, len(self.models)
         orders = torch.stack([torch.randperm(n, generator=g) for g in self.order_rngs]).to(self.device)
         sums = torch.zeros(b, 4, device=self.device, dtype=torch.float64)
-        for first in range(0, n, cfg.batch_size):
+        batches = self._epoch_batches(n)
+        for first in batches:
             idx = orders[:, first : first + cfg.batch_size]
             batch = x_train[idx]  # (models, batch, ...)
             eps = torch.stack([torch.randn(idx.shape[1], k, generator=g, device=self.device) for g in self.noise_rngs])
@@ -142,7 +143,7 @@ class SeedBlockTrainer(EpochLoop):
             parts[:, 0].sum().backward()
             self.optimizer.step()
             sums += parts.detach().double() * idx.shape[1]
-        return (sums / n).tolist()
+        return (sums / min(n, batches.stop)).tolist()
 
 
 def fit_block(

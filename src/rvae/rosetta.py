@@ -8,12 +8,17 @@ from rvae.portable import RosettaPoints
 from rvae.vocabulary import SELECTION_METHODS
 
 
+def _sklearn_seed(seed: int) -> int:
+    """scikit-learn takes 32-bit seeds; the workflow's role seeds have 63 bits (``rvae.seeds``)."""
+    return int(seed) % 2**32
+
+
 def cluster_centres(z: np.ndarray, k: int, method: str, seed: int = 0) -> np.ndarray:
     """Centres of ``k`` clusters of the latent means (k-means centroids, cluster means, GMM means)."""
     if method == "kmeans":
         from sklearn.cluster import KMeans
 
-        return KMeans(n_clusters=k, n_init=10, random_state=seed).fit(z).cluster_centers_
+        return KMeans(n_clusters=k, n_init=10, random_state=_sklearn_seed(seed)).fit(z).cluster_centers_
     if method == "agglomerative":
         from sklearn.cluster import AgglomerativeClustering
 
@@ -22,7 +27,7 @@ def cluster_centres(z: np.ndarray, k: int, method: str, seed: int = 0) -> np.nda
     if method == "gmm":
         from sklearn.mixture import GaussianMixture
 
-        return GaussianMixture(n_components=k, random_state=seed, reg_covar=1e-5).fit(z).means_
+        return GaussianMixture(n_components=k, random_state=_sklearn_seed(seed), reg_covar=1e-5).fit(z).means_
     raise ValueError(f"selection method must be one of {SELECTION_METHODS}, got {method!r}")
 
 

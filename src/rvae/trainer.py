@@ -56,8 +56,13 @@ class TrainConfig:
     device: str = "cpu"  # cpu, cuda, cuda:N or auto (rvae.device.resolve_device)
     threads: int | None = None  # torch's CPU threads; None leaves torch's choice; no effect on results
     deterministic: bool = True  # deterministic kernels (rvae.device.configure_runtime)
+    # optimiser steps per epoch; None: one pass, ceil(n / batch_size). Fewer steps than a pass make
+    # every model of a comparison take the same number of steps (spec, "Equal optimisation")
+    steps_per_epoch: int | None = None
 
     def __post_init__(self):
+        if self.steps_per_epoch is not None and int(self.steps_per_epoch) < 1:
+            raise ValueError(f"steps_per_epoch must be >= 1 or None, got {self.steps_per_epoch}")
         for name in ("epochs", "batch_size", "checkpoint_every"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -149,6 +154,19 @@ class EpochLoop:
     def _sync_models(self) -> None:
         """Make ``models`` hold the trained weights (a no-op when the step trains them in place)."""
 
+    def _epoch_batches(self, n: int) -> range:
+        """Where each step's batch starts in the epoch's permutation: one pass, or the first
+        ``steps_per_epoch`` batches of it (the rest of the permutation waits for a later epoch)."""
+        cfg = self.config
+        passes = -(-n // cfg.batch_size)
+        steps = passes if cfg.steps_per_epoch is None else int(cfg.steps_per_epoch)
+        if steps > passes:
+            raise ValueError(
+                f"steps_per_epoch = {steps} needs more than one pass over {n} points in batches of {cfg.batch_size} "
+                f"({passes} steps); lower it or the batch size"
+            )
+        return range(0, min(n, steps * cfg.batch_size), cfg.batch_size)
+
     # -- checkpoints (one per seed, so each seed can resume on its own) -----------------
     def _say(self, i: int, message: str) -> None:
         log.info(f"seed {self.configs[i].seed} {message}" if self.label_seeds else message)
@@ -207,6 +225,7 @@ class EpochLoop:
         data_id = data_identity(x_train, rosetta)
         self.try_resume(data_id)
         n = x_train.shape[0]
+        seen = min(n, self._epoch_batches(n).stop)  # points per epoch, and a bad steps_per_epoch fails here
         while self.epoch < cfg.epochs:
             start = time.perf_counter()
             means = self._train_epoch(x_train, rosetta)
@@ -220,7 +239,7 @@ class EpochLoop:
                         f"loss became non-finite (loss={seed_means[0]}) in epoch {self.epoch} of seed {seed}; "
                         f"lower the learning rate or check the data; nothing was saved for this epoch"
                     )
-                record = epoch_record(self.epoch, seed_means, seconds, n * len(self.models))
+                record = epoch_record(self.epoch, seed_means, seconds, seen * len(self.models))
                 if x_val is not None:
                     val = evaluate(self.models[i], x_val, rosetta, cfg.obs_precision, seed=seed)
                     record.update({f"val_{key}": value for key, value in val.items()})
@@ -252,7 +271,8 @@ class Trainer(EpochLoop):
         model.train()
         order = torch.randperm(n, generator=self.order_rngs[0]).to(self.device)
         sums = torch.zeros(4, device=self.device, dtype=torch.float64)
-        for first in range(0, n, cfg.batch_size):
+        batches = self._epoch_batches(n)
+        for first in batches:
             idx = order[first : first + cfg.batch_size]
             batch = x_train.index_select(0, idx)
             eps = torch.randn(batch.shape[0], model.latent_dim, generator=self.noise_rngs[0], device=self.device)
@@ -262,7 +282,7 @@ class Trainer(EpochLoop):
             self.optimizer.step()
             weight = batch.shape[0]
             sums += torch.stack([parts.total, parts.recon, parts.kl, parts.rosetta]).detach().double() * weight
-        return [(sums / n).tolist()]
+        return [(sums / min(n, batches.stop)).tolist()]
 
     def _step_state(self, i: int) -> dict:
         return self.optimizer.state_dict()

@@ -6,6 +6,7 @@ The workflow's scripts call these functions; a lab without Snakemake can call th
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +71,17 @@ def training_set(
     return torch.cat([x_train, x_r]), x_val, None
 
 
+def equal_steps(data: PreparedDataset, experiment: str, configs: list[TrainConfig]) -> list[TrainConfig]:
+    """Every model of a comparison takes ``ceil(n / B)`` steps per epoch (spec, "Equal optimisation").
+
+    ``n`` is the R-VAE's training split. VAE and beta-VAE train on ``n + R`` points (the Rosetta
+    inputs appended); a full pass over those would give them more steps than the R-VAE, so they
+    draw the same number of batches from their larger set instead.
+    """
+    n = len(data.rows(TRAIN_PARTITION[experiment], "train"))
+    return [replace(c, steps_per_epoch=-(-n // c.batch_size)) for c in configs]
+
+
 def retrain_block(
     data: PreparedDataset,
     experiment: str,
@@ -88,9 +100,11 @@ def retrain_block(
         # runs repeat the identical computation, so on CPU its runs are bit-identical by construction.
         mode = "loop"
     x_train, x_val, rosetta = training_set(data, experiment, model_kind, points)
+    configs = equal_steps(data, experiment, configs)
     log.info(
         f"{experiment} {model_kind} seeds {[c.seed for c in configs]}: {len(x_train)} training points, "
-        f"{len(points)} Rosetta points, beta={configs[0].beta}, rho={configs[0].rho if rosetta else 0}"
+        f"{len(points)} Rosetta points, {configs[0].steps_per_epoch} steps per epoch, "
+        f"beta={configs[0].beta}, rho={configs[0].rho if rosetta else 0}"
     )
     return fit_block(spec, configs, x_train, x_val, rosetta, checkpoints, mode)
 

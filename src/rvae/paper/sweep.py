@@ -11,7 +11,7 @@ import logging
 from rvae.data.store import PreparedDataset
 from rvae.inference import evaluate
 from rvae.models import ArchitectureSpec
-from rvae.paper.experiment import training_set
+from rvae.paper.experiment import equal_steps, training_set
 from rvae.portable import RosettaPoints
 from rvae.trainer import TrainConfig, train_vae
 from rvae.vocabulary import SWEPT_MODEL
@@ -25,6 +25,7 @@ def score_candidate(
     """Train the candidate on the experiment's training set; score it on that partition's validation split."""
     points.check_compatible(spec.input_shape, spec.latent_dim, "Rosetta points")
     x_train, x_val, rosetta = training_set(data, experiment, SWEPT_MODEL[param], points)
+    (config,) = equal_steps(data, experiment, [config])
     log.info(f"{experiment} {param} sweep candidate {getattr(config, param)}: {len(x_train)} training points")
     model, history = train_vae(spec, config, x_train, x_val, rosetta)
     # rosetta is None for beta; for rho, evaluate() uses its unweighted anchor error
