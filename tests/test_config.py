@@ -54,6 +54,7 @@ def test_schema_supplies_every_default_a_short_config_leaves_out():
         "checkpoint_every": 5, "root_seed": 0, "same_seed": 0, "rv_estimator": "ledoit_wolf", "max_rosetta_fraction": 0.25,
         "hyperparameters": {"beta": {"value": 2.5, "epochs": 20}, "rho": {"value": 1.5, "epochs": 20}},
         "split": {"train_fraction": 0.6, "seed": 0}, "optimizer": {"lr": 0.001}, "obs_precision": 10.0,
+        "stopping": {"alpha": 0.3, "window": 10, "tol": 0.005, "min_epochs": 10, "max_epochs": 300},
         "tables": {}, "portable": {},
     }  # fmt: skip
 

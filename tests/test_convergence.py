@@ -69,3 +69,27 @@ def test_diagnostics_of_a_real_short_and_long_run():
         assert report["converged"] == (epochs == 200), report
     stop = plateau_epoch([r["val_neg_elbo"] for r in histories[200]], RULE)
     assert stop == diagnostics(histories[200], np.eye(2), RULE)["plateau_epoch"] and 60 < stop < 200
+
+
+def test_the_joint_template_stops_at_its_plateau_or_at_the_cap():
+    """Appendix B on real training: an easy problem stops early, the same problem with a low cap does not plateau."""
+    from rvae.convergence import chosen_epochs
+    from rvae.data.common import RawDataset
+    from rvae.data.store import prepare
+    from rvae.paper.experiment import train_template
+
+    g = torch.Generator().manual_seed(0)
+    centres = torch.tensor([[3.0, 0, 0, 0, 0], [-3.0, 0, 0, 0, 0]])
+    labels = torch.randint(0, 2, (1000,), generator=g)
+    x = (centres[labels] + 0.3 * torch.randn(1000, 5, generator=g)).numpy()
+    data = prepare(RawDataset("easy", x, labels.numpy(), np.where(labels.numpy() == 0, "D1", "D2"), ["a", "b"]))
+    spec = ArchitectureSpec("mlp", (5,), 2)
+    for cap in (300, 15):
+        rule = PlateauRule(max_epochs=cap)
+        _, history = train_template(data, "joint", spec, TrainConfig(epochs=cap, batch_size=64, seed=0), rule=rule)
+        choice = chosen_epochs(history, rule)
+        assert choice["epochs"] == len(history)
+        if cap == 300:
+            assert choice["converged"] and 11 <= len(history) < 300
+        else:
+            assert not choice["converged"] and len(history) == 15

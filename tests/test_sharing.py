@@ -84,10 +84,164 @@ def test_alice_and_bob_share_a_latent_space_on_mnist(tmp_path):
 def test_cli_help_lists_the_commands():
     out = subprocess.run([RVAE, "--help"], capture_output=True, text=True)
     assert out.returncode == 0
-    for command in ("train", "export-rosetta", "example-data"):
+    for command in ("train", "export-rosetta", "example-data", "compare"):
         assert command in out.stdout
     train = subprocess.run([RVAE, "train", "--help"], capture_output=True, text=True).stdout
     assert "--rosetta" in train and "--rho-grid" in train
+
+
+@pytest.fixture(scope="module")
+def tiny_labs(tmp_path_factory):
+    """Alice's and Bob's example folders (20 per digit), Alice's model and file (k=12 > latent 8), Bob's R-VAE
+    and plain VAE (2 epochs each), and the printed output of Bob's R-VAE training."""
+    import contextlib
+    import io
+
+    import torch
+
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("labs")
+    ex = root / "example"
+    assert rvae(["example-data", "--out", str(ex), "--per-digit", "20"]) == 0
+    common = ["--epochs", "2", "--quiet", "--batch-size", "32"]
+    assert rvae(["train", "--data", str(ex / "alice"), "--out", str(ex / "alice_model"), *common]) == 0
+    assert rvae(["export-rosetta", "--model", str(ex / "alice_model/model.pt"), "--data", str(ex / "alice"), "--k", "12",
+                 "--out", str(ex / "rosetta.parquet")]) == 0  # fmt: skip
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert rvae(["train", "--data", str(ex / "bob"), "--rosetta", str(ex / "rosetta.parquet"), "--rho", "5",
+                     "--out", str(ex / "bob_rvae"), *common]) == 0  # fmt: skip
+    assert rvae(["train", "--data", str(ex / "bob"), "--latent-dim", "8", "--out", str(ex / "bob_vae"), *common]) == 0
+    return ex, printed.getvalue()
+
+
+def _compare(capsys, ex, model, *extra):
+    code = rvae(["compare", "--reference", str(ex / "alice_model/model.pt"), "--model", str(ex / model), *extra])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _printed_table(out: str) -> pd.DataFrame:
+    rows = [line.split() for line in out.splitlines() if line.split()[:1] and line.split()[0] in ("raw", "procrustes", "affine", "relative")]
+    return pd.DataFrame([[r[0], *map(lambda v: float("nan") if v == "-" else float(v), r[1:])] for r in rows],
+                        columns=["arm", "distance", "angular_procrustes", "linear_cka"]).set_index("arm")  # fmt: skip
+
+
+def test_compare_prints_the_library_numbers(tiny_labs, capsys, tmp_path):
+    from rvae.models import load_model
+    from rvae.portable import load_rosetta_points
+    from rvae.sharing import compare_models
+
+    ex, _ = tiny_labs
+    code, out, err = _compare(capsys, ex, "bob_rvae/model.pt", "--data", str(ex / "alice"), "--rosetta", str(ex / "rosetta.parquet"),
+                              "--out", str(tmp_path / "cmp.csv"))  # fmt: skip
+    assert code == 0, err
+    assert "100 points, 12 Rosetta pairs" in out and "scored on the 88 held-out points" in out
+    printed = _printed_table(out)
+    assert list(printed.index) == ["raw", "procrustes", "affine", "relative"]
+    data = __import__("rvae.cli", fromlist=["_load_folder"])._load_folder(str(ex / "alice"))[0]
+    expected = compare_models(load_model(ex / "alice_model/model.pt"), load_model(ex / "bob_rvae/model.pt"), data,
+                              load_rosetta_points(ex / "rosetta.parquet"))  # fmt: skip
+    table = expected.table[expected.table["partition"] == "all"].set_index("arm")
+    for column in ("distance", "angular_procrustes", "linear_cka"):
+        np.testing.assert_allclose(printed[column], table[column], atol=6e-5)
+    # a similarity map leaves shape metrics alone: the raw and Procrustes arms share them
+    assert printed.loc["raw", "angular_procrustes"] == printed.loc["procrustes", "angular_procrustes"]
+    assert f"held-out LSD (map fitted on the Rosetta points only): all {expected.heldout_lsd['all']:.4g}" in out
+    written = pd.read_csv(tmp_path / "cmp.csv")
+    assert set(written["partition"]) == {"all", "D1", "D2"}
+    assert set(written["arm"]) == {"raw", "procrustes", "affine", "relative", "lsd", "heldout_lsd"}
+    assert written.query("arm == 'raw' and partition != 'all'")["n"].sum() == 88
+
+
+def test_compare_adds_file_inputs_missing_from_the_data_and_selects_points_without_a_file(tiny_labs, capsys):
+    ex, _ = tiny_labs
+    # on Bob's data (digits 5-9, which Alice never saw): her file's inputs are added, never scored
+    code, out, err = _compare(capsys, ex, "bob_rvae/model.pt", "--data", str(ex / "bob"), "--rosetta", str(ex / "rosetta.parquet"))
+    assert code == 0, err
+    assert "(12 of them not in the data, added); scored on the 100 held-out points" in out
+    assert "not the Rosetta file's template" not in out
+    code, out, err = _compare(capsys, ex, "bob_vae/model.pt", "--data", str(ex / "alice"), "--k", "6")
+    assert code == 0, err
+    assert "6 Rosetta pairs from 6 points selected from" in out and "scored on the 94 held-out points" in out
+    # Alice's model against itself, through the whole command: the identity values
+    code, out, err = _compare(capsys, ex, "alice_model/model.pt", "--data", str(ex / "bob"), "--rosetta", str(ex / "rosetta.parquet"))
+    assert code == 0, err
+    itself = _printed_table(out)
+    exact = itself.drop(index="affine")  # ridge shrinks a little even at its smallest weight
+    assert (exact["distance"] == 0).all() and (exact["angular_procrustes"] == 0).all() and (exact["linear_cka"] == 1).all(), out
+    assert itself.loc["affine", "distance"] <= 1e-3 and itself.loc["affine", "linear_cka"] == 1, out
+    # a reference that is not the file's template is named as such
+    code, out, err = rvae(["compare", "--reference", str(ex / "bob_vae/model.pt"), "--model", str(ex / "bob_rvae/model.pt"),
+                           "--data", str(ex / "bob"), "--rosetta", str(ex / "rosetta.parquet")]), *capsys.readouterr()  # fmt: skip
+    assert code == 0 and "note: the reference is not the Rosetta file's template" in out, err
+
+
+def test_compare_refuses_models_and_data_that_do_not_fit(tiny_labs, capsys, tmp_path):
+    ex, _ = tiny_labs
+    assert rvae(["train", "--data", str(ex / "bob"), "--latent-dim", "3", "--epochs", "1", "--quiet", "--out", str(tmp_path / "m3")]) == 0
+    capsys.readouterr()
+    flat = _folder(tmp_path / "flat", np.ones((30, 5), dtype=np.float32))
+    cases = [
+        (str(tmp_path / "m3/model.pt"), ["--data", str(ex / "alice")], "has latent size 3 but", "same latent size"),
+        ("bob_vae/model.pt", ["--data", str(flat)], "takes inputs of shape (1, 28, 28) but", "holds (5,)"),
+        ("bob_vae/model.pt", ["--data", str(ex / "alice"), "--rosetta", str(_points(tmp_path, shape=(1, 28, 28), latent=2))],
+         "latents have size 2 but the model's latent size is 8", "Rosetta file"),
+        ("bob_vae/model.pt", ["--data", str(ex / "alice"), "--rosetta", str(tmp_path / "none.parquet")], "does not exist", "none.parquet"),
+    ]  # fmt: skip
+    for model, extra, *needles in cases:
+        code, out, err = _compare(capsys, ex, model, *extra)
+        assert code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
+        assert all(n in err for n in needles), err
+
+
+def test_train_with_a_rosetta_file_reports_portability_on_its_inputs(tiny_labs):
+    ex, printed = tiny_labs
+    assert "on the file's 12 Rosetta inputs (maps fitted on the other 11 pairs" in printed
+    report = pd.read_csv(ex / "bob_rvae/portability.csv")
+    assert list(report["arm"]) == ["raw", "procrustes", "affine", "relative"] and (report["n"] == 12).all()
+    from rvae.metrics import normalised_distance
+    from rvae.models import load_model
+    from rvae.portable import load_rosetta_points
+    from rvae.inference import encode_means
+
+    points = load_rosetta_points(ex / "rosetta.parquet")
+    raw = normalised_distance(encode_means(load_model(ex / "bob_rvae/model.pt"), points.x), points.z)
+    assert report.loc[0, "distance"] == pytest.approx(raw, rel=1e-6)
+    assert f"raw {report.loc[0, 'distance']:>14.4f}".split() == [line for line in printed.splitlines() if line.strip().startswith("raw")][0].split()[:2]
+
+
+def test_export_from_an_external_encoders_latents(tiny_labs, tmp_path, capsys):
+    """A lab with its own encoder (here PCA, fitted outside rvae) exports; Bob trains as usual."""
+    from sklearn.decomposition import PCA
+
+    from rvae.portable import load_rosetta_points
+
+    ex, _ = tiny_labs
+    x = np.load(ex / "alice/x.npy")
+    z = PCA(n_components=4, random_state=0).fit_transform(x.reshape(len(x), -1))
+    np.save(tmp_path / "Z.npy", z)
+    out = tmp_path / "ext/rosetta.parquet"
+    assert rvae(["export-rosetta", "--latents", str(tmp_path / "Z.npy"), "--data", str(ex / "alice"), "--k", "6", "--out", str(out)]) == 0
+    points = load_rosetta_points(out, (1, 28, 28), 4)
+    assert points.metadata["template_kind"] == "external" and len(points) == 6
+    np.testing.assert_allclose(points.z, z[points.point_ids], rtol=1e-6)
+    assert "external encoder (fingerprint: SHA-256 of its latents array)" in out.with_suffix(".md").read_text()
+    assert rvae(["train", "--data", str(ex / "bob"), "--rosetta", str(out), "--epochs", "1", "--quiet", "--out", str(tmp_path / "bob")]) == 0
+    capsys.readouterr()
+    bad = {"rows.npy": z[:-3], "nan.npy": np.where(np.arange(len(z))[:, None] == 2, np.nan, z), "ints.npy": np.ones((len(z), 4), dtype=np.int64),
+           "obj.npy": np.array([{"a": 1}] * len(z), dtype=object)}  # fmt: skip
+    expected = {"rows.npy": "97 rows of latents but the data hold 100 points", "nan.npy": "NaN or infinite latents in row(s) [2]",
+                "ints.npy": "must be floating point", "obj.npy": "is not a plain .npy array"}  # fmt: skip
+    for name, array in bad.items():
+        np.save(tmp_path / name, array, allow_pickle=True)
+        code = rvae(["export-rosetta", "--latents", str(tmp_path / name), "--data", str(ex / "alice"), "--k", "6", "--out", str(tmp_path / f"{name}.parquet")])
+        err = capsys.readouterr().err
+        assert code == 2 and expected[name] in err and name in err, err
+        assert not (tmp_path / f"{name}.parquet").exists()
+    with pytest.raises(SystemExit) as stop:
+        rvae(["export-rosetta", "--latents", str(tmp_path / "Z.npy"), "--model", "m.pt", "--data", str(ex / "alice"), "--out", str(out)])
+    assert stop.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
 
 
 def test_rho_grid_is_chosen_on_validation(tmp_path):

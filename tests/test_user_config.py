@@ -54,16 +54,24 @@ def test_no_configfile_runs_the_default_config(tmp_path):
         "select_rosetta": 4 + 2 + 6 + 1,  # gaussians k 2,4,8,16; mnist 32,64; birdsong 4,32,64 + 3 methods; chairs 128
         "retrain": reproducibility + sequential,
         "seed_result": 3 * (reproducibility + sequential),
+        "convergence": reproducibility + sequential,  # diagnostics of each retraining
+        "template_diagnostics": 4,  # per dataset a table uses
         "retraining_variability": reproducibility + 6,  # + Table 9/10's RV: the k-means R-VAE, 3 methods, 2 archs
+        "similarity_panel": 4 * 3,  # Table 1's panel: 4 model kinds x 3 datasets
         "latent_space_distortion": sequential,
+        "portability_per_seed": 4,  # per Table 2 dataset
+        "portability_table": 1,
+        "figure_portability": 1,
         "figure_reproducibility": 1,
         "figure_sequential": 2,
         "figure_training_curves": 1,
         "figure_linear_maps": 1,
         "make_table": 10,
+        "findings": 1,
+        "figure_findings": 1,
         "all": 1,
     }
-    assert jobs == {**expected, "total": sum(expected.values())} and jobs["total"] == 343
+    assert jobs == {**expected, "total": sum(expected.values())} and jobs["total"] == 426
     assert "config/config.yaml (3 seeds, device cpu)" in stderr
     assert len(re.findall(r"^  dataset ", stderr, re.M)) == 4 and len(re.findall(r"^  table\d+:", stderr, re.M)) == 10
 
@@ -97,17 +105,22 @@ def test_readme_one_dataset_config_builds_exactly_its_table(tmp_path):
     expected = {
         "prepare_data": 1,
         "plot_datasets": 1,
-        "train_template": 1,  # Table 1 (reproducibility) needs only the D1 template
+        "train_template": 2,  # D1 (Table 1's runs) and joint (the templates' diagnostics compare both)
+        "template_diagnostics": 1,
         "select_rosetta": 1,  # k-means, k = 8
         "retrain": models,  # one block holds the schema's default 3 seeds
         "seed_result": models * 3,
+        "convergence": models,
         "retraining_variability": models,
+        "similarity_panel": models,
         "figure_reproducibility": 1,  # Figure 2
         "make_table": 1,
+        "findings": 1,  # the scorecard of the paper's claims, and its figure
+        "figure_findings": 1,
         "all": 1,
     }
-    assert jobs == {**expected, "total": 27}, jobs
-    assert "runs 27 jobs" in README
+    assert jobs == {**expected, "total": 39}, jobs
+    assert "runs 39 jobs" in README
     assert re.findall(r"^  (\w+.*)$", stderr, re.M)[:2] == [
         "dataset gaussians: gaussians (generated), mlp latent 2, 60 epochs -> table1",
         "table1: reproducibility, gaussians k=8",
@@ -121,7 +134,7 @@ def test_readme_extends_config_changes_only_what_it_says(tmp_path):
     (workdir / "more_seeds.yaml").write_text(readme_yaml("extends-config"))
     jobs, stderr = dry_run(workdir, "--configfile", "more_seeds.yaml")
     runs = 59 - 3  # the default's runs (test above) less Table 5's own
-    assert jobs["retrain"] == 2 * runs and jobs["seed_result"] == 10 * runs
+    assert jobs["retrain"] == 2 * runs and jobs["seed_result"] == 10 * runs and jobs["convergence"] == runs
     assert jobs["make_table"] == 9 and jobs["select_rosetta"] == 13 - 1  # birdsong k=4 was Table 5's only
     assert "dataset mnist: mnist (embedded), conv latent 16, 20 epochs" in stderr
     assert f"more_seeds.yaml + {workdir / 'config' / 'config.yaml'} (10 seeds" in stderr
@@ -147,29 +160,38 @@ def test_paper_config_builds_its_whole_dag(tmp_path):
         "figure_sweeps": 1,
         "retrain": reproducibility + sequential,
         "seed_result": 10 * (reproducibility + sequential),
+        "convergence": reproducibility + sequential,
+        "template_diagnostics": 4,
         "retraining_variability": reproducibility + 6,
+        "similarity_panel": 4 * 3,
         "latent_space_distortion": sequential,
+        "portability_per_seed": 4,
+        "portability_table": 1,
+        "figure_portability": 1,
         "figure_reproducibility": 1,
         "figure_sequential": 2,
         "figure_training_curves": 1,
         "figure_linear_maps": 1,
         "make_table": 10,
+        "findings": 1,
+        "figure_findings": 1,
         "all": 1,
     }
-    assert jobs == {**expected, "total": sum(expected.values())} and jobs["total"] == 1137
+    assert jobs == {**expected, "total": sum(expected.values())} and jobs["total"] == 1229
 
 
 def test_slurm_test_config_builds_table1_and_its_lab_data(tmp_path):
-    """(e) tests/slurm/config.yaml: Table 1 on the Gaussians (as the README example) and the
-    unused `lab` folder dataset, prepared only for the datasets figure."""
+    """(e) tests/slurm/config.yaml: Table 1 on the Gaussians (as the README example: 39 jobs) and
+    the unused `lab` folder dataset, prepared only for the datasets figure."""
     from test_slurm import CONFIG, write_lab_data
 
     write_lab_data(tmp_path, poisoned=False)
     everything, _ = dry_run(tmp_path, "--configfile", str(CONFIG))
-    assert everything["total"] == 27 + 1 and everything["prepare_data"] == 2
+    assert everything["total"] == 39 + 1 and everything["prepare_data"] == 2
     table, _ = dry_run(tmp_path, "results/tables/table1.csv", "--configfile", str(CONFIG))
-    assert table["total"] == 27 - 3  # no datasets figure, Figure 2 or `all`
-    assert table["seed_result"] == 4 * 3 and table["prepare_data"] == 1
+    # the table alone: no figures, scorecard, template diagnostics (nor the joint template) or `all`
+    assert table["total"] == 39 - 7
+    assert table["seed_result"] == 4 * 3 and table["prepare_data"] == 1 and table["train_template"] == 1
 
 
 def test_merge_semantics():

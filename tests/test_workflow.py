@@ -81,20 +81,92 @@ def test_tiny_run_builds_every_table(tiny_run):
 
     with Image.open(workdir / "results/figures/datasets.png") as image:
         assert image.format == "PNG" and image.size[0] > 300 and image.size[1] > 300
-    rv = pd.read_parquet(workdir / "results/tables/table1.parquet")
-    assert set(rv["estimator"]) == {"ledoit_wolf"}
+    table1 = pd.read_parquet(workdir / "results/tables/table1.parquet")
+    rv = table1[table1["metric"] == "rv"]  # the rest is the similarity panel (issue 19)
+    assert set(rv["estimator"]) == {"ledoit_wolf"} and set(table1.loc[table1["metric"] != "rv", "estimator"]) == {""}
     same_seed = rv[rv["model"] == "vae_same_seed"]
     assert (same_seed["median"] == -np.inf).all() and same_seed["note"].str.contains("bit-identical").all()
+
+
+@pytest.mark.slow
+def test_the_stopping_rule_sets_every_models_epochs_and_convergence_is_reported(tiny_run):
+    """`epochs: auto` (gaussians in the tiny config): the joint template's plateau, or its cap,
+    sets the epochs of the D1 template and every retraining; non-convergence reaches the tables
+    and Snakemake's output."""
+    import json
+
+    workdir, result = tiny_run
+    chosen = json.loads((workdir / "results/epochs/gaussians.json").read_text())
+    joint = pd.read_parquet(workdir / "results/history/templates/gaussians/joint.parquet")
+    assert chosen["epochs"] == len(joint) and chosen["rule"]["max_epochs"] == 80
+    assert chosen["converged"] == (len(joint) < 80)
+    d1 = pd.read_parquet(workdir / "results/history/templates/gaussians/d1.parquet")
+    run = pd.read_parquet(workdir / "results/history/sequential/gaussians/kmeans-k8-same/vae/seed1.parquet")
+    assert len(d1) == len(run) == chosen["epochs"]
+    assert not (workdir / "results/epochs/birdsong.json").exists(), "fixed epochs need no plateau"
+    templates = json.loads((workdir / "results/metrics/templates/gaussians.json").read_text())
+    assert templates["d1"]["knn_accuracy"] > 0.9 and templates["d1"]["active_dims"] == 2
+    table = pd.read_parquet(workdir / "results/tables/table2.parquet")
+    assert table["converged"].notna().all() and "collapsed_runs" in table
+    not_converged = table[~table["converged"].astype(bool)]
+    assert not_converged["note"].str.contains("not converged").all()
+    warnings = [line for line in result.stdout.splitlines() + result.stderr.splitlines() if line.startswith("WARNING not converged")]
+    if not chosen["converged"]:
+        assert any("gaussians joint template reached its cap" in line for line in warnings)
+    birdsong = pd.read_parquet(workdir / "results/metrics/convergence/sequential/birdsong/kmeans-k4-same/rvae.parquet")
+    if (~birdsong["converged"]).any():
+        assert any("sequential/birdsong/kmeans-k4-same/rvae" in line for line in warnings)
 
 
 @pytest.mark.slow
 def test_rvae_is_more_reproducible_than_vae_on_gaussians(tiny_run):
     """The paper's main claim, on the tiny run: R-VAE's RV well below the VAE's."""
     workdir, _ = tiny_run
-    table = pd.read_parquet(workdir / "results/tables/table1.parquet").set_index(["partition", "model"])
+    table = pd.read_parquet(workdir / "results/tables/table1.parquet").query("metric == 'rv'").set_index(["partition", "model"])
     for group in ("R1", "rest_D1"):
         assert table.loc[(group, "rvae"), "median"] < -2.0
         assert table.loc[(group, "vae"), "median"] == 0.0
+
+
+@pytest.mark.slow
+def test_the_tiny_run_builds_the_findings_scorecard_and_the_command_agrees(tiny_run, tmp_path, capsys):
+    """The default target scores every table; the same code again gives the same bytes and leaves the tables alone."""
+    from rvae.cli import main
+    from rvae.paper.findings import NOT_RUN, OUTPUTS, REPRODUCED, build_findings, summary_counts
+    from rvae.workflow import paths
+
+    workdir, _ = tiny_run
+    results = workdir / "results"
+    tables = results / "tables"
+    built = {name: workdir / path for name, path in paths.FINDINGS.items()}
+    findings = pd.read_parquet(built["parquet"]).set_index("claim_id")
+    before = {p.name: p.read_bytes() for p in sorted(tables.glob("table*"))}
+    table_files = {n: tables / f"table{n}.parquet" for n in range(1, 11)}
+    locate = lambda *key: paths.rooted(paths.metric_file_of(*key), results)  # noqa: E731
+    build_findings(table_files, locate, {name: tmp_path / name for name in OUTPUTS})
+    assert {p.name: p.read_bytes() for p in sorted(tables.glob("table*"))} == before and len(before) == 30
+    for name in OUTPUTS:
+        assert (tmp_path / name).read_bytes() == built[name].read_bytes(), name
+    # Table 1 on 8 Gaussians: the R-VAE's RV below the VAE's, on R1 and on the rest of D1
+    assert findings.loc["T1-02", "verdict"] == REPRODUCED and findings.loc["T1-17", "verdict"] == REPRODUCED
+    counts = summary_counts(findings.reset_index())
+    assert counts.loc["all claims", "total"] == 163 and counts.loc["Table 4", NOT_RUN] == 6  # MNIST is not in the tiny run
+    md = built["md"].read_text()
+    assert "Every table was built." in md and md.index("| all claims |") < md.index("## Table 1")
+    assert main(["findings", str(results)]) == 0
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("all claims"))
+    assert line.split()[2:] == [str(v) for v in counts.loc["all claims"]]
+
+
+def test_findings_after_a_partial_config_builds_only_the_tables_it_lists(tmp_path):
+    """A partial run is a config listing fewer tables: the scorecard waits for those alone."""
+    config = yaml.safe_load(TINY.read_text())
+    config["tables"] = {"table2": config["tables"]["table2"]}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    out = snakemake(tmp_path, "-n", "--cores", "2", "results/tables/findings.md", config=tmp_path / "config.yaml").stdout
+    jobs = planned_jobs(out)
+    assert jobs["findings"] == 1 and jobs["make_table"] == 1 and "results/tables/table2.parquet" in out
+    assert "results/embeddings/reproducibility" not in out and "figure_findings" not in jobs
 
 
 @pytest.mark.slow
@@ -111,7 +183,11 @@ def test_embedding_and_rosetta_files_have_the_documented_layout(tiny_run):
     assert len(points) == 8 and set(points.point_ids) == set(emb.loc[emb["is_rosetta"], "point"])
     assert not list((workdir / "results/checkpoints").rglob("*.ckpt")), "checkpoints are removed after success"
     log = (workdir / "results/logs/retrain/sequential/gaussians/kmeans-k8-same/rvae/block0.log").read_text()
-    assert re.search(r"^seed 1 epoch 40/40 loss=", log, re.M) and "seed block [0, 1, 2]: vmap" in log
+    from rvae.workflow import params
+
+    seeds = params.training_seeds(yaml.safe_load(TINY.read_text()), "sequential/gaussians/kmeans-k8-same/rvae", "rvae", 0)
+    assert len(set(seeds)) == 3, "each run's seed is derived from its role"
+    assert re.search(rf"^seed {seeds[1]} epoch (\d+)/\1 loss=", log, re.M) and f"seed block {seeds}: vmap" in log
 
 
 @pytest.mark.slow
@@ -151,7 +227,7 @@ def test_adding_seeds_trains_only_the_new_seeds(tiny_run):
     assert jobs["make_table"] == 10 and "train_template" not in jobs
 
 
-FIGURES = ["datasets", "figure2", "figure4", "figure5", "figure6", "figure7", "training_curves", "sweeps"]
+FIGURES = ["datasets", "figure2", "figure4", "figure5", "figure6", "figure7", "training_curves", "sweeps", "findings", "portability"]
 
 
 @pytest.mark.slow
@@ -170,14 +246,56 @@ def test_tiny_run_builds_every_figure(tiny_run):
 
 
 @pytest.mark.slow
+def test_tiny_run_builds_the_portability_table_from_the_embedding_files(tiny_run):
+    """Issue 19: one cell recomputed from the files other tools read (embeddings, Rosetta file)."""
+    from rvae.embeddings import latents, read_embedding
+    from rvae.metrics import normalised_distance, procrustes_alignment
+    from rvae.paper.portability import ARMS
+    from rvae.portable import load_rosetta_points
+
+    workdir, _ = tiny_run
+    table = pd.read_parquet(workdir / "results/tables/portability.parquet")
+    assert len(pd.read_csv(workdir / "results/tables/portability.csv")) == len(table) == 2 * 3 * len(ARMS) * 3
+    assert set(table["dataset"]) == {"gaussians"} and (table["k"] == 8).all() and (table["n"] == 3).all()
+    assert np.isfinite(table["raw_median"]).all() and np.isfinite(table["median"]).all()
+    assert np.allclose(table.loc[(table["model"] == "vae") & (table["alignment"] == "raw"), "median"], 1.0)
+    template = read_embedding(workdir / "results/embeddings/templates/gaussians/d1.parquet")
+    d1 = (template["partition"] == "D1").to_numpy()
+    z_alice = latents(template)[d1]
+    rosetta = load_rosetta_points(workdir / "results/rosetta/gaussians/kmeans-k8.parquet")
+    rows = np.searchsorted(template["point"].to_numpy()[d1], rosetta.point_ids)
+    held = np.setdiff1d(np.arange(d1.sum()), rows)
+    distances = []
+    for seed in range(3):
+        z = latents(read_embedding(workdir / f"results/embeddings/sequential/gaussians/kmeans-k8-same/vae/seed{seed}.parquet"))[d1]
+        mapped = procrustes_alignment(z[rows], rosetta.z)(z)
+        distances.append(normalised_distance(mapped[held], z_alice[held]))
+    cell = table[(table["reference"] == "d1") & (table["partition"] == "D1") & (table["arm"] == "VAE + Procrustes") & (table["metric"] == "distance")]
+    assert cell["raw_median"].item() == pytest.approx(float(np.median(distances)), rel=1e-6)
+    md = (workdir / "results/tables/portability.md").read_text()
+    assert md.startswith("# Portability") and "| R-VAE (as trained) |" in md
+    table2 = pd.read_parquet(workdir / "results/tables/table2.parquet")
+    lsd = table2[table2["metric"] == "lsd"]
+    for metric in ("heldout_lsd", "angular_procrustes", "cka"):
+        panel = table2[table2["metric"] == metric]
+        assert len(panel) == len(lsd) and np.isfinite(panel["median"]).all(), metric
+    table1 = pd.read_parquet(workdir / "results/tables/table1.parquet")
+    rv = table1[table1["metric"] == "rv"]
+    for metric in ("angular_procrustes", "cka"):
+        assert len(table1[table1["metric"] == metric]) == len(rv), metric
+
+
+@pytest.mark.slow
 def test_html_report_holds_every_table_and_figure(tiny_run):
     workdir, _ = tiny_run
     snakemake(workdir, "--report", "results/report.html", config=workdir / "config.yaml")
     html = (workdir / "results/report.html").read_text(errors="replace")
     assert len(html) > 100_000
-    for name in ["table1.csv", "table10.csv", "figure2.png", "figure6.png", "training_curves.png"]:
+    for name in ["table1.csv", "table10.csv", "figure2.png", "figure6.png", "training_curves.png", "findings.csv", "cell_intervals.csv", "findings.png", "portability.csv", "portability.png"]:
         assert name in html, name
     assert "Rosetta VAE workflow" in html
+    # the front page shows the scorecard's counts (findings.rst, written by the findings rule)
+    assert "Findings: does this run reproduce the paper?" in html and "same direction, not significant" in html
 
 
 @pytest.mark.slow

@@ -28,6 +28,9 @@ _EXPORTS = {
     "normalise_lsd": "rvae.metrics",
     "normalise_rv": "rvae.metrics",
     "procrustes_distance": "rvae.metrics",
+    "angular_procrustes_distance": "rvae.metrics",
+    "heldout_lsd": "rvae.metrics",
+    "portability": "rvae.metrics",
     "retraining_variability": "rvae.metrics",
     "ArchitectureSpec": "rvae.models",
     "VAE": "rvae.models",
@@ -81,5 +84,8 @@ __all__ = [
     "normalise_rv",
     "linear_map_analysis",
     "procrustes_distance",
+    "angular_procrustes_distance",
     "linear_cka",
+    "heldout_lsd",
+    "portability",
 ]

@@ -4,10 +4,18 @@
     rvae train --data example/alice --out example/alice_model
     rvae export-rosetta --model example/alice_model/model.pt --data example/alice --k 32 --out example/rosetta.parquet
     rvae train --data example/bob --rosetta example/rosetta.parquet --out example/bob_model
+    rvae findings results                      # which of the paper's claims a finished run reproduces
+    rvae compare --reference example/alice_model/model.pt --model example/bob_model/model.pt --data example/alice --rosetta example/rosetta.parquet
 
 A data folder holds ``x.npy`` (N x ...), optional ``labels.npy`` or ``labels.parquet``, and
 ``dataset.yaml`` naming ``input_shape`` and ``family`` (mlp, conv, ava), optionally ``latent_dim``.
 The same library functions run the workflow's export and portable targets.
+
+This module is the package's top floor, the application (tests/test_layers.py): it may import the
+library and the paper's reproduction (``rvae findings`` scores a run with ``rvae.paper.findings``,
+the findings rule's code) and, of the workflow floor, only the path registry
+(``rvae.workflow.paths``, plain strings), since reading a results folder must go through it.
+Nothing imports this module.
 
 Defaults: those the workflow's config also has (batch size, learning rate, split, export k and
 method, sweep epochs) are the schema's (``workflow/schemas/config.schema.yaml``, the one place a
@@ -119,6 +127,7 @@ def cmd_train(args) -> int:
         errors.to_parquet(out / "shared_points.parquet", index=False)
         (out / "rho.json").write_text(json.dumps(choice, indent=2))
         print(f"shared points: mean distance to the file's latents {errors['distance'].mean():.4f}")
+        _report_rosetta(model, points, out)
     save_model(model, out / "model.pt", {"history": history})
     write_embedding(embed(model, data), out / "embedding.parquet")
     pd.DataFrame(history).to_parquet(out / "history.parquet", index=False)
@@ -126,21 +135,85 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _report_rosetta(model, points, out: Path) -> None:
+    """Bob's model on Alice's Rosetta inputs, each scored by maps fitted on the other pairs."""
+    from rvae.atomic import atomic_path
+    from rvae.sharing import format_portability, rosetta_report
+
+    report = rosetta_report(model, points)
+    with atomic_path(out / "portability.csv") as tmp:
+        report.to_csv(tmp, index=False)
+    print(f"on the file's {len(points)} Rosetta inputs (maps fitted on the other {len(points) - 1} pairs; "
+          f"distance: 0 = Alice's coordinates, 1 = no better than her mean):")  # fmt: skip
+    for line in format_portability(report):
+        print("  " + line)
+    print(f"wrote {out / 'portability.csv'}")
+
+
 def cmd_export(args) -> int:
     from rvae.models import load_model
     from rvae.portable import save_rosetta_points
-    from rvae.sharing import export_rosetta, summary_markdown
+    from rvae.sharing import export_rosetta, export_rosetta_from_latents, summary_markdown
 
     out = Path(args.out)
     _out_folder(out.parent, args.out)
     data, meta = _load_folder(args.data)
-    model = load_model(args.model)
-    if tuple(model.spec.input_shape) != tuple(data.input_shape):
-        raise CliError(f"{args.model} takes inputs of shape {tuple(model.spec.input_shape)} but {args.data} holds {data.input_shape}")
-    points = export_rosetta(model, data, args.k, args.method, args.seed, dataset=args.name or meta.get("name") or Path(args.data).name)
+    name = args.name or meta.get("name") or Path(args.data).name
+    if args.latents:
+        z = _load_latents(args.latents)
+        points = export_rosetta_from_latents(z, data, args.k, args.method, args.seed, dataset=name, where=args.latents)
+    else:
+        model = load_model(args.model)
+        if tuple(model.spec.input_shape) != tuple(data.input_shape):
+            raise CliError(f"{args.model} takes inputs of shape {tuple(model.spec.input_shape)} but {args.data} holds {data.input_shape}")
+        points = export_rosetta(model, data, args.k, args.method, args.seed, dataset=name)
     save_rosetta_points(points, out)
     out.with_suffix(".md").write_text(summary_markdown(points, out.name))
     print(f"wrote {len(points)} Rosetta points to {out} (summary: {out.with_suffix('.md')})")
+    return 0
+
+
+def _load_latents(path: str):
+    """An external encoder's (N, latent) means from a .npy file; never unpickles."""
+    import numpy as np
+
+    try:
+        z = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise ValueError(f"latents file {path} does not exist") from None
+    except (ValueError, OSError, EOFError) as err:
+        raise ValueError(f"latents file {path} is not a plain .npy array ({' '.join(str(err).split())})") from None
+    if not isinstance(z, np.ndarray):
+        raise ValueError(f"latents file {path} is an .npz archive; save one (N, latent) array with numpy.save")
+    return z
+
+
+def cmd_compare(args) -> int:
+    import pandas as pd
+
+    from rvae.models import load_model
+    from rvae.portable import load_rosetta_points
+    from rvae.sharing import compare_models, format_comparison
+
+    if args.out:
+        _out_folder(Path(args.out).parent, args.out)
+    data, _ = _load_folder(args.data)
+    reference, model = load_model(args.reference), load_model(args.model)
+    points = load_rosetta_points(args.rosetta) if args.rosetta else None
+    result = compare_models(
+        reference, model, data, points, args.k, args.method, args.seed,
+        names=(args.reference, args.model), data_name=args.data, rosetta_name=f"Rosetta file {args.rosetta}",
+    )  # fmt: skip
+    print(f"{args.model} in the coordinates of {args.reference}, on {args.data}")
+    for line in format_comparison(result):
+        print(line)
+    if args.out:
+        from rvae.atomic import atomic_path
+
+        lsd_rows = [{"partition": g, "arm": arm, "mse": v} for arm, values in (("lsd", result.lsd), ("heldout_lsd", result.heldout_lsd)) for g, v in values.items()]
+        with atomic_path(args.out) as tmp:
+            pd.concat([result.table, pd.DataFrame(lsd_rows)], ignore_index=True).to_csv(tmp, index=False)
+        print(f"wrote {args.out}")
     return 0
 
 
@@ -163,6 +236,26 @@ def cmd_example(args) -> int:
             "# no d1_labels: the folder's points are split in two halves (D1, D2) for the workflow\n"
         )
         print(f"wrote {folder}: {len(keep)} MNIST digits {list(digits)}")
+    return 0
+
+
+def cmd_findings(args) -> int:
+    """Score a finished run's tables against the paper's claims and print the counts (writes nothing)."""
+    from rvae.paper.findings import build_findings, summary_text
+    from rvae.paper.plan import TABLE_NUMBERS
+    from rvae.workflow import paths
+
+    results = Path(args.results_dir)
+    table_files = {n: Path(paths.rooted(paths.fill(paths.TABLE, n=n, ext="parquet"), results)) for n in TABLE_NUMBERS}
+    tables = {n: path for n, path in table_files.items() if path.exists()}
+    if not tables:
+        raise FileNotFoundError(
+            f"{table_files[1].parent}: no tables (table1.parquet ... table10.parquet); build some first, "
+            f"e.g. snakemake {paths.fill(paths.TABLE, n=2, ext='csv')}"
+        )
+    findings = build_findings(tables, lambda *key: paths.rooted(paths.metric_file_of(*key), results))
+    print(f"Findings for {results}: which of the paper's claims hold (95% bootstrap intervals)\n")
+    print(summary_text(findings, [n for n in TABLE_NUMBERS if n not in tables]), end="")
     return 0
 
 
@@ -198,7 +291,9 @@ def parser() -> argparse.ArgumentParser:
     train.set_defaults(run=cmd_train)
 
     export = sub.add_parser("export-rosetta", help="select Rosetta points from a trained model and write the portable file")
-    export.add_argument("--model", required=True, help="model.pt written by `rvae train` or the workflow")
+    template = export.add_mutually_exclusive_group(required=True)
+    template.add_argument("--model", help="model.pt written by `rvae train` or the workflow")
+    template.add_argument("--latents", help="Z.npy: another encoder's latent means, one row per row of the data's x.npy")
     export.add_argument("--data", required=True, help="the folder the model was trained on")
     export.add_argument("--out", required=True, help="output .parquet (a .md summary is written beside it)")
     export.add_argument("--k", type=_positive_int, default=EXPORT_K, help=f"number of Rosetta points (default {EXPORT_K})")
@@ -207,10 +302,27 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--name", help="dataset name recorded in the file (default: dataset.yaml's name)")
     export.set_defaults(run=cmd_export)
 
+    compare = sub.add_parser(
+        "compare", help="how well one model's latents land in another's coordinates (raw and aligned on Rosetta pairs)"
+    )
+    compare.add_argument("--reference", required=True, help="Alice's model.pt: the coordinates to land in")
+    compare.add_argument("--model", required=True, help="Bob's model.pt, same latent size")
+    compare.add_argument("--data", required=True, help="folder with x.npy and dataset.yaml; every point but the Rosetta inputs is scored")
+    compare.add_argument("--rosetta", help="the Rosetta file the pairs come from (default: select --k points from the reference)")
+    compare.add_argument("--k", type=_positive_int, default=32, help="Rosetta points to select without --rosetta (default 32)")
+    compare.add_argument("--method", default="kmeans", choices=["kmeans", "agglomerative", "gmm", "random"])
+    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--out", help="also write the numbers per partition to this CSV")
+    compare.set_defaults(run=cmd_compare)
+
     example = sub.add_parser("example-data", help="write Alice's and Bob's example folders from the embedded MNIST")
     example.add_argument("--out", required=True)
     example.add_argument("--per-digit", type=_positive_int, default=300)
     example.set_defaults(run=cmd_example)
+
+    findings = sub.add_parser("findings", help="print which of the paper's claims a finished workflow run reproduces")
+    findings.add_argument("results_dir", metavar="RESULTS_DIR", help="the workflow's results folder (holds tables/ and metrics/)")
+    findings.set_defaults(run=cmd_findings)
     return top
 
 

@@ -104,3 +104,33 @@ def diagnostics(history: list[dict], latent_means: np.ndarray, rule: PlateauRule
         "plateau_epoch": reached,
         "converged": reached is not None,
     }
+
+
+def chosen_epochs(history: list[dict], rule: PlateauRule) -> dict:
+    """The epoch count the joint template's plateau gives every other model of its dataset.
+
+    The template stopped at its plateau epoch (``stop_at_plateau``); one that reached the cap
+    without a plateau gives the cap and is *not converged*.
+    """
+    reached = plateau_epoch([r["val_neg_elbo"] for r in history], rule)
+    return {
+        "epochs": int(reached if reached is not None else len(history)),
+        "plateau_epoch": reached,
+        "converged": reached is not None,
+        "rule": {"max_epochs": rule.max_epochs, "min_epochs": rule.min_epochs, "window": rule.window, "tol": rule.tol, "alpha": rule.alpha},
+    }
+
+
+def stop_at_plateau(rule: PlateauRule):
+    """A trainer's ``stop`` callback: true once the validation loss has reached the rule's plateau."""
+    return lambda history: plateau_epoch([r["val_neg_elbo"] for r in history], rule) is not None
+
+
+def knn_accuracy(z_train: np.ndarray, y_train: np.ndarray, z_val: np.ndarray, y_val: np.ndarray, k: int = 5) -> float:
+    """Validation accuracy of a k-nearest-neighbour classifier on latent means (do the latents carry the labels?)."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    if len(z_train) == 0 or len(z_val) == 0:
+        raise ValueError("kNN accuracy needs training and validation points")
+    classifier = KNeighborsClassifier(n_neighbors=min(k, len(z_train))).fit(np.asarray(z_train, np.float64), y_train)
+    return float((classifier.predict(np.asarray(z_val, np.float64)) == np.asarray(y_val)).mean())

@@ -3,7 +3,9 @@
 Columns: ``point_id`` (int64, the point's identity in the sender's data), ``x`` (the input,
 flattened, float32), ``z`` (its latent mean under the template, float32). The file's schema
 metadata, key ``rvae.rosetta``, holds JSON with the input shape, latent size, dataset name,
-selection method, k, template fingerprint, package and format versions.
+selection method, k, template fingerprint, package and format versions, and optionally
+``template_kind``: ``rvae`` (fingerprint of a model's weights; the default when absent) or
+``external`` (another encoder; fingerprint of its latents array).
 
 Reading it uses pyarrow alone: no pickle, no code from the file is ever executed. Every field
 is checked, so a truncated, tampered or mismatched file is refused with a clear message.
@@ -22,6 +24,7 @@ from rvae.atomic import atomic_path
 
 FORMAT_VERSION = 1
 METADATA_KEY = b"rvae.rosetta"
+TEMPLATE_KINDS = ("rvae", "external")  # optional field ``template_kind``; absent means rvae
 REQUIRED_METADATA = {
     "format_version": int,
     "dataset": str,
@@ -92,6 +95,10 @@ class RosettaPoints:
             raise RosettaFileError(
                 f"{where}: format version {meta['format_version']} is newer than this package reads "
                 f"({FORMAT_VERSION}); upgrade rosetta-vae"
+            )
+        if meta.get("template_kind", "rvae") not in TEMPLATE_KINDS:
+            raise RosettaFileError(
+                f"{where}: metadata field 'template_kind' should be one of {TEMPLATE_KINDS}, got {meta['template_kind']!r}"
             )
         shape = meta["input_shape"]
         if not shape or not all(isinstance(s, int) and s > 0 for s in shape):

@@ -72,11 +72,13 @@ def make_rosetta_points(
     dataset: str = "unnamed",
     template_fingerprint: str = "",
     point_ids: np.ndarray | None = None,
+    template_kind: str = "rvae",
 ) -> RosettaPoints:
     """Select Rosetta points and package them with their metadata for sharing.
 
     ``x`` are the template's training inputs, ``z`` their latent means under the template;
     ``point_ids`` (default: row numbers) are what the file records as each point's identity.
+    ``template_kind`` is ``rvae`` (fingerprint of weights) or ``external`` (of a latents array).
     """
     if len(x) != len(z):
         raise ValueError(f"{len(x)} inputs but {len(z)} latent means")
@@ -89,4 +91,5 @@ def make_rosetta_points(
         dataset=dataset,
         method=method,
         template_fingerprint=template_fingerprint,
+        template_kind=template_kind,
     )

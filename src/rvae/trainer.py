@@ -19,7 +19,7 @@ import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -215,9 +215,14 @@ class EpochLoop:
 
     # -- the loop ----------------------------------------------------------------------
     def fit(
-        self, x_train: torch.Tensor, rosetta: RosettaLoss | None = None, x_val: torch.Tensor | None = None
+        self,
+        x_train: torch.Tensor,
+        rosetta: RosettaLoss | None = None,
+        x_val: torch.Tensor | None = None,
+        stop: Callable[[list[dict]], bool] | None = None,
     ) -> list[list[dict]]:
-        """Train to ``config.epochs``; returns each seed's per-epoch history."""
+        """Train to ``config.epochs``, or until ``stop(history)`` says so after an epoch (every
+        seed's); returns each seed's per-epoch history. A resumed run asks ``stop`` again."""
         cfg = self.config
         x_train = checked_training_data(x_train, self.device)
         rosetta = rosetta.to(self.device) if rosetta is not None else None
@@ -226,7 +231,8 @@ class EpochLoop:
         self.try_resume(data_id)
         n = x_train.shape[0]
         seen = min(n, self._epoch_batches(n).stop)  # points per epoch, and a bad steps_per_epoch fails here
-        while self.epoch < cfg.epochs:
+        stopped = stop is not None and self.epoch > 0 and all(stop(h) for h in self.histories)
+        while self.epoch < cfg.epochs and not stopped:
             start = time.perf_counter()
             means = self._train_epoch(x_train, rosetta)
             seconds = time.perf_counter() - start
@@ -245,7 +251,8 @@ class EpochLoop:
                     record.update({f"val_{key}": value for key, value in val.items()})
                 self.histories[i].append(record)
                 self._say(i, format_epoch(record, cfg.epochs))
-            if self.epoch % cfg.checkpoint_every == 0 or self.epoch == cfg.epochs:
+            stopped = stop is not None and all(stop(h) for h in self.histories)
+            if self.epoch % cfg.checkpoint_every == 0 or self.epoch == cfg.epochs or stopped:
                 self.save_checkpoints(data_id)
         for model in self.models:
             model.eval()
@@ -290,8 +297,8 @@ class Trainer(EpochLoop):
     def _load_step_state(self, i: int, state: dict) -> None:
         self.optimizer.load_state_dict(state)
 
-    def fit(self, x_train, rosetta=None, x_val=None) -> list[dict]:
-        return super().fit(x_train, rosetta=rosetta, x_val=x_val)[0]
+    def fit(self, x_train, rosetta=None, x_val=None, stop=None) -> list[dict]:
+        return super().fit(x_train, rosetta=rosetta, x_val=x_val, stop=stop)[0]
 
 
 def train_vae(
@@ -301,10 +308,11 @@ def train_vae(
     x_val: torch.Tensor | None = None,
     rosetta: RosettaLoss | None = None,
     checkpoint: str | Path | None = None,
+    stop: Callable[[list[dict]], bool] | None = None,
 ) -> tuple[VAE, list[dict]]:
     """Build the seeded model and train it: the one path every template, run and sweep takes."""
     model = build_vae(spec, seed=config.seed)
-    history = Trainer(model, config, checkpoint).fit(x_train, rosetta=rosetta, x_val=x_val)
+    history = Trainer(model, config, checkpoint).fit(x_train, rosetta=rosetta, x_val=x_val, stop=stop)
     return model, history
 
 

@@ -29,6 +29,9 @@ GPU = 0 if config["device"] == "cpu" else 1
 PAPER_VALUES = str(
     Path(workflow.basedir) / "workflow" / "resources" / "paper_values.csv"
 )
+PAPER_CLAIMS = str(
+    Path(workflow.basedir) / "workflow" / "resources" / "paper_claims.csv"
+)
 
 
 wildcard_constraints:
@@ -82,6 +85,15 @@ def run_embeddings(wildcards):
     return targets.run_embeddings(config, wildcards)
 
 
+def run_histories(wildcards):
+    return targets.run_histories(config, wildcards)
+
+
+def epochs_input(wildcards):
+    which = getattr(wildcards, "which", None)
+    return job_params.epochs_input(config, wildcards.dataset, which)
+
+
 def sweep_candidates(wildcards):
     w = wildcards
     return targets.sweep_candidates(config, w.experiment, w.dataset, w.param)
@@ -95,6 +107,32 @@ def table_inputs(wildcards):
     return list(targets.table_inputs(config, int(wildcards.n)).values())
 
 
+def findings_inputs(wildcards):
+    return targets.findings_inputs(config)
+
+
+def table_convergence(wildcards):
+    return list(targets.table_convergence(config, int(wildcards.n)).values())
+
+
 def portable_inputs(wildcards):
     run = config["portable"][wildcards.name]
-    return {**paths.data_files(run["dataset"]), "rosetta": run["rosetta"]}
+    return {
+        **paths.data_files(run["dataset"]),
+        "rosetta": run["rosetta"],
+        **job_params.epochs_input(config, run["dataset"]),
+    }
+
+
+def portability_input_files(wildcards):
+    w = wildcards
+    return targets.portability_inputs(config, w.dataset, w.method, w.k, w.variant)
+
+
+def portability_inputs(wildcards):
+    return targets.files_in(portability_input_files(wildcards))
+
+
+onsuccess:
+    for line in targets.convergence_warnings(config):
+        print(line)

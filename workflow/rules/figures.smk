@@ -127,3 +127,44 @@ rule figure_sweeps:
         candidates=lambda w: targets.sweeps_figure(config),
     script:
         "../scripts/figure_sweeps.py"
+
+
+rule figure_findings:
+    input:
+        paths.FINDINGS["parquet"],
+    output:
+        png=report(
+            paths.fill(paths.FIGURE, name="findings", ext="png"),
+            category="Findings",
+            caption="../report/figure_findings.rst",
+            labels={"file": "paper's effect vs ours"},
+        ),
+        pdf=paths.fill(paths.FIGURE, name="findings", ext="pdf"),
+    log:
+        paths.log("figures", "findings"),
+    localrule: True
+    conda:
+        "../../envs/rvae.yaml"
+    script:
+        "../scripts/figure_findings.py"
+
+
+rule figure_portability:
+    input:
+        lambda w: targets.files_in(targets.portability_figure(config)),
+    output:
+        png=report(
+            paths.fill(paths.FIGURE, name="portability", ext="png"),
+            category="Portability",
+            caption="../report/portability_figure.rst",
+        ),
+        pdf=paths.fill(paths.FIGURE, name="portability", ext="pdf"),
+    log:
+        paths.log("figures", "portability"),
+    localrule: True
+    conda:
+        "../../envs/rvae.yaml"
+    params:
+        files=lambda w: targets.portability_figure(config),
+    script:
+        "../scripts/figure_portability.py"

@@ -27,3 +27,52 @@ rule latent_space_distortion:
         seeds=list(range(config["n_seeds"])),
     script:
         "../scripts/latent_space_distortion.py"
+
+
+rule portability_per_seed:
+    input:
+        portability_inputs,
+    output:
+        paths.PORTABILITY_SEEDS,
+    log:
+        paths.log("portability", "{dataset}", "{method}-k{k}-{variant}"),
+    conda:
+        "../../envs/rvae.yaml"
+    params:
+        files=portability_input_files,
+        seeds=list(range(config["n_seeds"])),
+    script:
+        "../scripts/portability_per_seed.py"
+
+
+rule similarity_panel:
+    input:
+        runs=run_embeddings,
+        template=paths.fill(paths.TEMPLATE_EMBEDDING, which="d1"),
+    output:
+        paths.fill(paths.METRIC, metric="panel"),
+    log:
+        paths.log("panel", paths.RETRAINING),
+    conda:
+        "../../envs/rvae.yaml"
+    params:
+        seeds=list(range(config["n_seeds"])),
+    script:
+        "../scripts/similarity_panel.py"
+
+
+rule convergence:
+    input:
+        embeddings=run_embeddings,
+        histories=run_histories,
+    output:
+        paths.CONVERGENCE,
+    log:
+        paths.log("convergence", paths.RETRAINING),
+    conda:
+        "../../envs/rvae.yaml"
+    params:
+        seeds=list(range(config["n_seeds"])),
+        stopping=lambda w: job_params.stopping_params(config, w.dataset),
+    script:
+        "../scripts/convergence.py"

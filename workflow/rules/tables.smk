@@ -1,6 +1,7 @@
 rule make_table:
     input:
         metrics=table_inputs,
+        convergence=table_convergence,
         paper=PAPER_VALUES,
     output:
         csv=report(
@@ -21,3 +22,60 @@ rule make_table:
         estimator=config["rv_estimator"],
     script:
         "../scripts/make_table.py"
+
+
+# The scorecard: which of the paper's claims hold on the tables this config builds.
+rule findings:
+    input:
+        unpack(findings_inputs),
+        claims=PAPER_CLAIMS,
+    output:
+        csv=report(
+            paths.FINDINGS["csv"],
+            category="Findings",
+            caption="../report/findings.rst",
+            labels={"file": "claims and verdicts"},
+        ),
+        parquet=paths.FINDINGS["parquet"],
+        md=paths.FINDINGS["md"],
+        rst=paths.FINDINGS["rst"],
+        intervals_csv=report(
+            paths.FINDINGS["intervals_csv"],
+            category="Findings",
+            caption="../report/cell_intervals.rst",
+            labels={"file": "cell intervals"},
+        ),
+        intervals_parquet=paths.FINDINGS["intervals_parquet"],
+    log:
+        paths.log("tables", "findings"),
+    localrule: True
+    conda:
+        "../../envs/rvae.yaml"
+    params:
+        numbers=lambda w: targets.table_numbers(config),
+    script:
+        "../scripts/findings.py"
+
+
+rule portability_table:
+    input:
+        lambda w: targets.files_in(targets.portability_table(config)),
+    output:
+        csv=report(
+            paths.fill(paths.PORTABILITY_TABLE, ext="csv"),
+            category="Portability",
+            caption="../report/portability_table.rst",
+            labels={"table": "portability", "format": "csv"},
+        ),
+        parquet=paths.fill(paths.PORTABILITY_TABLE, ext="parquet"),
+        md=paths.fill(paths.PORTABILITY_TABLE, ext="md"),
+    log:
+        paths.log("tables", "portability"),
+    localrule: True
+    conda:
+        "../../envs/rvae.yaml"
+    params:
+        files=lambda w: targets.portability_table(config),
+        conditions=lambda w: targets.portability_conditions(config),
+    script:
+        "../scripts/portability_table.py"

@@ -1,6 +1,7 @@
 rule train_template:
     input:
         unpack(dataset_data),
+        unpack(epochs_input),
     output:
         model=paths.TEMPLATE_MODEL,
         embedding=paths.TEMPLATE_EMBEDDING,
@@ -23,7 +24,47 @@ rule train_template:
             job_params.seed_of(config, job_params.template_role(w.dataset, w.which)),
         ),
         seed_role=lambda w: job_params.template_role(w.dataset, w.which),
+        stopping=lambda w: job_params.stopping_params(config, w.dataset),
         architecture=lambda w: job_params.architecture_params(config, w.dataset),
         checkpoint=paths.TEMPLATE_CHECKPOINT,
     script:
         "../scripts/train_template.py"
+
+
+rule choose_epochs:
+    input:
+        history=paths.fill(paths.TEMPLATE_HISTORY, which="joint"),
+    output:
+        paths.EPOCHS,
+    log:
+        paths.log("choose_epochs", "{dataset}"),
+    localrule: True
+    conda:
+        "../../envs/rvae.yaml"
+    params:
+        stopping=lambda w: job_params.stopping_params(config, w.dataset),
+    script:
+        "../scripts/choose_epochs.py"
+
+
+rule template_diagnostics:
+    input:
+        joint=paths.fill(paths.TEMPLATE_EMBEDDING, which="joint"),
+        d1=paths.fill(paths.TEMPLATE_EMBEDDING, which="d1"),
+        joint_history=paths.fill(paths.TEMPLATE_HISTORY, which="joint"),
+        d1_history=paths.fill(paths.TEMPLATE_HISTORY, which="d1"),
+    output:
+        report(
+            paths.TEMPLATE_DIAGNOSTICS,
+            category="Convergence",
+            caption="../report/template_diagnostics.rst",
+            labels={"dataset": "{dataset}"},
+        ),
+    log:
+        paths.log("template_diagnostics", "{dataset}"),
+    conda:
+        "../../envs/rvae.yaml"
+    params:
+        stopping=lambda w: job_params.stopping_params(config, w.dataset),
+    script:
+        "../scripts/template_diagnostics.py"

@@ -8,13 +8,17 @@ from rvae.atomic import atomic_path
 from rvae.paper.plan import table_cells, table_retrainings
 from rvae.paper.tables import TITLES, markdown, summarise
 from rvae.workflow.paths import metric_file
+from rvae.workflow.targets import table_convergence
 from rvae.workflow.script import start
 
 sm = snakemake  # noqa: F821
 start(sm)
 number = int(sm.wildcards.n)
 frames = {(metric, r): pd.read_parquet(metric_file(metric, r)) for metric, r in table_retrainings(number, sm.params.tables)}
-table = summarise(table_cells(number, sm.params.tables), frames, sm.params.estimator, pd.read_csv(sm.input.paper))
+convergence = {r: pd.read_parquet(path) for r, path in table_convergence({"tables": sm.params.tables}, number).items()}
+table = summarise(table_cells(number, sm.params.tables), frames, sm.params.estimator, pd.read_csv(sm.input.paper), convergence)
+for note in dict.fromkeys(n for n in table["note"] if "not converged" in n):
+    logging.warning(f"table {number}: {note}")
 for path, write in (
     (sm.output.csv, lambda p: table.to_csv(p, index=False)),
     (sm.output.parquet, lambda p: table.to_parquet(p, index=False)),

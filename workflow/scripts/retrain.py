@@ -11,13 +11,13 @@ from rvae.paper.experiment import embed_all, retrain_block
 from rvae.trainer import TrainConfig
 from rvae.vocabulary import MODEL_HYPERPARAMETER
 from rvae.workflow.paths import block_file
-from rvae.workflow.script import finish, run_inputs, start
+from rvae.workflow.script import finish, run_inputs, start, training_epochs
 
 sm = snakemake  # noqa: F821
 start(sm)
 w = sm.wildcards
 data, spec, points = run_inputs(sm)
-training = dict(sm.params.training)
+training = training_epochs(sm, dict(sm.params.training))
 param = MODEL_HYPERPARAMETER.get(w.model_kind)
 if param:
     chosen = sm.params.hyperparameter

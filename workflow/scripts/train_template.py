@@ -4,19 +4,25 @@ from pathlib import Path
 
 import pandas as pd
 
+from rvae.convergence import PlateauRule
 from rvae.data.store import load_prepared
 from rvae.embeddings import write_embedding
 from rvae.models import save_model
 from rvae.paper.experiment import architecture, embed_all, train_template
 from rvae.trainer import TrainConfig
-from rvae.workflow.script import finish, start
+from rvae.workflow.script import finish, start, training_epochs
 
 sm = snakemake  # noqa: F821
 start(sm)
 data = load_prepared(Path(sm.input.x).parent)
 spec = architecture(data, **sm.params.architecture)
-config = TrainConfig(**sm.params.training, threads=sm.threads, checkpoint_every=sm.config["checkpoint_every"])
-model, history = train_template(data, sm.wildcards.which, spec, config, sm.params.checkpoint)
+training, rule = dict(sm.params.training), None
+if training["epochs"] == "auto" and sm.wildcards.which == "joint":  # the stopping rule: train to the plateau
+    rule = PlateauRule(**sm.params.stopping)
+    training["epochs"] = rule.max_epochs
+training = training_epochs(sm, training)
+config = TrainConfig(**training, threads=sm.threads, checkpoint_every=sm.config["checkpoint_every"])
+model, history = train_template(data, sm.wildcards.which, spec, config, sm.params.checkpoint, rule)
 save_model(model, sm.output.model, {"history": history, "seed": config.seed, "seed_role": sm.params.seed_role})
 write_embedding(embed_all(model, data), sm.output.embedding)
 pd.DataFrame(history).to_parquet(sm.output.history, index=False)

@@ -6,7 +6,15 @@ import numpy as np
 import pandas as pd
 
 from rvae.embeddings import latents, read_embedding
-from rvae.metrics import linear_cka, linear_map_analysis, lsd, procrustes_distance, retraining_variability
+from rvae.metrics import (
+    angular_procrustes_distance,
+    heldout_lsd,
+    linear_cka,
+    linear_map_analysis,
+    lsd,
+    procrustes_distance,
+    retraining_variability,
+)
 
 
 def _check_same_points(frames: list[pd.DataFrame], paths) -> None:
@@ -48,5 +56,43 @@ def lsd_per_seed(embedding_paths: list[str], seeds: list[int], template_path: st
                 spectrum=analysis.spectrum.tolist(),
             )
         row.update(procrustes=procrustes_distance(z, z_ref), cka=linear_cka(z, z_ref))
+        row.update(metric_panel(z, z_ref, frame["partition"].to_numpy(), frame["is_rosetta"].to_numpy(dtype=bool)))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def metric_panel(z: np.ndarray, z_ref: np.ndarray, partition: np.ndarray, is_rosetta: np.ndarray) -> dict:
+    """Beside the paper's in-sample LSD: held-out LSD (affine map fitted on the Rosetta points,
+    scored on the rest) and, per partition, angular Procrustes distance and linear CKA, so a
+    conclusion that hinges on one metric shows the others (issue 19)."""
+    out = {}
+    if is_rosetta.any():
+        held = heldout_lsd(z, z_ref, np.flatnonzero(is_rosetta), partition).values
+        out.update({f"heldout_{p}": held.get(p, np.nan) for p in ("D1", "D2", "all")})
+    for p in ("D1", "D2"):
+        mask = partition == p
+        enough = mask.sum() > z.shape[1]
+        out[f"angular_procrustes_{p}"] = angular_procrustes_distance(z[mask], z_ref[mask]) if enough else np.nan
+        out[f"cka_{p}"] = linear_cka(z[mask], z_ref[mask]) if enough else np.nan
+    return out
+
+
+def panel_per_seed(embedding_paths: list[str], seeds: list[int], template_path: str) -> pd.DataFrame:
+    """Table 1's similarity panel: each seed against the D1 template (whose Rosetta points it was
+    given), on the Rosetta points (R1) and the rest of D1: angular Procrustes distance and linear CKA."""
+    template = read_embedding(template_path)
+    z_ref = latents(template)
+    rows = []
+    for seed, path in zip(seeds, embedding_paths):
+        frame = read_embedding(path)
+        if not np.array_equal(frame["point"].to_numpy(), template["point"].to_numpy()):
+            raise ValueError(f"embedding {path} covers other points than the template {template_path}")
+        z = latents(frame)
+        d1, rosetta = (frame["partition"] == "D1").to_numpy(), frame["is_rosetta"].to_numpy(dtype=bool)
+        row = {"seed": int(seed)}
+        for part, mask in (("R1", d1 & rosetta), ("rest_D1", d1 & ~rosetta)):
+            enough = mask.sum() > z.shape[1]
+            row[f"angular_procrustes_{part}"] = angular_procrustes_distance(z[mask], z_ref[mask]) if enough else np.nan
+            row[f"cka_{part}"] = linear_cka(z[mask], z_ref[mask]) if enough else np.nan
         rows.append(row)
     return pd.DataFrame(rows)

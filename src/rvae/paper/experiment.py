@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from rvae.convergence import PlateauRule, stop_at_plateau
 from rvae.data.store import PreparedDataset, take_rows
 from rvae.embeddings import embedding_frame
 from rvae.ensemble import fit_block
@@ -38,16 +39,25 @@ def _rows(data: PreparedDataset, partitions, split: str) -> np.ndarray:
 
 
 def train_template(
-    data: PreparedDataset, which: str, spec: ArchitectureSpec, config: TrainConfig, checkpoint: str | Path | None = None
+    data: PreparedDataset,
+    which: str,
+    spec: ArchitectureSpec,
+    config: TrainConfig,
+    checkpoint: str | Path | None = None,
+    rule: PlateauRule | None = None,
 ) -> tuple[VAE, list[dict]]:
-    """Joint template: D1 + D2 train splits; D1 template: D1 train split (spec, "Templates")."""
+    """Joint template: D1 + D2 train splits; D1 template: D1 train split (spec, "Templates").
+
+    With ``rule`` the template stops at its validation plateau (``config.epochs`` is the cap):
+    the paper's stopping rule, applied to the joint template.
+    """
     if which not in TEMPLATES:
         raise ValueError(f"template must be one of {TEMPLATES}, got {which!r}")
     partitions = ["D1", "D2"] if which == "joint" else ["D1"]
     x_train = take_rows(data, _rows(data, partitions, "train"))
     x_val = take_rows(data, _rows(data, partitions, "val"))
     log.info(f"template {which}: {len(x_train)} training points, {len(x_val)} validation points, {spec}")
-    return train_vae(spec, config, x_train, x_val, None, checkpoint)
+    return train_vae(spec, config, x_train, x_val, None, checkpoint, stop_at_plateau(rule) if rule else None)
 
 
 def training_set(
@@ -113,3 +123,29 @@ def embed_all(model: VAE, data: PreparedDataset, rosetta_ids=(), batch_size: int
     """Posterior means of every point of D1 and D2 (train and validation)."""
     z = encode_means(model, data.x, batch_size=batch_size)
     return embedding_frame(data.points, z, rosetta_ids)
+
+
+def training_latents(embedding: pd.DataFrame, experiment: str) -> np.ndarray:
+    """Posterior means of the points a retraining trained on (its partition's train split)."""
+    rows = (embedding["partition"] == TRAIN_PARTITION[experiment]) & (embedding["split"] == "train")
+    return embedding.loc[rows, [c for c in embedding.columns if c.startswith("z")]].to_numpy()
+
+
+def template_diagnostics(embeddings: dict, histories: dict, rule: PlateauRule) -> dict:
+    """Per template (joint, d1): convergence diagnostics and how well its latents carry the labels.
+
+    kNN accuracy: fit on the template's training points, scored on its validation points (D1
+    for the D1 template, D1 + D2 for the joint one).
+    """
+    from rvae.convergence import diagnostics, knn_accuracy
+
+    out = {}
+    for which, frame in embeddings.items():
+        parts = ["D1", "D2"] if which == "joint" else ["D1"]
+        mine = frame[frame["partition"].isin(parts)]
+        z = mine[[c for c in mine.columns if c.startswith("z")]].to_numpy()
+        train, val = (mine["split"] == "train").to_numpy(), (mine["split"] == "val").to_numpy()
+        report = diagnostics(histories[which], z[train], rule)
+        report["knn_accuracy"] = knn_accuracy(z[train], mine["label"].to_numpy()[train], z[val], mine["label"].to_numpy()[val])
+        out[which] = report
+    return out

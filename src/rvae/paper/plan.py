@@ -16,6 +16,9 @@ TABLE_NUMBERS = tuple(range(1, 11))
 TABLE1_MODELS = ("vae", "beta_vae", "vae_same_seed", "rvae")
 # Sweeps train with the Rosetta points of the k-means condition of this table's first k.
 SWEEP_TABLE = {"reproducibility": "table1", "sequential": "table2"}
+# Metric files a table reads beyond its own metric: Table 1's similarity panel (issue 19; Table 2's
+# panel lives in its LSD files).
+PANEL_FILES = {1: ("panel",)}
 
 
 class ConfigError(ValueError):
@@ -124,8 +127,9 @@ def table_retrainings(number: int, tables: dict) -> list[tuple[str, Retraining]]
     """(metric, retraining) pairs whose metric files table ``number`` reads, without repeats."""
     seen: dict[tuple[str, Retraining], None] = {}
     for cell in table_cells(number, tables):
-        seen[(cell.metric, cell.retraining)] = None
-        seen[(cell.metric, cell.reference)] = None
+        for metric in (cell.metric, *PANEL_FILES.get(number, ())):
+            seen[(metric, cell.retraining)] = None
+            seen[(metric, cell.reference)] = None
     return list(seen)
 
 

@@ -10,13 +10,29 @@ from rvae.paper.plan import Cell
 
 TIDY_COLUMNS = [
     "table", "row", "column", "dataset", "experiment", "partition", "model", "condition", "method", "k",
-    "architecture", "metric", "estimator", "reference", "median", "iqr", "n", "paper_median", "paper_iqr", "paper_suspect", "note",
+    "architecture", "metric", "estimator", "reference", "median", "iqr", "n", "paper_median", "paper_iqr", "paper_suspect", "converged", "collapsed_runs", "note",
 ]  # fmt: skip
+
+
+# Beside Table 2's LSD (issue 19), from the same LSD files: metric -> (row suffix, column of the
+# file per partition, what it is). Extra rows; the paper's cells stay as they are.
+PANEL = {
+    "heldout_lsd": ("held-out LSD", "heldout_{p}", "held-out LSD: affine map fitted on the Rosetta points only, scored on the other points (a distance)"),
+    "angular_procrustes": ("angular Procrustes", "angular_procrustes_{p}", "angular Procrustes: shape distance to the template (joint in Table 2, D1 in Table 1), 0 = same up to rotation, scale and shift; normalised as the LSD"),
+    "cka": ("linear CKA", "cka_{p}", "linear CKA: a similarity to the template (1 = same up to rotation and scale); normalised as the LSD"),
+}  # fmt: skip
+# Per table, the metric file its panel reads and the panel's metrics.
+PANEL_TABLES = {1: ("panel", ("angular_procrustes", "cka")), 2: ("lsd", ("heldout_lsd", "angular_procrustes", "cka"))}
 
 
 def _values(frame: pd.DataFrame, metric: str, partition: str) -> np.ndarray:
     if metric == "lsd":
         return frame[partition].to_numpy(dtype=np.float64)
+    if metric in PANEL:
+        column = PANEL[metric][1].format(p=partition)
+        if column not in frame:
+            raise ValueError(f"metric file lacks column {column!r}: rerun its latent_space_distortion or similarity_panel job")
+        return frame[column].to_numpy(dtype=np.float64)
     if partition == "R1":
         mask = (frame["partition"] == "D1") & frame["is_rosetta"]
     elif partition == "rest_D1":
@@ -26,14 +42,40 @@ def _values(frame: pd.DataFrame, metric: str, partition: str) -> np.ndarray:
     return frame.loc[mask, "rv"].to_numpy(dtype=np.float64)
 
 
-def summarise(cells: list[Cell], metric_frames: dict, estimator: str, paper: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One tidy row per cell. ``metric_frames[(metric, retraining)]`` holds the retraining's metric file."""
+def _convergence(cell: Cell, convergence: dict | None) -> tuple:
+    """(converged, collapsed runs, note) of the runs behind a cell and its reference; unknown without files."""
+    if convergence is None:
+        return None, None, ""
+    frames = [convergence[cell.retraining]] + ([convergence[cell.reference]] if cell.reference != cell.retraining else [])
+    runs = pd.concat(frames)
+    converged = bool(runs["converged"].all() and not runs["collapsed"].any())
+    collapsed = int(convergence[cell.retraining]["collapsed"].sum())
+    failed = [
+        f"{frame_name} seed {row.seed}{' (collapsed)' if row.collapsed else ''}"
+        for frame_name, frame in ((cell.retraining.model_kind, convergence[cell.retraining]), ("reference", convergence[cell.reference]))
+        for row in frame.itertuples()
+        if not row.converged or row.collapsed
+    ]
+    note = "" if converged else f"not converged: {', '.join(dict.fromkeys(failed))}"
+    return converged, collapsed, note
+
+
+def summarise(
+    cells: list[Cell], metric_frames: dict, estimator: str, paper: pd.DataFrame | None = None, convergence: dict | None = None
+) -> pd.DataFrame:
+    """One tidy row per cell. ``metric_frames[(metric, retraining)]`` holds the retraining's metric file;
+    ``convergence[retraining]`` its runs' diagnostics (``rvae.convergence.diagnostics``, one row per seed).
+
+    A cell is *converged* when every run behind it and its reference reached the plateau and none
+    collapsed (spec, "Convergence diagnostics"); the note names the runs that did not.
+    """
     rows = []
-    for cell in cells:
-        values = _values(metric_frames[(cell.metric, cell.retraining)], cell.metric, cell.partition)
-        reference = _values(metric_frames[(cell.metric, cell.reference)], cell.metric, cell.partition)
-        note = ""
-        if cell.metric == "lsd":
+    for cell in cells + _panel_cells(cells):
+        frame_metric = PANEL_TABLES[cell.table][0] if cell.metric in PANEL else cell.metric
+        values = _values(metric_frames[(frame_metric, cell.retraining)], cell.metric, cell.partition)
+        reference = _values(metric_frames[(frame_metric, cell.reference)], cell.metric, cell.partition)
+        note = PANEL[cell.metric][2] if cell.metric in PANEL else ""
+        if cell.metric == "lsd" or cell.metric in PANEL:
             normalised = normalise_lsd(values, reference)
         else:
             normalised = normalise_rv(values, reference)
@@ -42,6 +84,9 @@ def summarise(cells: list[Cell], metric_frames: dict, estimator: str, paper: pd.
             if np.isneginf(np.median(reference)):
                 note = (note + "; " if note else "") + "reference median is -inf (bit-identical reference runs)"
         median, iqr = median_iqr(normalised)
+        converged, collapsed, convergence_note = _convergence(cell, convergence)
+        if convergence_note:
+            note = (note + "; " if note else "") + convergence_note
         rows.append(
             {
                 "table": cell.table,
@@ -61,6 +106,8 @@ def summarise(cells: list[Cell], metric_frames: dict, estimator: str, paper: pd.
                 "median": median,
                 "iqr": iqr,
                 "n": len(values),
+                "converged": converged,
+                "collapsed_runs": collapsed,
                 "note": note,
             }
         )
@@ -76,6 +123,18 @@ def summarise(cells: list[Cell], metric_frames: dict, estimator: str, paper: pd.
             table[column] = "" if column == "paper_suspect" else np.nan
     table["paper_suspect"] = table["paper_suspect"].fillna("").astype(str)
     return table[TIDY_COLUMNS]
+
+
+def _panel_cells(cells: list[Cell]) -> list[Cell]:
+    """The metric panel's cells beside each cell of Tables 1 and 2: same runs, same reference."""
+    from dataclasses import replace
+
+    return [
+        replace(cell, metric=metric, row=f"{cell.row} {PANEL[metric][0]}")
+        for cell in cells
+        if cell.table in PANEL_TABLES and cell.metric in ("lsd", "rv")
+        for metric in PANEL_TABLES[cell.table][1]
+    ]
 
 
 def _suspect(table: pd.DataFrame) -> pd.Series:

@@ -67,6 +67,25 @@ def sweep_training_params(config: dict, experiment: str, dataset: str, param: st
     return {**training_params(config, dataset, seed), "epochs": epochs}
 
 
+def auto_epochs(config: dict, dataset: str) -> bool:
+    return config["datasets"][dataset]["training"]["epochs"] == "auto"
+
+
+def stopping_params(config: dict, dataset: str) -> dict:
+    """The plateau rule (``rvae.convergence.PlateauRule``'s fields) with the dataset's cap."""
+    rule = dict(config["stopping"])
+    rule["max_epochs"] = config["datasets"][dataset]["training"].get("max_epochs", rule["max_epochs"])
+    return canonical(rule)
+
+
+def epochs_input(config: dict, dataset: str, which: str | None = None) -> dict:
+    """``{"epochs": file}`` when the dataset's epochs are chosen by the joint template's plateau
+    (every model but the joint template itself waits for it), else nothing."""
+    if not auto_epochs(config, dataset) or which == "joint":
+        return {}
+    return {"epochs": paths.fill(paths.EPOCHS, dataset=dataset)}
+
+
 def architecture_params(config: dict, dataset: str, variant: str = "same") -> dict:
     return canonical({**config["datasets"][dataset]["architecture"], "variant": variant})
 

@@ -24,6 +24,12 @@ TEMPLATE_CHECKPOINT = "results/checkpoints/templates/{dataset}/{which}.ckpt"
 
 ROSETTA = "results/rosetta/{dataset}/{method}-k{k}.parquet"
 
+# `epochs: auto`: the epoch count the joint template's plateau chose for every model of a dataset
+EPOCHS = "results/epochs/{dataset}.json"
+# convergence diagnostics: one row per seed of a retraining; the templates' (with kNN accuracy)
+CONVERGENCE = f"results/metrics/convergence/{RETRAINING}.parquet"
+TEMPLATE_DIAGNOSTICS = "results/metrics/templates/{dataset}.json"
+
 # A seed block's job writes every seed's files into one folder; the per-seed paths below are
 # copies made by the shell rule `seed_result`, which takes the names from BLOCK_FILES.
 BLOCK = f"results/blocks/{RETRAINING}/block{{block}}"
@@ -39,7 +45,20 @@ CHOSEN_HYPERPARAMETER = "results/hyperparameters/{experiment}/{dataset}/{param}.
 METRIC = f"results/metrics/{{metric}}/{RETRAINING}.parquet"
 TABLE = "results/tables/table{n}.{ext}"
 TABLE_FORMATS = ("csv", "parquet", "md")
+# The findings scorecard (rvae.paper.findings): claims with verdicts, the front page's summary,
+# every cell's bootstrap interval; keys are build_findings's outputs.
+FINDINGS = {
+    "csv": "results/tables/findings.csv",
+    "parquet": "results/tables/findings.parquet",
+    "md": "results/tables/findings.md",
+    "rst": "results/tables/findings.rst",
+    "intervals_csv": "results/tables/cell_intervals.csv",
+    "intervals_parquet": "results/tables/cell_intervals.parquet",
+}
 FIGURE = "results/figures/{name}.{ext}"
+# Portability (issue 19): per Table 2 dataset, every seed's arms; the table and figure built from them.
+PORTABILITY_SEEDS = "results/portability/{dataset}/{method}-k{k}-{variant}.parquet"
+PORTABILITY_TABLE = "results/tables/portability.{ext}"
 FIGURE_FORMATS = ("png", "pdf")
 
 EXPORT = "results/export/{dataset}/rosetta.parquet"
@@ -70,6 +89,19 @@ def retraining_values(retraining) -> dict:
 
 def metric_file(metric: str, retraining) -> str:
     return fill(METRIC, metric=metric, **retraining_values(retraining))
+
+
+def metric_file_of(metric: str, experiment: str, dataset: str, condition: str, model_kind: str) -> str:
+    """A metric file by the condition as the tables spell it (``{method}-k{k}-{variant}``)."""
+    pattern = METRIC.replace("{method}-k{k}-{variant}", "{condition}")
+    return fill(pattern, metric=metric, experiment=experiment, dataset=dataset, condition=condition, model_kind=model_kind)
+
+
+def rooted(path: str, results_dir) -> str:
+    """A registry path moved under another results folder (``rvae findings`` reads a run wherever it lies)."""
+    if not path.startswith(RESULTS + "/"):
+        raise ValueError(f"{path} is not a results path")
+    return f"{str(results_dir).rstrip('/')}/{path[len(RESULTS) + 1:]}"
 
 
 def run_file(pattern: str, retraining, seed: int) -> str:

@@ -35,6 +35,17 @@ def finish() -> None:
     log.info(f"job finished at {time.time():.3f}")
 
 
+def training_epochs(snakemake, training: dict) -> dict:
+    """``training`` with ``epochs: auto`` resolved: the count the joint template chose (its file)."""
+    if training["epochs"] != "auto":
+        return training
+    import json
+
+    chosen = json.loads(Path(snakemake.input.epochs).read_text())
+    log.info(f"epochs: {chosen['epochs']}, chosen by the joint template's plateau ({snakemake.input.epochs})")
+    return {**training, "epochs": int(chosen["epochs"])}
+
+
 def run_inputs(snakemake):
     """Prepared data, the architecture spec and the checked Rosetta points of a training job."""
     from rvae.data.store import load_prepared

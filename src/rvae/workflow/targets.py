@@ -17,7 +17,7 @@ from rvae.paper.plan import (
     sweeps,
     table_retrainings,
 )
-from rvae.vocabulary import EXPERIMENTS
+from rvae.vocabulary import EXPERIMENTS, MAIN_MODELS
 from rvae.workflow import paths
 
 
@@ -41,7 +41,34 @@ def all_targets(config: dict) -> list[str]:
         for ext in paths.FIGURE_FORMATS
         if (name, ext) != ("datasets", "pdf")  # the examples figure is a PNG only
     ]
-    return tables + figures + sharing_targets(config)
+    return tables + figures + findings_targets(config) + portability_targets(config) + template_diagnostics(config) + sharing_targets(config)
+
+
+def findings_targets(config: dict) -> list[str]:
+    """The scorecard and its figure, whenever the config builds any table."""
+    if not table_numbers(config):
+        return []
+    figure = [paths.fill(paths.FIGURE, name="findings", ext=ext) for ext in paths.FIGURE_FORMATS]
+    return list(paths.FINDINGS.values()) + figure
+
+
+def findings_inputs(config: dict) -> dict:
+    """The Parquet of every table the config lists and the metric files behind them.
+
+    A partial run is a config listing fewer tables: the scorecard scores those and marks the
+    paper's other tables *not run*, rather than building them.
+    """
+    numbers = table_numbers(config)
+    metrics = dict.fromkeys(path for n in numbers for path in table_inputs(config, n).values())
+    return {"tables": [paths.fill(paths.TABLE, n=n, ext="parquet") for n in numbers], "metrics": list(metrics)}
+
+
+def portability_targets(config: dict) -> list[str]:
+    """The portability table and figure, whenever Table 2 is built."""
+    if "table2" not in config["tables"]:
+        return []
+    tables = [paths.fill(paths.PORTABILITY_TABLE, ext=ext) for ext in paths.TABLE_FORMATS]
+    return tables + [paths.fill(paths.FIGURE, name="portability", ext=ext) for ext in paths.FIGURE_FORMATS]
 
 
 def sharing_targets(config: dict) -> list[str]:
@@ -64,6 +91,26 @@ def run_embeddings(config: dict, retraining_wildcards) -> list[str]:
     """The embedding file of every seed of one retraining (its metrics read all of them)."""
     pattern = paths.fill(paths.RUN_EMBEDDING, **dict(retraining_wildcards.items()))
     return [paths.fill(pattern, seed=s) for s in range(config["n_seeds"])]
+
+
+def run_histories(config: dict, retraining_wildcards) -> list[str]:
+    """The history file of every seed of one retraining (its convergence diagnostics read them)."""
+    pattern = paths.fill(paths.RUN_HISTORY, **dict(retraining_wildcards.items()))
+    return [paths.fill(pattern, seed=s) for s in range(config["n_seeds"])]
+
+
+def table_convergence(config: dict, number: int) -> dict:
+    """``{retraining: convergence file}`` of every retraining table ``number`` reads."""
+    out = {}
+    for _, r in table_retrainings(number, config["tables"]):
+        out[r] = paths.fill(paths.CONVERGENCE, **paths.retraining_values(r))
+    return out
+
+
+def template_diagnostics(config: dict) -> list[str]:
+    """The templates' diagnostics of every dataset a table uses."""
+    datasets = dict.fromkeys(r.dataset for n in table_numbers(config) for _, r in table_retrainings(n, config["tables"]))
+    return [paths.fill(paths.TEMPLATE_DIAGNOSTICS, dataset=d) for d in datasets]
 
 
 def sweep_candidates(config: dict, experiment: str, dataset: str, param: str) -> list[str]:
@@ -133,3 +180,82 @@ def sweeps_figure(config: dict) -> list[dict]:
         for experiment in EXPERIMENTS
         for file in sweep_candidates(config, experiment, dataset, param)
     ]
+
+
+# -- portability (issue 19) ---------------------------------------------------------------------
+def portability_conditions(config: dict) -> dict:
+    """Per Table 2 dataset, the sequential k-means condition it uses (its wildcards and name)."""
+    return {
+        dataset: {"method": r.method, "k": r.k, "variant": r.variant, "condition": r.condition}
+        for dataset, runs in figure_retrainings(config["tables"], "sequential").items()
+        for r in [runs["vae"]]
+    }
+
+
+def portability_seed_file(config: dict, dataset: str) -> str:
+    c = portability_conditions(config)[dataset]
+    return paths.fill(paths.PORTABILITY_SEEDS, dataset=dataset, method=c["method"], k=c["k"], variant=c["variant"])
+
+
+def portability_inputs(config: dict, dataset: str, method: str, k, variant: str) -> dict:
+    """Every seed's embedding of Bob's three main models, both templates, and the Rosetta file."""
+    runs = {
+        kind: [
+            paths.fill(paths.RUN_EMBEDDING, experiment="sequential", dataset=dataset, method=method, k=k, variant=variant, model_kind=kind, seed=s)
+            for s in range(config["n_seeds"])
+        ]
+        for kind in MAIN_MODELS
+    }
+    return {
+        "runs": runs,
+        "templates": {which: _template(dataset, which) for which in ("d1", "joint")},
+        "rosetta": paths.fill(paths.ROSETTA, dataset=dataset, method=method, k=k),
+    }
+
+
+def portability_table(config: dict) -> dict:
+    """``{dataset: per-seed portability file}`` of every Table 2 dataset."""
+    return {dataset: portability_seed_file(config, dataset) for dataset in portability_conditions(config)}
+
+
+def portability_figure(config: dict) -> dict:
+    """Per Table 2 dataset: its per-seed file, Alice's D1 template, the Rosetta file, seed 0 of R-VAE and VAE."""
+    out = {}
+    for dataset, c in portability_conditions(config).items():
+        inputs = portability_inputs(config, dataset, c["method"], c["k"], c["variant"])
+        out[dataset] = {
+            "per_seed": portability_seed_file(config, dataset),
+            "template": inputs["templates"]["d1"],
+            "rosetta": inputs["rosetta"],
+            "rvae": inputs["runs"]["rvae"][0],
+            "vae": inputs["runs"]["vae"][0],
+        }
+    return out
+
+
+def convergence_warnings(config: dict) -> list[str]:
+    """One line per dataset whose joint template hit the cap and per retraining with a run that
+    did not converge or collapsed, from the diagnostics files a run has written so far."""
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+
+    lines = []
+    for dataset in config["datasets"]:
+        path = Path(paths.fill(paths.EPOCHS, dataset=dataset))
+        if path.exists() and not json.loads(path.read_text())["converged"]:
+            lines.append(f"WARNING not converged: {dataset} joint template reached its cap without a plateau ({path})")
+    retrainings = dict.fromkeys(r for n in table_numbers(config) for _, r in table_retrainings(n, config["tables"]))
+    for r in retrainings:
+        path = Path(paths.fill(paths.CONVERGENCE, **paths.retraining_values(r)))
+        if not path.exists():
+            continue
+        frame = pd.read_parquet(path)
+        bad = frame[~frame["converged"] | frame["collapsed"]]
+        if len(bad):
+            lines.append(
+                f"WARNING not converged: {paths.fill(paths.RETRAINING, **paths.retraining_values(r))}: "
+                f"{len(bad)} of {len(frame)} runs (seeds {bad['seed'].tolist()}; collapsed {int(bad['collapsed'].sum())}) ({path})"
+            )
+    return lines

@@ -1,0 +1,335 @@
+"""The findings scorecard: the paper's claims as data, bootstrap intervals, verdicts, partial runs."""
+
+import itertools
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rvae.metrics import normalise_lsd, normalise_rv
+from rvae.paper.claims import claims_csv, read_paper_claims
+from rvae.paper.findings import (
+    INCONCLUSIVE, NOT_COMPARABLE, NOT_RUN, OPPOSITE, REPRODUCED, SAME_NS, VERDICTS, aggregate_verdict,
+    figure_findings, normalised_median_replicates, ordering_verdict, percentile_interval, resample_indices,
+    similar_verdict, summary_counts,
+)  # fmt: skip
+from rvae.paper.plan import table_cells, table_retrainings
+from rvae.paper.tables import summarise
+from rvae.workflow import paths
+
+ROOT = Path(__file__).resolve().parents[1]
+PAPER = ROOT / "workflow" / "resources" / "paper_values.csv"
+CLAIMS = ROOT / "workflow" / "resources" / "paper_claims.csv"
+OUTPUTS = ("findings.csv", "findings.parquet", "findings.md", "findings.rst", "cell_intervals.csv", "cell_intervals.parquet")
+
+
+def build_findings(results: Path, out: Path, **options) -> pd.DataFrame:
+    """The rule's call on a hand-made results folder: the tables that exist, metric files by the registry."""
+    from rvae.paper.findings import build_findings as build
+
+    tables = {n: Path(paths.rooted(paths.fill(paths.TABLE, n=n, ext="parquet"), results)) for n in range(1, 11)}
+    outputs = {name: out / Path(path).name for name, path in paths.FINDINGS.items()}
+    locate = lambda *key: paths.rooted(paths.metric_file_of(*key), results)  # noqa: E731
+    return build({n: p for n, p in tables.items() if p.exists()}, locate, outputs, **options)
+
+
+# -- The claims file ------------------------------------------------------------------------
+def test_the_committed_claims_file_is_exactly_what_paper_values_generates():
+    assert CLAIMS.read_text() == claims_csv(PAPER), "run `python -m rvae.paper.claims` and commit the result"
+
+
+def _expected_pairs() -> set:
+    """Independently of the module: strip the one compared thing from each key; pair what is left equal."""
+    things = ["VAE (same seed)", "beta-VAE", "R-VAE", "VAE", "agglomerative", "kmeans", "gmm", "random", "simple", "complex", "same"]
+    paper = pd.read_csv(PAPER)
+    groups: dict = {}
+    for table, row, column in paper[["table", "row", "column"]].itertuples(index=False):
+        key, found = f"{row} | {column}", 0
+        for thing in things:  # longest first, whole words only ("VAE" is not in "beta-VAE")
+            key, n = re.subn(rf"(?<![\w-]){re.escape(thing)}(?![\w-])", "#", key, count=1)
+            found += n
+            if n:
+                break
+        assert found == 1, f"table {table} ({row}, {column}) names no compared thing"
+        groups.setdefault((table, key), []).append((row, column))
+    return {(t, frozenset(pair)) for (t, _), cells in groups.items() for pair in itertools.combinations(cells, 2)}
+
+
+def test_the_claims_cover_every_pair_of_cells_the_papers_tables_compare():
+    claims = read_paper_claims(CLAIMS)
+    rows = claims[claims["kind"] == "table"]
+    listed = [(int(t), frozenset([(ar, ac), (br, bc)])) for t, ar, ac, br, bc in rows[["table", "a_row", "a_column", "b_row", "b_column"]].itertuples(index=False)]
+    expected = _expected_pairs()
+    assert len(listed) == len(set(listed)), "a pair of cells is listed twice"
+    assert expected - set(listed) == set(), "claims missing"
+    assert set(listed) - expected == set(), "claims that compare cells differing in more than one thing"
+    assert len(expected) == 153 and rows["claim_id"].is_unique
+
+
+def test_claims_carry_the_papers_direction_robustness_and_doubt():
+    claims = read_paper_claims(CLAIMS).set_index("claim_id")
+    # Table 9, D2 LSD: random 12.063 (8.485) against k-means 0.00 (2.025): robust, k-means lower
+    random_d2 = claims[(claims["table"] == "9") & (claims["a_row"] == "LSD kmeans") & (claims["b_row"] == "LSD random") & (claims["partition"] == "D2")].iloc[0]
+    assert random_d2["direction"] == "<" and random_d2["robust_in_paper"] and random_d2["paper_difference"] == -12.063
+    # Table 2 birdsong D2: beta-VAE -0.588 (0.305) vs R-VAE -0.153 (0.529): 0.435 < 0.529, a near tie
+    birdsong = claims[(claims["table"] == "2") & (claims["dataset"] == "birdsong") & (claims["partition"] == "D2") & (claims["a_label"] == "beta-VAE")].iloc[0]
+    assert birdsong["direction"] == "<" and not birdsong["robust_in_paper"]
+    # Table 6, 4 RPs: the paper prints 0.00 for both VAE and beta-VAE
+    tie = claims[(claims["table"] == "6") & (claims["k"] == "4") & (claims["a_label"] == "VAE") & (claims["b_label"] == "beta-VAE")].iloc[0]
+    assert tie["direction"] == "="
+    # suspect cells are carried from paper_values.csv; the ambiguous printed 'D1' column is marked too
+    assert "Table 5" in claims.loc["T1-27", "suspect"] and claims.loc["T1-02", "suspect"] == ""
+    assert (claims[claims["partition"] == "D1 (as printed)"]["suspect"].str.contains("ambiguous")).all()
+    # text claims name their members and how many the paper's own table supports
+    x2 = claims.loc["X2"]
+    assert x2["kind"] == "text" and x2["members_agree_in_paper"] == "3/4"  # MNIST rest of D1: -48.566 < -46.241
+    assert claims.loc["X9", "members"] == "T9-09<;T9-11<;T9-12<" and len(claims.loc["X1", "members"].split(";")) == 12
+
+
+# -- Verdict rules ---------------------------------------------------------------------------
+def test_ordering_and_similarity_verdicts():
+    assert ordering_verdict("<", -1.0, -1.5, -0.5) == REPRODUCED
+    assert ordering_verdict("<", 1.0, 0.5, 1.5) == OPPOSITE
+    assert ordering_verdict("<", -0.2, -1.0, 0.5) == SAME_NS
+    assert ordering_verdict(">", -0.2, -1.0, 0.5) == INCONCLUSIVE
+    assert ordering_verdict(">", 0.0, 0.0, 0.0) == INCONCLUSIVE  # no difference: neither sign
+    assert ordering_verdict(">", -0.1, 0.2, 0.4) == REPRODUCED  # the interval decides when it excludes 0
+    with pytest.raises(ValueError, match="finite"):
+        ordering_verdict("<", -np.inf, -np.inf, 1.0)
+    assert similar_verdict(-0.4, 0.3, band=0.5) == REPRODUCED
+    assert similar_verdict(0.6, 0.9, band=0.5) == OPPOSITE
+    assert similar_verdict(0.2, 0.9, band=0.5) == INCONCLUSIVE
+
+
+def test_text_claim_aggregation():
+    assert aggregate_verdict([REPRODUCED, REPRODUCED, NOT_RUN]) == REPRODUCED
+    assert aggregate_verdict([REPRODUCED, SAME_NS, NOT_COMPARABLE]) == SAME_NS
+    assert aggregate_verdict([REPRODUCED, INCONCLUSIVE, SAME_NS]) == INCONCLUSIVE
+    assert aggregate_verdict([REPRODUCED, REPRODUCED, OPPOSITE, INCONCLUSIVE]) == OPPOSITE
+    assert aggregate_verdict([NOT_RUN, NOT_COMPARABLE]) == NOT_RUN
+    assert aggregate_verdict([NOT_COMPARABLE, NOT_COMPARABLE]) == NOT_COMPARABLE
+
+
+# -- A hand-made results directory ---------------------------------------------------------
+LSD_D1 = {"vae": [1.00, 1.02, 0.98, 1.01, 0.99], "beta_vae": [1.50, 1.52, 1.48, 1.51, 1.49], "rvae": [0.50, 0.51, 0.49, 0.52, 0.48]}
+LSD_D2 = {"vae": [1.0, 2.0, 3.0, 0.5, 2.5], "beta_vae": [0.9, 1.9, 2.9, 0.4, 2.4], "rvae": [1.1, 2.1, 3.1, 0.6, 2.6]}
+
+
+def _rv_frames() -> dict:
+    rng = np.random.default_rng(1)
+    n = 60
+    points = pd.DataFrame({"point": np.arange(n), "partition": ["D1"] * 40 + ["D2"] * 20, "is_rosetta": [True] * 8 + [False] * (n - 8)})
+    base = rng.normal(0.0, 1.0, n)
+    rv = {"vae": base, "beta_vae": base - 0.3 + rng.normal(0, 0.05, n), "rvae": base - 5.0, "vae_same_seed": np.full(n, -np.inf)}
+    return {model: points.assign(rv=values) for model, values in rv.items()}
+
+
+def _write_table(results: Path, number: int, tables: dict, estimator: str = "ledoit_wolf", converged: dict | None = None):
+    cells = table_cells(number, tables)
+    frames = {
+        (metric, run): pd.read_parquet(paths.rooted(paths.metric_file(metric, run), results))
+        for metric, run in table_retrainings(number, tables)
+    }
+    table = summarise(cells, frames, estimator, pd.read_csv(PAPER))
+    if converged is not None:
+        table["converged"] = [converged.get((r, c), True) for r, c in zip(table["row"], table["column"])]
+    (results / "tables").mkdir(parents=True, exist_ok=True)
+    table.to_parquet(results / "tables" / f"table{number}.parquet", index=False)
+
+
+def fake_results(root: Path, numbers=(1, 2, 3)) -> Path:
+    """Tables 1-3 on 8 Gaussians from hand-made metric files, through the tables' own code."""
+    results = root / "results"
+    lsd_dir = results / "metrics" / "lsd" / "sequential" / "gaussians" / "kmeans-k8-same"
+    rv_dir = results / "metrics" / "rv" / "reproducibility" / "gaussians" / "kmeans-k8-same"
+    lsd_dir.mkdir(parents=True)
+    rv_dir.mkdir(parents=True)
+    panel_dir = results / "metrics" / "panel" / "reproducibility" / "gaussians" / "kmeans-k8-same"
+    panel_dir.mkdir(parents=True)
+    for model in LSD_D1:
+        # the similarity panel beside the LSD (Table 2) is not scored by findings: any values do
+        panel = {f"{m}_{p}": np.ones(5) for m in ("heldout", "angular_procrustes", "cka") for p in ("D1", "D2")}
+        pd.DataFrame({"seed": range(5), "D1": LSD_D1[model], "D2": LSD_D2[model], **panel}).to_parquet(lsd_dir / f"{model}.parquet")
+    for model, frame in _rv_frames().items():
+        frame.to_parquet(rv_dir / f"{model}.parquet")
+        panel = {f"{m}_{p}": np.ones(5) for m in ("angular_procrustes", "cka") for p in ("R1", "rest_D1")}
+        pd.DataFrame({"seed": range(5), **panel}).to_parquet(panel_dir / f"{model}.parquet")
+    if 1 in numbers:  # the R-VAE's R1 cell did not converge
+        _write_table(results, 1, {"table1": {"gaussians": 8}}, converged={("RV(R1) R-VAE", "gaussians"): False})
+    if 2 in numbers:
+        _write_table(results, 2, {"table2": {"gaussians": 8}})
+    if 3 in numbers:  # an estimator the paper's log det cannot stand for
+        _write_table(results, 3, {"table3": {"gaussians": [8]}}, estimator="pseudo")
+    return results
+
+
+def _by_id(findings: pd.DataFrame) -> pd.DataFrame:
+    return findings.set_index("claim_id")
+
+
+def test_verdicts_on_hand_made_tables_reach_every_verdict(tmp_path):
+    findings = _by_id(build_findings(fake_results(tmp_path), tmp_path / "out"))
+    # Table 2, D1: R-VAE LSD half the VAE's on every seed; beta-VAE 1.5 times
+    assert findings.loc["T2-02", "verdict"] == REPRODUCED  # paper VAE > R-VAE
+    assert findings.loc["T2-02", "our_difference"] == pytest.approx(0.5)
+    assert findings.loc["T2-01", "verdict"] == OPPOSITE  # paper VAE > beta-VAE; ours 0 - 0.5
+    assert findings.loc["T2-01", "difference_high"] < 0
+    # Table 2, D2: differences of 0.05 against seeds spread from 0.5 to 3
+    assert findings.loc["T2-04", "verdict"] == SAME_NS  # paper VAE > beta-VAE; ours +0.05
+    assert findings.loc["T2-04", "difference_low"] < 0 < findings.loc["T2-04", "difference_high"]
+    assert findings.loc["T2-05", "verdict"] == INCONCLUSIVE  # paper VAE > R-VAE; ours -0.05
+    assert findings.loc["T2-08", "verdict"] == NOT_RUN and "not in table 2" in findings.loc["T2-08", "reason"]  # MNIST
+    # not comparable: not converged, pseudo estimator, suspect paper reference, a tie in the paper
+    assert findings.loc["T1-02", "verdict"] == NOT_COMPARABLE and "not converged" in findings.loc["T1-02", "reason"]
+    assert findings.loc["T1-17", "verdict"] == REPRODUCED  # rest of D1: R-VAE 5 log units below the VAE
+    assert findings.loc["T1-17", "our_difference"] == pytest.approx(5.0)
+    assert findings.loc["T3-08", "verdict"] == NOT_COMPARABLE and "pseudo" in findings.loc["T3-08", "reason"]
+    assert findings.loc["T1-21", "verdict"] == NOT_COMPARABLE and "suspect" in findings.loc["T1-21", "reason"]
+    tie = findings[(findings["table"] == "6") & (findings["direction"] == "=")]
+    assert (tie["verdict"] == NOT_COMPARABLE).all() and len(tie) == 1
+    assert set(findings["verdict"]) == set(VERDICTS)
+    # X3 asserts R-VAE < beta-VAE, where Table 2's own D1 numbers say the opposite (T2-03):
+    # the same data reproduce the text (ours beta-VAE 1.5 > R-VAE 0.5) and contradict the table.
+    assert findings.loc["T2-03", "verdict"] == OPPOSITE
+    assert findings.loc["X3", "members_run"] == "4/16" and findings.loc["X3", "verdict"] == INCONCLUSIVE
+    assert "reproduced: 2" in findings.loc["X3", "member_verdicts"]
+
+
+def test_non_finite_differences_are_not_comparable(tmp_path):
+    """Bit-identical same-seed runs (RV -inf) leave no finite effect to compare."""
+    results = fake_results(tmp_path, numbers=(1,))
+    claims = read_paper_claims(CLAIMS)
+    claim = claims[claims["claim_id"] == "T1-09"].copy()  # MNIST same seed vs R-VAE, moved to our Gaussians
+    claim[["a_row", "a_column", "b_row", "b_column", "claim_id"]] = ["RV(rest of D1) VAE (same seed)", "gaussians", "RV(rest of D1) R-VAE", "gaussians", "H-1"]
+    findings = _by_id(build_findings(results, tmp_path / "out", claims=claim))
+    assert np.isneginf(findings.loc["H-1", "our_a_median"]) and findings.loc["H-1", "verdict"] == NOT_COMPARABLE
+    assert "not finite" in findings.loc["H-1", "reason"] and "bit-identical" in findings.loc["H-1", "reason"]
+
+
+def test_a_partial_run_gives_not_run_rows_and_says_what_is_missing(tmp_path):
+    results = fake_results(tmp_path, numbers=(2,))
+    findings = build_findings(results, tmp_path / "out")
+    assert len(findings) == len(read_paper_claims(CLAIMS))
+    others = findings[(findings["kind"] == "table") & ~findings["table"].isin(["2", "6", "7", "8", "1", "5", "9", "10"])]
+    assert (others["verdict"] == NOT_RUN).all() and (others["reason"] == "table " + others["table"] + " not built").all()
+    counts = summary_counts(findings)
+    assert counts.loc["Table 3", NOT_RUN] == 12 and counts.loc["all claims", "total"] == len(findings)
+    assert counts.loc["Table 2", [REPRODUCED, OPPOSITE, SAME_NS, INCONCLUSIVE]].sum() == 6
+    md = (tmp_path / "out" / "findings.md").read_text()
+    assert "Tables not built in this run: 1, 3, 4, 5, 6, 7, 8, 9, 10" in md
+    assert md.index("| all claims |") < md.index("## Table 2") < md.index("## The text's claims")
+    # a table whose metric file has gone: its claims are not run, with the file named
+    (results / "metrics" / "lsd" / "sequential" / "gaussians" / "kmeans-k8-same" / "rvae.parquet").unlink()
+    findings = _by_id(build_findings(results, tmp_path / "out2"))
+    assert findings.loc["T2-02", "verdict"] == NOT_RUN and "rvae.parquet" in findings.loc["T2-02", "reason"]
+    assert findings.loc["T2-01", "verdict"] == OPPOSITE  # the cells whose files are there are still scored
+
+
+# -- Bootstrap intervals ---------------------------------------------------------------------
+def test_findings_are_byte_identical_on_rerun_and_independent_of_other_tables(tmp_path):
+    results = fake_results(tmp_path)
+    build_findings(results, tmp_path / "a")
+    build_findings(results, tmp_path / "b")
+    for name in OUTPUTS:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    alone = fake_results(tmp_path / "alone", numbers=(2,))
+    build_findings(alone, tmp_path / "c")
+    columns = ["row", "column", "median", "ci_low", "ci_high"]
+    full = pd.read_parquet(tmp_path / "a" / "cell_intervals.parquet")
+    part = pd.read_parquet(tmp_path / "c" / "cell_intervals.parquet")
+    assert len(part) == 6 and part["ci_high"].gt(part["ci_low"]).sum() == 4  # the VAE cells sit at exactly 0
+    pd.testing.assert_frame_equal(full.loc[full["table"] == 2, columns].reset_index(drop=True), part[columns])
+
+
+def test_claim_interval_equals_a_plain_loop_over_the_same_resamples(tmp_path):
+    """Brute force: resample by resample with the tables' own normalisation, then the percentiles."""
+    findings = _by_id(build_findings(fake_results(tmp_path), tmp_path / "out"))
+    vae, rvae = np.array(LSD_D1["vae"]), np.array(LSD_D1["rvae"])
+    vae_idx = np.concatenate(list(resample_indices("lsd/sequential/gaussians/kmeans-k8-same/vae", 5)))
+    rvae_idx = np.concatenate(list(resample_indices("lsd/sequential/gaussians/kmeans-k8-same/rvae", 5)))
+    assert vae_idx.shape == (1000, 5)
+    diffs = []
+    for v, r in zip(vae_idx, rvae_idx):
+        a = np.median(normalise_lsd(vae[v], vae[v]))  # the VAE cell is its own reference
+        b = np.median(normalise_lsd(rvae[r], vae[v]))
+        diffs.append(a - b)
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    assert findings.loc["T2-02", "difference_low"] == low and findings.loc["T2-02", "difference_high"] == high
+
+
+def test_vectorised_replicates_equal_the_tables_normalisation_per_resample():
+    rng = np.random.default_rng(3)
+    values, reference = rng.normal(size=7), rng.normal(size=7)
+    values[2] = -np.inf
+    idx = np.concatenate(list(resample_indices("test/rv", 7, n_resamples=120)))
+    fast = normalised_median_replicates("rv", values, reference, idx, idx)
+    slow = [np.median(normalise_rv(values[i], reference[i])) for i in idx]
+    np.testing.assert_array_equal(fast, slow)
+    lsd_v, lsd_r = np.abs(values[[0, 1, 3, 4]]) + 0.1, np.abs(reference[:3]) + 0.1
+    iv = np.concatenate(list(resample_indices("test/a", 4, n_resamples=120)))
+    ir = np.concatenate(list(resample_indices("test/b", 3, n_resamples=120)))
+    fast = normalised_median_replicates("lsd", lsd_v, lsd_r, iv, ir)
+    np.testing.assert_array_equal(fast, [np.median(normalise_lsd(lsd_v[a], lsd_r[b])) for a, b in zip(iv, ir)])
+
+
+def test_bootstrap_distribution_matches_exact_enumeration_on_three_seeds():
+    """With 3 seeds a side there are 27 x 27 equally likely resamples: every atom's frequency must match."""
+    values, reference = np.array([0.5, 0.8, 1.4]), np.array([1.0, 1.2, 2.0])
+    exact: dict = {}
+    for a in itertools.product(range(3), repeat=3):
+        for b in itertools.product(range(3), repeat=3):
+            stat = round(float(np.median(normalise_lsd(values[list(a)], reference[list(b)]))), 9)
+            exact[stat] = exact.get(stat, 0) + 1 / 729
+    iv = np.concatenate(list(resample_indices("exact/a", 3)))
+    ir = np.concatenate(list(resample_indices("exact/b", 3)))
+    replicates = np.round(normalised_median_replicates("lsd", values, reference, iv, ir), 9)
+    atoms, counts = np.unique(replicates, return_counts=True)
+    assert set(atoms) <= set(exact)
+    for atom, p in exact.items():
+        observed = counts[atoms == atom].sum() / len(replicates)
+        assert abs(observed - p) <= 4.5 * np.sqrt(p * (1 - p) / len(replicates)), (atom, observed, p)
+    low, high = percentile_interval(replicates)
+    cdf = lambda x: sum(p for s, p in exact.items() if s <= x)  # noqa: E731
+    assert cdf(low) <= 0.1 and cdf(high) >= 0.9
+
+
+def test_percentile_interval_keeps_infinities_and_refuses_nan():
+    assert percentile_interval(np.full(10, -np.inf)) == (-np.inf, -np.inf)
+    assert np.isnan(percentile_interval([1.0, np.nan])[0])
+    assert percentile_interval(np.arange(101.0)) == (2.5, 97.5)
+
+
+def test_figure_draws_one_point_per_scored_claim(tmp_path):
+    findings = build_findings(fake_results(tmp_path), tmp_path / "out")
+    figure_findings(findings, tmp_path / "findings.png", tmp_path / "findings.pdf")
+    from PIL import Image
+
+    with Image.open(tmp_path / "findings.png") as image:
+        assert image.size[0] > 400 and image.size[1] > 200
+    assert (tmp_path / "findings.pdf").stat().st_size > 1000
+
+
+# -- The command line ------------------------------------------------------------------------
+def test_rvae_findings_prints_the_rules_counts_for_a_run(tmp_path, capsys):
+    from rvae.cli import main
+
+    results = fake_results(tmp_path)
+    assert main(["findings", str(results)]) == 0
+    printed = capsys.readouterr().out
+    counts = summary_counts(build_findings(results, tmp_path / "out"))  # the rule's call
+    line = next(l for l in printed.splitlines() if l.startswith("all claims"))
+    assert line.split()[2:] == [str(v) for v in counts.loc["all claims"]]
+    assert re.search(r"^Table 2\s+" + r"\s+".join(str(v) for v in counts.loc["Table 2"]) + "$", printed, re.M)
+    assert "Tables not built: 4, 5, 6, 7, 8, 9, 10" in printed
+    assert not (results / "tables" / "findings.csv").exists()  # prints, writes nothing
+
+
+def test_rvae_findings_on_a_folder_without_tables_says_so_in_one_line(tmp_path, capsys):
+    from rvae.cli import main
+
+    (tmp_path / "results" / "tables").mkdir(parents=True)
+    assert main(["findings", str(tmp_path / "results")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "no tables" in err and str(tmp_path / "results" / "tables") in err
