@@ -376,6 +376,13 @@ BAD_INPUT = [
     ("--k 0", lambda t, m: _export(t, m, k=0), "rvae export-rosetta: error: argument --k: must be at least 1, got 0"),
     ("--per-digit 0", lambda t, m: ["example-data", "--out", str(t / "ex"), "--per-digit", "0"], "argument --per-digit: must be at least 1, got 0"),
     ("--device tpu", lambda t, m: _train(t) + ["--device", "tpu"], "device must be one of"),
+    ("pickled --latents", lambda t, m: ["export-rosetta", "--latents", str(_with(t, "z.npy", np.array([[1, 2]] * 40, dtype=object)) / "z.npy"),
+                                        "--data", str(_data(t)), "--out", str(t / "out" / "r.parquet")], "z.npy is not a plain .npy array"),
+    ("Parquet file as compare --reference", lambda t, m: ["compare", "--reference", str(_points(t)), "--model", str(m), "--data", str(_data(t))],
+     "alice.parquet: not an rvae model file (a Parquet file)"),
+    ("compare --k 0", lambda t, m: ["compare", "--reference", str(m), "--model", str(m), "--data", str(_data(t)), "--k", "0"],
+     "rvae compare: error: argument --k: must be at least 1, got 0"),
+    ("findings without tables", lambda t, m: ["findings", str(t)], "no tables (table1.parquet ... table10.parquet)"),
 ]  # fmt: skip
 
 
