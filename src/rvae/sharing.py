@@ -24,6 +24,7 @@ from rvae.losses import RosettaLoss
 from rvae.metrics import heldout_lsd, leave_one_out_portability, lsd, portability
 from rvae.models import VAE, ArchitectureSpec, fingerprint
 from rvae.portable import RosettaPoints
+from rvae.seeds import role_seed
 from rvae.rosetta import make_rosetta_points
 from rvae.trainer import TrainConfig, train_vae
 
@@ -169,9 +170,11 @@ def train_on_shared_points(
     choice = {"value": config.rho, "candidates": []}
     if rho_grid:
         for rho in rho_grid:
-            candidate = TrainConfig(**{**config.__dict__, "rho": float(rho), "epochs": int(sweep_epochs)})
+            # each candidate from a stream of its own (spec, "Randomness has roles"): not the final run's
+            seed = role_seed(config.seed, f"sweep/rho/{float(rho)}")
+            candidate = TrainConfig(**{**config.__dict__, "rho": float(rho), "epochs": int(sweep_epochs), "seed": seed})
             model, _ = train_vae(spec, candidate, x_train, x_val, anchors)
-            scores = evaluate(model, x_val, anchors, config.obs_precision, seed=config.seed)
+            scores = evaluate(model, x_val, anchors, config.obs_precision, seed=seed)
             choice["candidates"].append({"value": float(rho), "score": scores["selection_score"], "validation": scores})
             log.info(f"rho candidate {rho}: validation score {scores['selection_score']:.4f}")
         choice["value"] = choose(choice["candidates"])["value"]

@@ -156,7 +156,8 @@ class EpochLoop:
 
     def _epoch_batches(self, n: int) -> range:
         """Where each step's batch starts in the epoch's permutation: one pass, or the first
-        ``steps_per_epoch`` batches of it (the rest of the permutation waits for a later epoch)."""
+        ``steps_per_epoch`` batches of it (each epoch draws a fresh permutation, so every point
+        has the same chance of being seen)."""
         cfg = self.config
         passes = -(-n // cfg.batch_size)
         steps = passes if cfg.steps_per_epoch is None else int(cfg.steps_per_epoch)

@@ -13,5 +13,6 @@ rule select_rosetta:
         seed=lambda w: job_params.seed_of(
             config, job_params.rosetta_role(w.dataset, f"{w.method}-k{w.k}")
         ),
+        max_fraction=config["max_rosetta_fraction"],
     script:
         "../scripts/select_rosetta.py"

@@ -18,6 +18,13 @@ data = load_prepared(Path(sm.input.x).parent)
 frame = read_embedding(sm.input.embedding)
 train = frame[(frame["partition"] == "D1") & (frame["split"] == "train")]
 ids = train["point"].to_numpy()
+# the config check counts D1 where a loader knows it up front; data read from disk is counted here
+if int(sm.wildcards.k) > sm.params.max_fraction * len(ids):
+    raise SystemExit(
+        f"{sm.wildcards.k} Rosetta points for dataset {sm.wildcards.dataset!r} are {int(sm.wildcards.k) / len(ids):.0%} of its "
+        f"{len(ids)} D1 training points, above max_rosetta_fraction = {sm.params.max_fraction:g}; lower k or raise "
+        "max_rosetta_fraction (up to 1) to allow it explicitly"
+    )
 points = make_rosetta_points(
     x=np.asarray(data.x[ids]),
     z=latents(train),

@@ -36,16 +36,23 @@ def rv_per_point(embedding_paths: list[str], estimator: str) -> pd.DataFrame:
     return out
 
 
-def lsd_per_seed(embedding_paths: list[str], seeds: list[int], template_path: str) -> pd.DataFrame:
-    """LSD of each seed against the joint template (one map for D1 and D2), plus the map's analysis."""
+def _against_template(embedding_paths: list[str], seeds: list[int], template_path: str):
+    """The template's latents, and (seed, embedding frame, latents) per run, checked to cover the same points."""
     template = read_embedding(template_path)
-    z_ref = latents(template)
-    rows = []
+    runs = []
     for seed, path in zip(seeds, embedding_paths):
         frame = read_embedding(path)
         if not np.array_equal(frame["point"].to_numpy(), template["point"].to_numpy()):
             raise ValueError(f"embedding {path} covers other points than the template {template_path}")
-        z = latents(frame)
+        runs.append((seed, frame, latents(frame)))
+    return latents(template), runs
+
+
+def lsd_per_seed(embedding_paths: list[str], seeds: list[int], template_path: str) -> pd.DataFrame:
+    """LSD of each seed against the joint template (one map for D1 and D2), plus the map's analysis."""
+    z_ref, runs = _against_template(embedding_paths, seeds, template_path)
+    rows = []
+    for seed, frame, z in runs:
         result = lsd(z, z_ref, frame["partition"].to_numpy())
         row = {"seed": int(seed), "D1": result.values.get("D1", np.nan), "D2": result.values.get("D2", np.nan), "all": result.values["all"]}
         if result.A.shape[0] == result.A.shape[1]:
@@ -80,14 +87,9 @@ def metric_panel(z: np.ndarray, z_ref: np.ndarray, partition: np.ndarray, is_ros
 def panel_per_seed(embedding_paths: list[str], seeds: list[int], template_path: str) -> pd.DataFrame:
     """Table 1's similarity panel: each seed against the D1 template (whose Rosetta points it was
     given), on the Rosetta points (R1) and the rest of D1: angular Procrustes distance and linear CKA."""
-    template = read_embedding(template_path)
-    z_ref = latents(template)
+    z_ref, runs = _against_template(embedding_paths, seeds, template_path)
     rows = []
-    for seed, path in zip(seeds, embedding_paths):
-        frame = read_embedding(path)
-        if not np.array_equal(frame["point"].to_numpy(), template["point"].to_numpy()):
-            raise ValueError(f"embedding {path} covers other points than the template {template_path}")
-        z = latents(frame)
+    for seed, frame, z in runs:
         d1, rosetta = (frame["partition"] == "D1").to_numpy(), frame["is_rosetta"].to_numpy(dtype=bool)
         row = {"seed": int(seed)}
         for part, mask in (("R1", d1 & rosetta), ("rest_D1", d1 & ~rosetta)):
