@@ -1,12 +1,18 @@
 # Rosetta VAE: the paper as a DAG. Every table is a target:
 #   snakemake results/tables/table2.csv --cores 8 --resources gpu=1
 # See README.md and config/README.md.
+from pathlib import Path
+
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The default config only when none is given: a --configfile replaces it rather than being
+# merged into it; `extends:` in a config opts in to a base (config/README.md, "Your own config").
+if not workflow.config_settings.configfiles:
+
+    configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
 
 
 report: "workflow/report/workflow.rst"

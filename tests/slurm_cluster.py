@@ -1,10 +1,12 @@
-"""A single-node SLURM cluster started on this machine for the tests: munged, slurmctld, slurmd.
+"""A single-node SLURM cluster started on this machine for the tests: munged, slurmctld, slurmd,
+and with ``accounting=True`` also MariaDB and slurmdbd, as sites run it (``sacct`` answers from
+the database; jobs run under an account that ``sacctmgr`` created).
 
 Debian 12's packages (22.05), daemons run in the foreground as root (no systemd) and stopped by
-the PIDs this module started. State, spool and logs live in a temporary folder. The configuration
-must be at the default /etc/slurm/slurm.conf: the executor's job step drops ``SLURM_*``
-variables (``SLURM_CONF`` included) before its nested ``srun``. Files already there are put back
-on stop. The node has one fake GPU (``File=/dev/null``) so rules that declare
+the PIDs this module started. State, spool, database and logs live in a temporary folder. The
+configuration must be at the default /etc/slurm/slurm.conf: the executor's job step drops
+``SLURM_*`` variables (``SLURM_CONF`` included) before its nested ``srun``. Files already there
+are put back on stop. The node has one fake GPU (``File=/dev/null``) so rules that declare
 ``gpu=1`` are scheduled as GPU jobs, one at a time.
 """
 
@@ -19,22 +21,28 @@ import time
 from pathlib import Path
 
 PACKAGES = ["slurmctld", "slurmd", "slurm-client", "munge"]
+ACCOUNTING_PACKAGES = ["slurmdbd", "mariadb-server"]
 CONF_DIR = Path("/etc/slurm")
+CLUSTER = "rvaetest"
+ACCOUNT = "rvae_lab"  # the account jobs run under on the cluster with accounting
+GPU_MODEL = "fake"  # the node's one GPU: --gpus=1 and --gpus=fake:1 both get it
 
 
 class ClusterUnavailable(RuntimeError):
     """Raised with the reason the cluster cannot be started here (the test skips with it)."""
 
 
-def install() -> None:
+def install(accounting: bool = False) -> None:
     if os.geteuid() != 0:
         raise ClusterUnavailable("needs root to install and start SLURM daemons")
-    if all(shutil.which(tool) for tool in ("slurmctld", "slurmd", "munged", "sbatch")):
+    tools = ["slurmctld", "slurmd", "munged", "sbatch"] + (["slurmdbd", "mariadbd", "mariadb-install-db"] if accounting else [])
+    if all(shutil.which(tool) for tool in tools):
         return
     if shutil.which("apt-get") is None:
         raise ClusterUnavailable("apt-get is not available to install SLURM")
+    packages = PACKAGES + (ACCOUNTING_PACKAGES if accounting else [])
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *PACKAGES]):
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *packages]):
         done = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if done.returncode != 0:
             raise ClusterUnavailable(f"{' '.join(cmd)} failed: {done.stderr[-500:]}")
@@ -51,13 +59,28 @@ def _chown(path: Path, user: str) -> None:
     shutil.chown(path, user, user)
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
 class SlurmCluster:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, accounting: bool = False):
         self.root = Path(root)
+        self.accounting = accounting
         self.node = socket.gethostname().split(".")[0]
         self.processes: dict[str, subprocess.Popen] = {}
         self.conf = CONF_DIR / "slurm.conf"
+        self.dbd_conf = CONF_DIR / "slurmdbd.conf"
         self.saved: dict[Path, bytes | None] = {}
+        self.db_port = free_port() if accounting else None
+        self.dbd_port = free_port() if accounting else None
 
     @property
     def env(self) -> dict:
@@ -71,12 +94,22 @@ class SlurmCluster:
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         CONF_DIR.mkdir(parents=True, exist_ok=True)
         gres = CONF_DIR / "gres.conf"
-        for path in (self.conf, gres):
+        for path in (self.conf, gres, self.dbd_conf):
             self.saved.setdefault(path, path.read_bytes() if path.exists() else None)
+        if self.accounting:  # jobs and their accounts go to slurmdbd, which sacct asks
+            accounting = [
+                "AccountingStorageType=accounting_storage/slurmdbd",
+                "AccountingStorageHost=127.0.0.1",
+                f"AccountingStoragePort={self.dbd_port}",
+                "AccountingStorageEnforce=associations",  # a job needs a valid account
+                "AccountingStorageTRES=gres/gpu",
+            ]
+        else:
+            accounting = ["AccountingStorageType=accounting_storage/none"]
         self.conf.write_text(
             "\n".join(
                 [
-                    "ClusterName=rvaetest",
+                    f"ClusterName={CLUSTER}",
                     f"SlurmctldHost={self.node}(127.0.0.1)",
                     "SlurmUser=root",
                     "SlurmdUser=root",
@@ -93,7 +126,7 @@ class SlurmCluster:
                     "SelectTypeParameters=CR_Core_Memory",
                     "ProctrackType=proctrack/linuxproc",
                     "TaskPlugin=task/none",
-                    "AccountingStorageType=accounting_storage/none",
+                    *accounting,
                     "JobAcctGatherType=jobacct_gather/none",
                     "JobCompType=jobcomp/none",
                     "MpiDefault=none",
@@ -103,14 +136,73 @@ class SlurmCluster:
                     "MinJobAge=600",
                     f"DefMemPerCPU={memory // (4 * cpus)}",
                     "GresTypes=gpu",
-                    f"NodeName={self.node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory} Gres=gpu:1 State=UNKNOWN",
+                    f"NodeName={self.node} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory} Gres=gpu:{GPU_MODEL}:1 State=UNKNOWN",
                     f"PartitionName=debug Nodes={self.node} Default=YES MaxTime=INFINITE State=UP",
                     "",
                 ]
             )
         )
         # Without File= slurmd drops the GPU and the controller drains the node.
-        gres.write_text(f"NodeName={self.node} Name=gpu Count=1 File=/dev/null\n")
+        gres.write_text(f"NodeName={self.node} Name=gpu Type={GPU_MODEL} Count=1 File=/dev/null\n")
+
+    def start_database(self, munge_socket: Path, timeout: float) -> None:
+        """MariaDB on a private port and data folder, then slurmdbd on it, then the cluster, the
+        account and the user's association (what a site's admin creates with sacctmgr)."""
+        data = self.root / "mariadb"
+        done = subprocess.run(
+            ["mariadb-install-db", "--no-defaults", f"--datadir={data}", "--user=root",
+             "--auth-root-authentication-method=normal", "--skip-test-db"],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"mariadb-install-db failed: {done.stdout[-1500:]}{done.stderr[-1500:]}")
+        db_socket = self.root / "mariadb.sock"
+        self._start(
+            "mariadbd",
+            ["mariadbd", "--no-defaults", f"--datadir={data}", "--user=root", f"--socket={db_socket}",
+             f"--port={self.db_port}", "--bind-address=127.0.0.1", f"--pid-file={self.root / 'mariadb.pid'}",
+             "--innodb-buffer-pool-size=64M", "--skip-name-resolve"],
+        )  # fmt: skip
+        self._wait(lambda: _port_open(self.db_port), timeout, "mariadbd did not listen")
+        password = os.urandom(8).hex()
+        sql = (f"CREATE USER 'slurm'@'127.0.0.1' IDENTIFIED BY '{password}'; "
+               "GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1';")  # fmt: skip
+        done = subprocess.run(["mariadb", "--no-defaults", f"--socket={db_socket}", "-u", "root", "-e", sql], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"creating the slurm database user failed: {done.stderr[-1500:]}")
+        self.dbd_conf.write_text(
+            "\n".join(
+                [
+                    "AuthType=auth/munge",
+                    f"AuthInfo=socket={munge_socket}",
+                    f"DbdHost={self.node}",
+                    "DbdAddr=127.0.0.1",
+                    f"DbdPort={self.dbd_port}",
+                    "SlurmUser=root",
+                    "StorageType=accounting_storage/mysql",
+                    "StorageHost=127.0.0.1",
+                    f"StoragePort={self.db_port}",
+                    "StorageUser=slurm",
+                    f"StoragePass={password}",
+                    "StorageLoc=slurm_acct_db",
+                    f"PidFile={self.root / 'slurmdbd.pid'}",
+                    f"LogFile={self.root / 'log' / 'slurmdbd.log'}",
+                    "",
+                ]
+            )
+        )
+        self.dbd_conf.chmod(0o600)  # slurmdbd refuses a config others can read (it holds the password)
+        self._start("slurmdbd", ["slurmdbd", "-D"])
+        self._wait(lambda: _port_open(self.dbd_port), timeout, "slurmdbd did not listen")
+        for args in (
+            ["add", "cluster", CLUSTER],
+            ["add", "account", ACCOUNT, "Description=rosetta-vae test lab", "Organization=rvae"],
+            ["add", "user", "root", f"Account={ACCOUNT}"],
+            ["modify", "user", "root", "set", f"DefaultAccount={ACCOUNT}"],
+        ):
+            done = subprocess.run(["sacctmgr", "-i", *args], capture_output=True, text=True, env=self.env)
+            if done.returncode != 0 and "Nothing" not in done.stdout + done.stderr:
+                raise RuntimeError(f"sacctmgr {' '.join(args)} failed: {done.stdout}{done.stderr}{self.logs()}")
 
     def _start(self, name: str, cmd: list[str], user: str | None = None) -> None:
         log = open(self.root / "log" / f"{name}.out", "ab")
@@ -119,7 +211,7 @@ class SlurmCluster:
         self.processes[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True)
 
     def start(self, timeout: float = 60.0) -> None:
-        install()
+        install(self.accounting)
         self.write_config()
         munge_run = Path("/run/munge")
         munge_run.mkdir(parents=True, exist_ok=True)
@@ -137,6 +229,10 @@ class SlurmCluster:
         # munge clients (the slurm auth plugin) find the socket through the config.
         with self.conf.open("a") as conf:
             conf.write(f"AuthInfo=socket={munge_socket}\n")
+            if self.accounting:  # the socket for talking to slurmdbd (sacct, sacctmgr, slurmctld)
+                conf.write(f"AccountingStoragePass={munge_socket}\n")
+        if self.accounting:
+            self.start_database(munge_socket, timeout)
         self._start("slurmctld", ["slurmctld", "-D", "-i", "-f", str(self.conf)])
         self._start("slurmd", ["slurmd", "-D", "-f", str(self.conf)])
         self._wait(lambda: self.node_state() == "idle", timeout, "the node never became idle")

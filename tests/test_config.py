@@ -23,12 +23,40 @@ def check(config):
     check_config(config)
 
 
-def test_shipped_configs_are_valid(tmp_path, monkeypatch):
+SHIPPED = ["config/config.yaml", "config/paper.yaml", "config/sharing.yaml", "tests/slurm/config.yaml",
+           "tests/workflow/config.yaml", "tests/workflow/mini.yaml"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_configs_are_valid_on_their_own(name, tmp_path, monkeypatch):
+    """Each config alone (nothing merged into it), with the schema's defaults filled in."""
     from conftest import paper_data_layout
+    from rvae.cli import main as rvae
+    from test_slurm import write_lab_data
 
     monkeypatch.chdir(paper_data_layout(tmp_path))  # paper.yaml's data paths are relative
-    for name in ("config/config.yaml", "config/paper.yaml", "tests/workflow/config.yaml"):
-        check(yaml.safe_load((ROOT / name).read_text()))
+    assert rvae(["example-data", "--out", "example", "--per-digit", "2"]) == 0  # sharing.yaml's folders
+    write_lab_data(tmp_path, poisoned=False)  # the SLURM config's folder dataset
+    config = yaml.safe_load((ROOT / name).read_text())
+    check(config)
+    assert config["hyperparameters"]["beta"] and config["hyperparameters"]["rho"]
+
+
+def test_schema_supplies_every_default_a_short_config_leaves_out():
+    """A user config is not merged into config/config.yaml: what it leaves out is these defaults
+    (the list config/README.md gives under "Which config runs")."""
+    config = {"datasets": {"g": {"kind": "gaussians", "architecture": {"family": "mlp", "latent_dim": 2}, "training": {"epochs": 1}}}}
+    check(config)
+    assert config == {
+        "datasets": {"g": {"kind": "gaussians", "architecture": {"family": "mlp", "latent_dim": 2}, "load": {}, "max_points": None,
+                           "training": {"epochs": 1, "batch_size": 64}}},
+        "n_seeds": 3, "seed_block": {"size": 5, "mode": "auto"}, "device": "cpu", "deterministic": True, "threads_per_job": 1,
+        "checkpoint_every": 5, "root_seed": 0, "same_seed": 0, "rv_estimator": "ledoit_wolf", "max_rosetta_fraction": 0.25,
+        "hyperparameters": {"beta": {"value": 2.5, "epochs": 20}, "rho": {"value": 1.5, "epochs": 20}},
+        "split": {"train_fraction": 0.6, "seed": 0}, "optimizer": {"lr": 0.001}, "obs_precision": 10.0,
+        "stopping": {"alpha": 0.3, "window": 10, "tol": 0.005, "min_epochs": 10, "max_epochs": 300},
+        "tables": {}, "portable": {},
+    }  # fmt: skip
 
 
 def _set(path, value):
@@ -75,7 +103,7 @@ BAD = [
     ("missing training section", _delete(["datasets", "gaussians", "training"]), "training"),
     ("unknown architecture variant", _set(["tables", "table10", "architectures"], ["same", "huge"]), "architectures"),
     ("variants on an MLP dataset", _set(["tables", "table10"], {"dataset": "gaussians", "k": 8, "architectures": ["same", "simple"]}), "ava"),
-    ("missing rho", _delete(["hyperparameters", "rho"]), "rho"),
+    ("rho without value or grid", _set(["hyperparameters", "rho"], {"epochs": 5}), "rho"),
     ("unknown table", _set(["tables", "table11"], {"gaussians": 8}), "table11"),
     ("duplicate selection methods", _set(["tables", "table9", "methods"], ["kmeans", "kmeans"]), "methods|unique"),
     ("duplicate grid values", _set(["hyperparameters", "beta"], {"grid": [1.0, 1.0]}), "beta|unique"),

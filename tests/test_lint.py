@@ -17,15 +17,3 @@ def test_snakefmt_check_is_clean():
     result = subprocess.run([str(BIN / "snakefmt"), "--check", "Snakefile", "workflow/"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
 
-
-def test_paper_config_builds_its_dag(tmp_path):
-    from conftest import paper_data_layout
-
-    paper_data_layout(tmp_path)
-    result = subprocess.run(
-        [str(BIN / "snakemake"), "-n", "--cores", "4", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
-         "--configfile", str(ROOT / "config" / "paper.yaml")],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "sweep_candidate" in result.stdout and "select_hyperparameter" in result.stdout

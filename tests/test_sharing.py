@@ -282,8 +282,131 @@ def test_bob_refuses_a_bad_rosetta_file(tmp_path, capsys, make, message):
 
 def test_latent_size_flag_must_agree_with_the_file(tmp_path, capsys):
     bob = _folder(tmp_path / "bob", np.zeros((20, 5), dtype=np.float32) + np.arange(5, dtype=np.float32))
-    with pytest.raises(SystemExit, match="latent size is 2"):
-        rvae(["train", "--data", str(bob), "--rosetta", str(_points(tmp_path)), "--latent-dim", "4", "--out", str(tmp_path / "o")])
+    rosetta = _points(tmp_path)
+    code, err = _cli(["train", "--data", str(bob), "--rosetta", str(rosetta), "--latent-dim", "4", "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and err == f"error: --latent-dim 4 but the Rosetta file {rosetta} has latent size 2"
+
+
+def _cli(argv, capsys) -> tuple[int, str]:
+    """Exit status and stderr of ``rvae argv`` run in this process (argparse errors exit)."""
+    try:
+        code = rvae(argv)
+    except SystemExit as exit:
+        code = exit.code
+    return code, capsys.readouterr().err.strip()
+
+
+def _data(tmp_path, name="d", x=None, meta=None, raw_meta=None) -> Path:
+    """A data folder; ``raw_meta`` is dataset.yaml's text as written (may be malformed)."""
+    x = np.random.default_rng(0).normal(size=(40, 5)).astype(np.float32) if x is None else x
+    folder = _folder(tmp_path / name, x, **(meta or {}))
+    if raw_meta is not None:
+        (folder / "dataset.yaml").write_text(raw_meta)
+    return folder
+
+
+def _with(folder: Path, name: str, content) -> Path:
+    """``folder`` with file ``name`` replaced: bytes, an array (saved with pickle allowed), or a folder."""
+    path = folder / name
+    path.unlink(missing_ok=True)
+    if isinstance(content, str) and content == "dir":
+        path.mkdir()
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        np.save(path, content, allow_pickle=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory):
+    """A small model trained by the CLI (5-d points, MLP)."""
+    tmp = tmp_path_factory.mktemp("model")
+    assert rvae(["train", "--data", str(_data(tmp)), "--out", str(tmp / "m"), "--epochs", "1", "--quiet"]) == 0
+    return tmp / "m" / "model.pt"
+
+
+def _export(t, model, data=None, **flags):
+    argv = ["export-rosetta", "--model", str(model), "--data", str(data or _data(t)), "--out", str(t / "out" / "r.parquet")]
+    return argv + [item for key, value in flags.items() for item in (f"--{key}", str(value))]
+
+
+def _train(t, data=None, *extra):
+    return ["train", "--data", str(data or _data(t)), "--out", str(t / "out"), "--epochs", "1", "--quiet", *extra]
+
+
+# (name, argv builder given tmp_path and a model file, what the one line says)
+BAD_INPUT = [
+    ("dataset.yaml unclosed [", lambda t, m: _train(t, _data(t, raw_meta="input_shape: [5\nfamily: mlp\n")),
+     "d/dataset.yaml: not valid YAML at line 2, column 7 (expected ',' or ']', but got ':')"),
+    ("dataset.yaml a list", lambda t, m: _train(t, _data(t, raw_meta="- 5\n")), "d/dataset.yaml: should map keys"),
+    ("dataset.yaml a number", lambda t, m: _train(t, _data(t, raw_meta="42\n")), "d/dataset.yaml: should map keys (input_shape, family) to values, got int 42"),
+    ("dataset.yaml empty", lambda t, m: _train(t, _data(t, raw_meta="")), "d/dataset.yaml: 'input_shape' is missing"),
+    ("input_shape a number", lambda t, m: _train(t, _data(t, raw_meta="input_shape: 5\nfamily: mlp\n")),
+     "d/dataset.yaml: input_shape should be a list of positive sizes such as [1, 28, 28], got 5"),
+    ("unknown family", lambda t, m: _train(t, _data(t, meta={"family": "resnet"})), "d/dataset.yaml: family 'resnet' is not one of mlp, conv, ava"),
+    ("no family", lambda t, m: _train(t, _data(t, raw_meta="input_shape: [5]\n")), "d/dataset.yaml names no 'family' and --family was not given"),
+    ("latent_dim 0 in dataset.yaml", lambda t, m: _train(t, _data(t, meta={"latent_dim": 0})), "d/dataset.yaml: latent_dim should be a positive whole number, got 0"),
+    ("data folder missing", lambda t, m: _train(t, t / "nowhere"), "nowhere does not exist"),
+    ("data folder is a file", lambda t, m: _train(t, _with(t, "afile", b"x") / "afile"), "afile: not a folder"),
+    ("x.npy missing", lambda t, m: _train(t, (lambda f: ((f / "x.npy").unlink(), f)[1])(_data(t))), "d: x.npy is missing"),
+    ("x.npy empty", lambda t, m: _train(t, _with(_data(t), "x.npy", b"")), "d/x.npy is unreadable or truncated"),
+    ("x.npy a folder", lambda t, m: _train(t, _with(_data(t), "x.npy", "dir")), "d: x.npy is not a file"),
+    ("x.npy text", lambda t, m: _train(t, _data(t, x=np.array([["a"] * 5] * 10))), "d/x.npy: dtype <U1 is not numeric"),
+    ("x.npy pickled objects", lambda t, m: _train(t, _with(_data(t), "x.npy", np.array([[1] * 5] * 10, dtype=object))),
+     "d/x.npy is unreadable or truncated (Object arrays cannot be loaded when allow_pickle=False)"),
+    ("x.npy no points", lambda t, m: _train(t, _data(t, x=np.zeros((0, 5), np.float32))), "no data points were loaded"),
+    ("labels.npy pickled objects", lambda t, m: _train(t, _with(_data(t), "labels.npy", np.array(["a"] * 40, dtype=object))),
+     "d/labels.npy is unreadable or truncated"),
+    ("labels.parquet garbage", lambda t, m: _train(t, _with(_data(t), "labels.parquet", b"PAR1garbage")), "d/labels.parquet: not a readable Parquet file"),
+    ("Parquet file as --model", lambda t, m: _export(t, _points(t)), "alice.parquet: not an rvae model file (a Parquet file)"),
+    ("empty --model", lambda t, m: _export(t, _with(t, "empty.pt", b"") / "empty.pt"), "empty.pt: not an rvae model file (empty)"),
+    ("pickle as --model", lambda t, m: _export(t, _pickle(t)), "evil.parquet: not an rvae model file (unreadable by torch.load, UnpicklingError)"),
+    ("folder as --model", lambda t, m: _export(t, t), "is a directory, not a file"),
+    ("missing --model", lambda t, m: _export(t, t / "none.pt"), "none.pt does not exist"),
+    ("model for other data", lambda t, m: _export(t, m, _data(t, x=np.zeros((9, 6), np.float32))), "model.pt takes inputs of shape (5,) but"),
+    ("k above the training points", lambda t, m: _export(t, m, k=500), "k=500 Rosetta points asked for, but the data have only 24 training points"),
+    ("folder as --rosetta", lambda t, m: _train(t, None, "--rosetta", str(t)), "is a directory, not a file"),
+    ("model file as --rosetta", lambda t, m: _train(t, None, "--rosetta", str(m)), "model.pt is not a readable Parquet file"),
+    ("--out is a file", lambda t, m: ["train", "--data", str(_data(t)), "--out", str(_with(t, "f", b"x") / "f")], "f is a file, not a folder"),
+    ("--out under a file", lambda t, m: _export(t, m)[:-1] + [str(_with(t, "f", b"x") / "f" / "r.parquet")], "f is a file, not a folder"),
+    ("--epochs 0", lambda t, m: _train(t) + ["--epochs", "0"], "rvae train: error: argument --epochs: must be at least 1, got 0"),
+    ("--latent-dim 0", lambda t, m: _train(t) + ["--latent-dim", "0"], "argument --latent-dim: must be at least 1, got 0"),
+    ("--rho-grid text", lambda t, m: _train(t) + ["--rho-grid", "a,b"], "argument --rho-grid: 'a,b' is not a comma-separated list of numbers"),
+    ("--k 0", lambda t, m: _export(t, m, k=0), "rvae export-rosetta: error: argument --k: must be at least 1, got 0"),
+    ("--per-digit 0", lambda t, m: ["example-data", "--out", str(t / "ex"), "--per-digit", "0"], "argument --per-digit: must be at least 1, got 0"),
+    ("--device tpu", lambda t, m: _train(t) + ["--device", "tpu"], "device must be one of"),
+    ("pickled --latents", lambda t, m: ["export-rosetta", "--latents", str(_with(t, "z.npy", np.array([[1, 2]] * 40, dtype=object)) / "z.npy"),
+                                        "--data", str(_data(t)), "--out", str(t / "out" / "r.parquet")], "z.npy is not a plain .npy array"),
+    ("Parquet file as compare --reference", lambda t, m: ["compare", "--reference", str(_points(t)), "--model", str(m), "--data", str(_data(t))],
+     "alice.parquet: not an rvae model file (a Parquet file)"),
+    ("compare --k 0", lambda t, m: ["compare", "--reference", str(m), "--model", str(m), "--data", str(_data(t)), "--k", "0"],
+     "rvae compare: error: argument --k: must be at least 1, got 0"),
+    ("findings without tables", lambda t, m: ["findings", str(t)], "no tables (table1.parquet ... table10.parquet)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name, argv, message", BAD_INPUT, ids=[case[0] for case in BAD_INPUT])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, model_file, name, argv, message):
+    code, err = _cli(argv(tmp_path, model_file), capsys)
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert err.startswith(("error: ", "rvae ")) and message in err, err
+    assert not (tmp_path / "out" / "model.pt").exists() and not (tmp_path / "out" / "r.parquet").exists()
+
+
+def test_the_reported_cases_through_the_real_command(tmp_path):
+    """The inputs that ended in a traceback or in torch's unpickler message (and warning), as a user
+    runs them: one line on stderr, nothing else."""
+    broken = _data(tmp_path, raw_meta="input_shape: [1, 28, 28\nfamily: conv\n")
+    for argv, message in (
+        (["train", "--data", str(broken), "--out", str(tmp_path / "o")], f"error: {broken}/dataset.yaml: not valid YAML at line 2"),
+        (["export-rosetta", "--model", str(_points(tmp_path)), "--data", str(_data(tmp_path, "ok")), "--out", str(tmp_path / "r.parquet")],
+         f"error: {tmp_path}/alice.parquet: not an rvae model file (a Parquet file)"),
+        (["export-rosetta", "--model", str(_pickle(tmp_path)), "--data", str(_data(tmp_path, "ok2")), "--out", str(tmp_path / "r.parquet")],
+         f"error: {tmp_path}/evil.parquet: not an rvae model file (unreadable by torch.load, UnpicklingError)"),
+    ):  # fmt: skip
+        done = subprocess.run([RVAE, *argv], capture_output=True, text=True)
+        assert done.returncode == 2 and done.stderr.startswith(message) and done.stderr.count("\n") == 1, done.stderr
 
 
 def _truncated(path: Path) -> Path:

@@ -1,9 +1,11 @@
 """The workflow through Snakemake's SLURM executor against a real one-node SLURM cluster.
 
 The test runs the README's command (``snakemake --profile profiles/slurm --configfile ...``)
-with the shipped profile, changed only where a site must edit it (partition, memory, CPUs of
-this machine, one GPU) and with ``slurm-status-command: squeue`` because this cluster has no
-accounting database (without it the plugin waits for ``sacct`` forever).
+with the shipped profile, changed only in entries it marks SITE (partition, memory, CPUs of
+this machine, one GPU) and, because this cluster has no accounting database, with its
+``slurm-status-command: squeue`` SITE line switched on. ``test_slurm_accounting.py`` runs the
+same profile against a cluster with slurmdbd, where the plugin's default (sacct) applies.
+The command line adds only ``TEST_FLAGS`` (faster polling, kept job logs), which change no result.
 """
 
 from __future__ import annotations
@@ -29,18 +31,51 @@ TRAINING_RULES = ("train_template", "retrain", "sweep_candidate")
 pytestmark = pytest.mark.slow
 
 
-def site_profile(folder: Path) -> Path:
-    """profiles/slurm with this test cluster's site values (what a site edits)."""
-    profile = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())
+SHIPPED_PROFILE = ROOT / "profiles/slurm/config.yaml"
+# Not site values, so on the command line and not in the profile: how often the plugin polls,
+# how long it waits for files (a local disk here), and keeping the job logs the tests read.
+TEST_FLAGS = ["--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "2", "--latency-wait", "5",
+           "--slurm-keep-successful-logs"]  # fmt: skip
+
+
+def site_entries() -> set[tuple[str, ...]]:
+    """Entries (key paths) the shipped profile marks SITE, set or commented out: all a site edits."""
+    entries, path = set(), []
+    for line in SHIPPED_PROFILE.read_text().splitlines():
+        entry = re.match(r"^( *)(?:# *)?([\w-]+):(.*)$", line)
+        if entry:
+            path = path[: len(entry.group(1)) // 2] + [entry.group(2)]
+            if re.search(r"\bSITE\b", entry.group(3)):
+                entries.add(tuple(path))
+    return entries
+
+
+def changed_entries(shipped, edited, path=()) -> set[tuple[str, ...]]:
+    """Key paths whose value differs between two profiles."""
+    if isinstance(shipped, dict) and isinstance(edited, dict):
+        return {p for key in set(shipped) | set(edited) for p in changed_entries(shipped.get(key), edited.get(key), (*path, key))}
+    return set() if shipped == edited else {path}
+
+
+def site_profile(folder: Path, **site) -> Path:
+    """profiles/slurm with this test cluster's SITE values; ``site`` adds more of them
+    (``slurm_account``/``gpu_model`` for every job, or ``slurm-status-command``)."""
+    shipped = yaml.safe_load(SHIPPED_PROFILE.read_text())
+    profile = yaml.safe_load(SHIPPED_PROFILE.read_text())
     profile["default-resources"].update(slurm_partition="debug", mem_mb=1000, runtime=10)
     for rule in TRAINING_RULES:
         profile["set-resources"][rule].update(slurm_partition="debug", mem_mb=1000, runtime=10, cpus_per_task=1)
         profile["set-threads"][rule] = 1
     profile["resources"]["gpu"] = 1  # the node's one (fake) GPU
-    profile["latency-wait"] = 5
-    profile["slurm-status-command"] = "squeue"  # no slurmdbd here, so no sacct
-    profile["slurm-init-seconds-before-status-checks"] = 1
-    profile["seconds-between-status-checks"] = 2
+    for key, value in site.items():
+        if key.startswith("slurm-"):
+            profile[key] = value
+        elif key == "gpu_model":
+            for rule in TRAINING_RULES:
+                profile["set-resources"][rule][key] = value
+        else:
+            profile["default-resources"][key] = value
+    assert changed_entries(shipped, profile) <= site_entries(), changed_entries(shipped, profile) - site_entries()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
     return folder
@@ -71,10 +106,10 @@ def write_lab_data(workdir: Path, poisoned: bool) -> None:
     (folder / "dataset.yaml").write_text("input_shape: [5]\nfamily: mlp\n")
 
 
-def run(cluster, workdir, profile, *targets):
+def run(cluster, workdir, profile, *targets, env=None):
     cmd = [SNAKEMAKE, *targets, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
-           "--profile", str(profile), "--configfile", str(CONFIG)]  # fmt: skip
-    return subprocess.run(cmd, capture_output=True, text=True, cwd=workdir, env=cluster.env, timeout=900)
+           "--profile", str(profile), *TEST_FLAGS, "--configfile", str(CONFIG)]  # fmt: skip
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=workdir, env=env or cluster.env, timeout=900)
 
 
 def slurm_jobs(output: str) -> dict[int, str]:
@@ -93,7 +128,7 @@ def job_record(cluster, job_id: int) -> dict:
 def slurm_run(cluster, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("slurm_workdir")
     write_lab_data(workdir, poisoned=False)
-    profile = site_profile(workdir / "profile")
+    profile = site_profile(workdir / "profile", **{"slurm-status-command": "squeue"})  # no slurmdbd here
     result = run(cluster, workdir, profile, "results/tables/table1.csv")
     assert result.returncode == 0, result.stderr[-4000:] + cluster.logs()
     return workdir, profile, result
@@ -115,6 +150,15 @@ def test_table_builds_through_slurm(cluster, slurm_run):
         gpus = "gres/gpu=1" in records[job_id].get("TRES", "") or "gpu:1" in records[job_id].get("TresPerJob", "")
         assert gpus == (rule in ("train_template", "retrain")), (rule, records[job_id])
     assert all(r["WorkDir"] == str(workdir) for r in records.values())
+
+
+def test_config_summary_is_printed_once_not_by_each_job(slurm_run):
+    workdir, _, result = slurm_run
+    assert result.stderr.count("rosetta-vae config:") == 1
+    assert "  table1: reproducibility, gaussians k=8" in result.stderr
+    job_logs = list((workdir / ".snakemake" / "slurm_logs").rglob("*.log"))
+    assert len(job_logs) >= 10 and all("rule " in log.read_text() for log in job_logs)
+    assert not [log for log in job_logs if "rosetta-vae config:" in log.read_text()]
 
 
 def test_gpu_jobs_never_overlap_on_the_one_gpu(cluster, slurm_run):

@@ -37,25 +37,65 @@ SPLIT_SEED = 0
 EXPORT_K = 32
 
 
-def _load_folder(path):
-    import yaml
+class CliError(ValueError):
+    """Bad input to an ``rvae`` command: one line naming the file or option, exit status 2."""
 
-    from rvae.data.folder import load_folder
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad option in one line (exit 2), pointing to --help for usage."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _float_list(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
+
+
+def _load_folder(path):
+    from rvae.data.folder import load_folder, read_meta
     from rvae.data.store import prepare
 
     data = prepare(load_folder(path), TRAIN_FRACTION, SPLIT_SEED)
-    meta = yaml.safe_load((Path(path) / "dataset.yaml").read_text()) or {}
-    return data, meta
+    return data, read_meta(path)
 
 
 def _spec(data, meta, args, latent_dim=None):
     from rvae.models import ArchitectureSpec
+    from rvae.vocabulary import FAMILIES
 
+    where = Path(args.data) / "dataset.yaml"
     family = args.family or meta.get("family")
     if family is None:
-        raise SystemExit(f"error: {args.data}/dataset.yaml names no 'family' and --family was not given")
-    latent = latent_dim or args.latent_dim or meta.get("latent_dim") or 16
-    return ArchitectureSpec(family=family, input_shape=data.input_shape, latent_dim=int(latent))
+        raise CliError(f"{where} names no 'family' and --family was not given")
+    if family not in FAMILIES:
+        raise CliError(f"{where}: family {family!r} is not one of {', '.join(FAMILIES)}")
+    latent = next((v for v in (latent_dim, args.latent_dim, meta.get("latent_dim")) if v is not None), 16)
+    if not isinstance(latent, int) or isinstance(latent, bool) or latent < 1:
+        raise CliError(f"{where}: latent_dim should be a positive whole number, got {latent!r}")
+    return ArchitectureSpec(family=family, input_shape=data.input_shape, latent_dim=latent)
+
+
+def _out_folder(folder: Path, given: str) -> Path:
+    """``folder`` created for ``--out given``; a file in its way is refused, naming it."""
+    blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise CliError(f"--out {given}: {blocking} is a file, not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def cmd_train(args) -> int:
@@ -72,19 +112,17 @@ def cmd_train(args) -> int:
     data, meta = _load_folder(args.data)
     points = load_rosetta_points(args.rosetta) if args.rosetta else None
     spec = _spec(data, meta, args, latent_dim=points.latent_dim if points is not None else None)
-    if points is not None and args.latent_dim and args.latent_dim != points.latent_dim:
-        raise SystemExit(f"error: --latent-dim {args.latent_dim} but the Rosetta file's latent size is {points.latent_dim}")
+    if points is not None and args.latent_dim is not None and args.latent_dim != points.latent_dim:
+        raise CliError(f"--latent-dim {args.latent_dim} but the Rosetta file {args.rosetta} has latent size {points.latent_dim}")
     config = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, beta=args.beta, rho=args.rho,
         seed=args.seed, device=args.device, threads=args.threads,
     )  # fmt: skip
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out_folder(Path(args.out), args.out)
     if points is None:
         model, history = train_plain(data, spec, config)
     else:
-        grid = [float(v) for v in args.rho_grid.split(",")] if args.rho_grid else None
-        model, history, choice = train_on_shared_points(data, points, spec, config, grid, args.sweep_epochs)
+        model, history, choice = train_on_shared_points(data, points, spec, config, args.rho_grid, args.sweep_epochs)
         errors = shared_point_errors(model, points)
         errors.to_parquet(out / "shared_points.parquet", index=False)
         (out / "rho.json").write_text(json.dumps(choice, indent=2))
@@ -117,6 +155,8 @@ def cmd_export(args) -> int:
     from rvae.portable import save_rosetta_points
     from rvae.sharing import export_rosetta, export_rosetta_from_latents, summary_markdown
 
+    out = Path(args.out)
+    _out_folder(out.parent, args.out)
     data, meta = _load_folder(args.data)
     name = args.name or meta.get("name") or Path(args.data).name
     if args.latents:
@@ -125,10 +165,8 @@ def cmd_export(args) -> int:
     else:
         model = load_model(args.model)
         if tuple(model.spec.input_shape) != tuple(data.input_shape):
-            raise SystemExit(f"error: the model takes inputs {model.spec.input_shape} but {args.data} holds {data.input_shape}")
+            raise CliError(f"{args.model} takes inputs of shape {tuple(model.spec.input_shape)} but {args.data} holds {data.input_shape}")
         points = export_rosetta(model, data, args.k, args.method, args.seed, dataset=name)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     save_rosetta_points(points, out)
     out.with_suffix(".md").write_text(summary_markdown(points, out.name))
     print(f"wrote {len(points)} Rosetta points to {out} (summary: {out.with_suffix('.md')})")
@@ -157,6 +195,8 @@ def cmd_compare(args) -> int:
     from rvae.portable import load_rosetta_points
     from rvae.sharing import compare_models, format_comparison
 
+    if args.out:
+        _out_folder(Path(args.out).parent, args.out)
     data, _ = _load_folder(args.data)
     reference, model = load_model(args.reference), load_model(args.model)
     points = load_rosetta_points(args.rosetta) if args.rosetta else None
@@ -171,7 +211,6 @@ def cmd_compare(args) -> int:
         from rvae.atomic import atomic_path
 
         lsd_rows = [{"partition": g, "arm": arm, "mse": v} for arm, values in (("lsd", result.lsd), ("heldout_lsd", result.heldout_lsd)) for g, v in values.items()]
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(args.out) as tmp:
             pd.concat([result.table, pd.DataFrame(lsd_rows)], ignore_index=True).to_csv(tmp, index=False)
         print(f"wrote {args.out}")
@@ -184,7 +223,7 @@ def cmd_example(args) -> int:
     from rvae.data.mnist import load_mnist_embedded
 
     raw = load_mnist_embedded()
-    out = Path(args.out)
+    out = _out_folder(Path(args.out), args.out)
     for lab, digits in (("alice", range(0, 5)), ("bob", range(5, 10))):
         keep = np.flatnonzero(np.isin(raw.labels, list(digits)))
         keep = np.concatenate([keep[raw.labels[keep] == d][: args.per_digit] for d in digits])
@@ -221,7 +260,7 @@ def cmd_findings(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="rvae", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    top = _Parser(prog="rvae", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     from rvae import __version__
     from rvae.sharing import SWEEP_EPOCHS
     from rvae.trainer import TrainConfig
@@ -230,24 +269,24 @@ def parser() -> argparse.ArgumentParser:
     library = TrainConfig(epochs=1)  # the library's defaults, which the schema's agree with
 
     top.add_argument("--version", action="version", version=f"rosetta-vae {__version__}")
-    sub = top.add_subparsers(dest="command", required=True)
+    sub = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = sub.add_parser("train", help="train a VAE on a data folder, or an R-VAE anchored on a Rosetta file")
     train.add_argument("--data", required=True, help="folder with x.npy and dataset.yaml")
     train.add_argument("--out", required=True, help="folder for model.pt, embedding.parquet, history.parquet")
     train.add_argument("--rosetta", help="a Rosetta-points file from another lab (Parquet); trains an R-VAE")
     train.add_argument("--rho", type=float, default=1.5, help="weight of the Rosetta loss (default 1.5)")
-    train.add_argument("--rho-grid", help="comma-separated rho values; the best on validation is kept")
-    train.add_argument("--sweep-epochs", type=int, default=SWEEP_EPOCHS, help=f"epochs per rho candidate (default {SWEEP_EPOCHS})")
+    train.add_argument("--rho-grid", type=_float_list, help="comma-separated rho values; the best on validation is kept")
+    train.add_argument("--sweep-epochs", type=_positive_int, default=SWEEP_EPOCHS, help=f"epochs per rho candidate (default {SWEEP_EPOCHS})")
     train.add_argument("--family", choices=FAMILIES, help="default: dataset.yaml's family")
-    train.add_argument("--latent-dim", type=int, help="default: the Rosetta file's, dataset.yaml's, or 16")
-    train.add_argument("--epochs", type=int, default=20)
-    train.add_argument("--batch-size", type=int, default=library.batch_size)
+    train.add_argument("--latent-dim", type=_positive_int, help="default: the Rosetta file's, dataset.yaml's, or 16")
+    train.add_argument("--epochs", type=_positive_int, default=20)
+    train.add_argument("--batch-size", type=_positive_int, default=library.batch_size)
     train.add_argument("--lr", type=float, default=library.lr)
     train.add_argument("--beta", type=float, default=library.beta)
     train.add_argument("--seed", type=int, default=library.seed)
     train.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
-    train.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    train.add_argument("--threads", type=_positive_int, help="torch threads (default: torch's choice)")
     train.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     train.set_defaults(run=cmd_train)
 
@@ -257,7 +296,7 @@ def parser() -> argparse.ArgumentParser:
     template.add_argument("--latents", help="Z.npy: another encoder's latent means, one row per row of the data's x.npy")
     export.add_argument("--data", required=True, help="the folder the model was trained on")
     export.add_argument("--out", required=True, help="output .parquet (a .md summary is written beside it)")
-    export.add_argument("--k", type=int, default=EXPORT_K, help=f"number of Rosetta points (default {EXPORT_K})")
+    export.add_argument("--k", type=_positive_int, default=EXPORT_K, help=f"number of Rosetta points (default {EXPORT_K})")
     export.add_argument("--method", default=SELECTION_METHODS[0], choices=SELECTION_METHODS)
     export.add_argument("--seed", type=int, default=0)
     export.add_argument("--name", help="dataset name recorded in the file (default: dataset.yaml's name)")
@@ -270,7 +309,7 @@ def parser() -> argparse.ArgumentParser:
     compare.add_argument("--model", required=True, help="Bob's model.pt, same latent size")
     compare.add_argument("--data", required=True, help="folder with x.npy and dataset.yaml; every point but the Rosetta inputs is scored")
     compare.add_argument("--rosetta", help="the Rosetta file the pairs come from (default: select --k points from the reference)")
-    compare.add_argument("--k", type=int, default=32, help="Rosetta points to select without --rosetta (default 32)")
+    compare.add_argument("--k", type=_positive_int, default=32, help="Rosetta points to select without --rosetta (default 32)")
     compare.add_argument("--method", default="kmeans", choices=["kmeans", "agglomerative", "gmm", "random"])
     compare.add_argument("--seed", type=int, default=0)
     compare.add_argument("--out", help="also write the numbers per partition to this CSV")
@@ -278,7 +317,7 @@ def parser() -> argparse.ArgumentParser:
 
     example = sub.add_parser("example-data", help="write Alice's and Bob's example folders from the embedded MNIST")
     example.add_argument("--out", required=True)
-    example.add_argument("--per-digit", type=int, default=300)
+    example.add_argument("--per-digit", type=_positive_int, default=300)
     example.set_defaults(run=cmd_example)
 
     findings = sub.add_parser("findings", help="print which of the paper's claims a finished workflow run reproduces")
@@ -288,14 +327,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from rvae.data.common import DataError
-    from rvae.portable import RosettaFileError
-
+    """Run a command; bad input (data, files, options) ends in one ``error:`` line and status 2."""
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (DataError, RosettaFileError, ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
+    except (ValueError, OSError) as err:  # DataError, RosettaFileError, CliError are ValueErrors
+        print(f"error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
 
 

@@ -239,13 +239,31 @@ def save_model(model: VAE, path, extra: dict | None = None) -> None:
 
 
 def load_model(path, map_location="cpu") -> VAE:
-    """Rebuild a model saved by :func:`save_model`; never unpickles arbitrary objects."""
+    """Rebuild a model saved by :func:`save_model`; never unpickles arbitrary objects.
+
+    Anything else (another file type, a truncated or foreign checkpoint) is a one-line ValueError
+    naming the file, not torch's multi-line unpickler message."""
+    import warnings
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"model file {path} {'is a directory, not a file' if path.is_dir() else 'does not exist'}")
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:
-        raise ValueError(f"model file {path} is unreadable or not a rvae model ({type(err).__name__}: {err})") from err
+        with warnings.catch_warnings():  # torch warns about foreign pickles before refusing them
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch's unpickler errors span many lines; say what the file is
+        with path.open("rb") as head:
+            start = head.read(4)
+        what = "a Parquet file" if start == b"PAR1" else "empty" if not start else f"unreadable by torch.load, {type(err).__name__}"
+        raise ValueError(f"{path}: not an rvae model file ({what})") from err
     if not isinstance(payload, dict) or "spec" not in payload or "state_dict" not in payload:
-        raise ValueError(f"model file {path} lacks 'spec' or 'state_dict'; it was not written by rvae.save_model")
-    model = build_vae(ArchitectureSpec.from_dict(payload["spec"]))
-    model.load_state_dict(payload["state_dict"])
+        raise ValueError(f"{path}: not an rvae model file (no 'spec' or 'state_dict'; rvae.save_model writes both)")
+    try:
+        model = build_vae(ArchitectureSpec.from_dict(payload["spec"]))
+        model.load_state_dict(payload["state_dict"])
+    except (TypeError, KeyError, ValueError, RuntimeError) as err:
+        first = (str(err).strip().splitlines() or [""])[0][:200]
+        raise ValueError(f"{path}: its 'spec' and 'state_dict' do not make an rvae model ({type(err).__name__}: {first})") from err
     return model.eval()

@@ -168,7 +168,7 @@ def load_rosetta_points(
     path = Path(path)
     where = f"Rosetta file {path}"
     if not path.is_file():
-        raise RosettaFileError(f"{where} does not exist")
+        raise RosettaFileError(f"{where} {'is a directory, not a file' if path.is_dir() else 'does not exist'}")
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as err:

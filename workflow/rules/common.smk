@@ -2,6 +2,7 @@
 # The decisions live in the package: the paper's plan (rvae.paper.plan), the files each target
 # needs (rvae.workflow.targets), the params each job gets (rvae.workflow.params) and every
 # results path (rvae.workflow.paths); these functions only hand them the config and wildcards.
+import sys
 from pathlib import Path
 
 from snakemake.utils import validate
@@ -10,9 +11,18 @@ from rvae import vocabulary as vocab
 from rvae.workflow import paths, targets
 from rvae.workflow import params as job_params
 from rvae.workflow.config_checks import check_config
+from rvae.workflow.user_config import apply_extends, describe
 
+# A --configfile is the whole config (the Snakefile reads the default only without one);
+# `extends:` merges it over a base. validate() then fills in every default the schema holds.
+CONFIG_FILES = [
+    *workflow.configfiles,
+    *apply_extends(config, workflow.config_settings.configfiles),
+]
 validate(config, "../schemas/config.schema.yaml")
 check_config(config)
+if workflow.is_main_process:  # once per run, not in every job's own Snakemake
+    print("\n".join(describe(config, CONFIG_FILES)), file=sys.stderr)
 
 DATASETS = list(config["datasets"])
 GPU = 0 if config["device"] == "cpu" else 1

@@ -15,25 +15,53 @@ import numpy as np
 from rvae.data.common import DataError, DatasetFacts, RawDataset, existing_path
 
 
-def load_folder(path) -> RawDataset:
-    import pandas as pd
+def read_meta(path) -> dict:
+    """A folder's ``dataset.yaml``, checked: a mapping whose ``input_shape`` is a list of sizes."""
     import yaml
 
     folder = existing_path(path, "data folder", "datasets.<name>.path")
+    if not folder.is_dir():
+        raise DataError(f"{folder}: not a folder (a data folder holds x.npy and dataset.yaml)")
     meta_path = folder / "dataset.yaml"
     if not meta_path.is_file():
         raise DataError(f"{folder}: dataset.yaml is missing (it names input_shape and family)")
-    meta = yaml.safe_load(meta_path.read_text()) or {}
+    try:
+        meta = yaml.safe_load(meta_path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise DataError(f"{meta_path}: not valid YAML{where} ({problem})") from err
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise DataError(f"{meta_path}: should map keys (input_shape, family) to values, got {type(meta).__name__} {meta!r:.40}")
     if "input_shape" not in meta:
         raise DataError(f"{meta_path}: 'input_shape' is missing")
-    shape = tuple(int(s) for s in meta["input_shape"])
-    x_path = folder / "x.npy"
-    if not x_path.is_file():
-        raise DataError(f"{folder}: x.npy is missing")
+    shape = meta["input_shape"]
+    if not isinstance(shape, list) or not shape or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape):
+        raise DataError(f"{meta_path}: input_shape should be a list of positive sizes such as [1, 28, 28], got {shape!r}")
+    return meta
+
+
+def _load_array(path: Path) -> np.ndarray:
+    """An array without pickle; a missing, non-file or unreadable one is a DataError naming it."""
+    if not path.is_file():
+        raise DataError(f"{path.parent}: {path.name} {'is not a file' if path.exists() else 'is missing'}")
     try:
-        x = np.load(x_path, allow_pickle=False)
+        return np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:
-        raise DataError(f"{x_path} is unreadable or truncated ({err})") from err
+        raise DataError(f"{path} is unreadable or truncated ({err})") from err
+
+
+def load_folder(path) -> RawDataset:
+    import pandas as pd
+
+    folder = existing_path(path, "data folder", "datasets.<name>.path")
+    meta = read_meta(folder)
+    shape = tuple(meta["input_shape"])
+    x_path = folder / "x.npy"
+    x = _load_array(x_path)
     if x.dtype.kind not in "fiu":
         raise DataError(f"{x_path}: dtype {x.dtype} is not numeric")
     if tuple(x.shape[1:]) != shape:
@@ -41,14 +69,17 @@ def load_folder(path) -> RawDataset:
     labels = np.zeros(len(x), dtype=np.int64)
     partition = None
     if (folder / "labels.parquet").is_file():
-        table = pd.read_parquet(folder / "labels.parquet")
+        try:
+            table = pd.read_parquet(folder / "labels.parquet")
+        except (ValueError, OSError) as err:  # pyarrow's errors are ValueError/OSError subclasses
+            raise DataError(f"{folder / 'labels.parquet'}: not a readable Parquet file ({err})") from err
         if len(table) != len(x) or "label" not in table:
             raise DataError(f"{folder / 'labels.parquet'}: needs a 'label' column with {len(x)} rows")
         labels = table["label"].to_numpy()
         if "partition" in table:
             partition = table["partition"].astype(str).to_numpy()
     elif (folder / "labels.npy").is_file():
-        labels = np.load(folder / "labels.npy", allow_pickle=False)
+        labels = _load_array(folder / "labels.npy")
         if labels.shape != (len(x),):
             raise DataError(f"{folder / 'labels.npy'}: shape {labels.shape}, expected ({len(x)},)")
     codes, names = _codes(labels)
@@ -59,7 +90,10 @@ def load_folder(path) -> RawDataset:
             order = np.random.default_rng(int(meta.get("partition_seed", 0))).permutation(len(x))
             partition = np.full(len(x), "D2", dtype=object)
             partition[order[: len(x) // 2]] = "D1"
-    return RawDataset(str(meta.get("name", Path(folder).name)), x.astype(np.float32), codes, partition, names, "user data")
+    try:
+        return RawDataset(str(meta.get("name", Path(folder).name)), x.astype(np.float32), codes, partition, names, "user data")
+    except DataError as err:  # name the folder, whatever name dataset.yaml gives the data
+        raise DataError(f"{folder}: {err}") from err
 
 
 def _codes(labels: np.ndarray):

@@ -196,7 +196,10 @@ def figure_retrainings(tables: dict, experiment: str, model_kinds=MAIN_MODELS) -
 
 
 def figure_names(config: dict) -> list[str]:
-    """The figures the config asks for: Figure 2 with Table 1, Figures 4-7 and the curves with Table 2."""
+    """The figures the config asks for: Figure 2 with Table 1, Figures 4-7 and the curves with Table 2;
+    none without a table (a sharing-only config builds no paper figure)."""
+    if not any(f"table{n}" in config["tables"] for n in TABLE_NUMBERS):
+        return []
     names = ["datasets"]
     if sweeps(config):
         names.append("sweeps")

@@ -35,8 +35,12 @@ def table_numbers(config: dict) -> list[int]:
 
 def all_targets(config: dict) -> list[str]:
     tables = [paths.fill(paths.TABLE, n=n, ext=ext) for n in table_numbers(config) for ext in paths.TABLE_FORMATS]
-    figures = [paths.fill(paths.FIGURE, name=name, ext=ext) for name in figure_names(config) for ext in paths.FIGURE_FORMATS]
-    figures.remove(paths.fill(paths.FIGURE, name="datasets", ext="pdf"))  # the examples figure is a PNG only
+    figures = [
+        paths.fill(paths.FIGURE, name=name, ext=ext)
+        for name in figure_names(config)
+        for ext in paths.FIGURE_FORMATS
+        if (name, ext) != ("datasets", "pdf")  # the examples figure is a PNG only
+    ]
     return tables + figures + findings_targets(config) + portability_targets(config) + template_diagnostics(config) + sharing_targets(config)
 
 
