@@ -319,8 +319,10 @@ def test_many_jobs_at_once_with_one_gpu(tmp_path):
 
     config = write_config(tmp_path, many)
     run(tmp_path, config, "--jobs", "2", "--resources", "gpu=1")
-    table = pd.read_csv(tmp_path / "results/tables/table1.csv").set_index(["partition", "model"])
-    assert table.loc[("R1", "rvae"), "median"] < table.loc[("R1", "vae"), "median"] == 0.0
+    table = pd.read_csv(tmp_path / "results/tables/table1.csv").query("metric == 'rv'").set_index(["partition", "model"])
+    # the reference's own normalised median is 0 up to the rounding of (a + b) / 2 - m for an even count
+    assert table.loc[("R1", "vae"), "median"] == pytest.approx(0.0, abs=1e-9)
+    assert table.loc[("R1", "rvae"), "median"] < -1.0
     base = tmp_path / "results/embeddings/reproducibility/gaussians/kmeans-k8-same"
     for model in ("vae", "rvae"):
         seeds = [pd.read_parquet(base / model / f"seed{s}.parquet") for s in range(40)]
@@ -339,6 +341,6 @@ def test_many_jobs_at_once_with_one_gpu(tmp_path):
         end = float(re.search(r"job finished at ([\d.]+)", text).group(1))
         spans.append((start, end, log.name))
     spans.sort()
-    assert len(spans) == 4 * 4 + 1  # 4 models x 4 blocks of 10 seeds, and the D1 template
+    assert len(spans) == 4 * 4 + 2  # 4 models x 4 blocks of 10 seeds, and both templates (the diagnostics read the joint one)
     overlaps = [(a, b) for a, b in zip(spans, spans[1:]) if b[0] < a[1]]
     assert not overlaps, overlaps
