@@ -42,18 +42,12 @@ def readme_yaml(marker: str) -> str:
     return block.split("```yaml\n")[1].split("```")[0]
 
 
-def test_no_configfile_runs_the_default_config(tmp_path):
-    """(a) The default config: four datasets, ten tables, 3 seeds in one block per run."""
-    jobs, stderr = dry_run(tmp_path)  # an empty folder, no --configfile: the Snakefile's default
-    reproducibility = 4 * 3 + 3 * 3 + 3 + 3  # Table 1: 4 models x 3 datasets; 3-5: 3 models per extra k
-    sequential = 3 * 4 + 3 * 3 + 3 + 3 + 3 + 2  # Table 2: 3 models x 4 datasets; 6-8; 9: 3 methods; 10: 2 archs
-    expected = {
-        "prepare_data": 4,
-        "plot_datasets": 1,
-        "train_template": 4 * 2,  # joint and D1 per dataset
-        "select_rosetta": 4 + 2 + 6 + 1,  # gaussians k 2,4,8,16; mnist 32,64; birdsong 4,32,64 + 3 methods; chairs 128
+def all_tables_jobs(reproducibility: int, sequential: int, n_seeds: int) -> dict:
+    """Jobs from retraining on, for a config building all ten tables on the four datasets in one
+    seed block per retraining (the default and the paper config)."""
+    return {
         "retrain": reproducibility + sequential,
-        "seed_result": 3 * (reproducibility + sequential),
+        "seed_result": n_seeds * (reproducibility + sequential),
         "convergence": reproducibility + sequential,  # diagnostics of each retraining
         "template_diagnostics": 4,  # per dataset a table uses
         "retraining_variability": reproducibility + 6,  # + Table 9/10's RV: the k-means R-VAE, 3 methods, 2 archs
@@ -70,6 +64,20 @@ def test_no_configfile_runs_the_default_config(tmp_path):
         "findings": 1,
         "figure_findings": 1,
         "all": 1,
+    }
+
+
+def test_no_configfile_runs_the_default_config(tmp_path):
+    """(a) The default config: four datasets, ten tables, 3 seeds in one block per run."""
+    jobs, stderr = dry_run(tmp_path)  # an empty folder, no --configfile: the Snakefile's default
+    reproducibility = 4 * 3 + 3 * 3 + 3 + 3  # Table 1: 4 models x 3 datasets; 3-5: 3 models per extra k
+    sequential = 3 * 4 + 3 * 3 + 3 + 3 + 3 + 2  # Table 2: 3 models x 4 datasets; 6-8; 9: 3 methods; 10: 2 archs
+    expected = {
+        "prepare_data": 4,
+        "plot_datasets": 1,
+        "train_template": 4 * 2,  # joint and D1 per dataset
+        "select_rosetta": 4 + 2 + 6 + 1,  # gaussians k 2,4,8,16; mnist 32,64; birdsong 4,32,64 + 3 methods; chairs 128
+        **all_tables_jobs(reproducibility, sequential, n_seeds=3),
     }
     assert jobs == {**expected, "total": sum(expected.values())} and jobs["total"] == 426
     assert "config/config.yaml (3 seeds, device cpu)" in stderr
@@ -158,24 +166,7 @@ def test_paper_config_builds_its_whole_dag(tmp_path):
         "sweep_candidate": swept * (11 + 21),
         "select_hyperparameter": used * 2,
         "figure_sweeps": 1,
-        "retrain": reproducibility + sequential,
-        "seed_result": 10 * (reproducibility + sequential),
-        "convergence": reproducibility + sequential,
-        "template_diagnostics": 4,
-        "retraining_variability": reproducibility + 6,
-        "similarity_panel": 4 * 3,
-        "latent_space_distortion": sequential,
-        "portability_per_seed": 4,
-        "portability_table": 1,
-        "figure_portability": 1,
-        "figure_reproducibility": 1,
-        "figure_sequential": 2,
-        "figure_training_curves": 1,
-        "figure_linear_maps": 1,
-        "make_table": 10,
-        "findings": 1,
-        "figure_findings": 1,
-        "all": 1,
+        **all_tables_jobs(reproducibility, sequential, n_seeds=10),
     }
     assert jobs == {**expected, "total": sum(expected.values())} and jobs["total"] == 1229
 
