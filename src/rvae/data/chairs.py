@@ -152,13 +152,16 @@ def random_halves(ids: np.ndarray, seed: int) -> np.ndarray:
     return np.where(np.isin(ids, d1), "D1", "D2")
 
 
-def load_chairs(source: str, path=None, n_chairs: int = N_CHAIRS, max_chairs=None, seed: int = 0, partition_seed: int = 0, crop_fraction: float = 0.6) -> RawDataset:
+def load_chairs(source: str, path=None, n_chairs: int = N_CHAIRS, max_chairs=None, seed: int = 0, partition_seed: int = 0, crop_fraction: float = 0.6, size: int = SIZE) -> RawDataset:
+    """``size`` is the side of the square images (64 as the paper; smaller only to save compute)."""
+    if size < 8:
+        raise DataError(f"datasets.chairs.load.size must be at least 8 pixels, got {size}")
     if source == "synthetic":
-        images, ids = synthetic_chairs(n_chairs, seed)
+        images, ids = synthetic_chairs(n_chairs, seed, size=size)
         names = [f"synthetic chair {i}" for i in range(n_chairs)]
         notes = "SYNTHETIC: procedurally rendered box chairs, not the Aubry et al. 3D Chairs data"
     elif source == "rendered_chairs":
-        images, ids, names = read_rendered_chairs(path, max_chairs, crop_fraction)
+        images, ids, names = read_rendered_chairs(path, max_chairs, crop_fraction, size)
         notes = "3D Chairs (Aubry et al. 2014), rendered_chairs"
         if len(names) < 2:
             raise DataError("3D Chairs: need at least two chairs to split into D1 and D2")
@@ -171,7 +174,8 @@ def load_chairs(source: str, path=None, n_chairs: int = N_CHAIRS, max_chairs=Non
 
 def facts(load: dict) -> DatasetFacts:
     """Synthetic chairs: half of the chairs in D1, every view of each."""
+    size = int(load.get("size", SIZE))
     if load.get("source", "synthetic") != "synthetic":
-        return DatasetFacts((1, SIZE, SIZE))
+        return DatasetFacts((1, size, size))
     n = int(load.get("n_chairs", N_CHAIRS))
-    return DatasetFacts((1, SIZE, SIZE), (n // 2) * VIEWS_PER_CHAIR, n * VIEWS_PER_CHAIR)
+    return DatasetFacts((1, size, size), (n // 2) * VIEWS_PER_CHAIR, n * VIEWS_PER_CHAIR)
