@@ -114,6 +114,9 @@ BAD = [
     ("shared file not found", _set(["portable"], {"bob": {"dataset": "gaussians", "rosetta": "/nonexistent/alice.parquet"}}), "portable.bob.rosetta"),
     ("portable run on undefined data", _set(["portable"], {"bob": {"dataset": "carol", "rosetta": "x.parquet"}}), "portable.bob.dataset"),
     ("export k of zero", _set(["datasets", "gaussians", "export"], {"k": 0}), "export|minimum"),
+    ("chair images the conv net cannot halve twice", _set(["datasets", "chairs", "load", "size"], 30), r"datasets\.chairs.*divisible by 4"),
+    ("spectrograms the AVA net cannot halve four times", _set(["datasets", "birdsong", "load", "spectrogram"], {"size": 40}), r"datasets\.birdsong.*divisible by 16"),
+    ("resized AVA HDF5 spectrograms", _set(["datasets", "birdsong", "load"], {"source": "hdf5", "path": "/nonexistent", "spectrogram": {"size": 64}}), "128x128"),
     ("dataset name with a slash", _set(["datasets", "my/data"], {"kind": "gaussians", "architecture": {"family": "mlp", "latent_dim": 2}, "training": {"epochs": 1}}), "my/data"),
 ]
 
@@ -133,14 +136,14 @@ def test_k_above_the_rosetta_fraction_of_d1_is_refused_unless_allowed():
     """Spec, "Rosetta points and D1": k above 25% of the D1 training split needs an explicit yes."""
     config = default_config()
     config["max_rosetta_fraction"] = 0.25
-    config["tables"] = {"table1": {"gaussians": 8, "birdsong": 32}}
+    config["tables"] = {"table1": {"gaussians": 8, "birdsong": 64}}
     with pytest.raises(ConfigError, match=r"max_rosetta_fraction = 0\.25.*") as error:
         check(config)
-    assert "'birdsong'" in str(error.value) and "49% of its 65 D1 training points" in str(error.value)
-    config["tables"] = {"table1": {"gaussians": 8, "birdsong": 16}}  # 25% of 65 is 16.25
+    assert "'birdsong'" in str(error.value) and "50% of its 129 D1 training points" in str(error.value)
+    config["tables"] = {"table1": {"gaussians": 8, "birdsong": 32}}  # 25% of 129 is 32.25
     check(config)
     del config["max_rosetta_fraction"]  # the schema's default is the spec's 0.25
-    config["tables"] = {"table1": {"birdsong": 17}}
+    config["tables"] = {"table1": {"birdsong": 33}}
     with pytest.raises(ConfigError, match="max_rosetta_fraction"):
         check(config)
     config["max_rosetta_fraction"] = 1.0

@@ -188,6 +188,19 @@ def test_synthetic_chairs_views_and_identity_split():
     assert (view_a < 0.99).mean() > 0.05 and not np.array_equal(view_a, view_b)
 
 
+def test_chairs_render_at_the_configured_size_and_the_config_check_knows_it():
+    """The default config renders 32x32 chairs (`load.size`); the facts the config check reads agree."""
+    from rvae.data.registry import dataset_facts
+
+    load = {"source": "synthetic", "n_chairs": 2, "seed": 0, "size": 32}
+    data = load_dataset("chairs", load)
+    assert data.x.shape == (2 * 62, 1, 32, 32)
+    assert (data.x[0, 0] < 0.99).mean() > 0.05  # a chair is drawn, not a blank frame
+    assert dataset_facts("chairs", load).input_shape == (1, 32, 32)
+    with pytest.raises(DataError, match="size"):
+        load_dataset("chairs", {**load, "size": 4})
+
+
 def test_splits_are_sixty_forty_deterministic_and_within_partitions():
     partition = np.array(["D1"] * 100 + ["D2"] * 50)
     a = assign_splits(partition, 0.6, seed=3)

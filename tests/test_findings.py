@@ -197,6 +197,23 @@ def test_verdicts_on_hand_made_tables_reach_every_verdict(tmp_path):
     assert "reproduced: 2" in findings.loc["X3", "member_verdicts"]
 
 
+def test_a_cell_at_another_k_than_the_papers_is_not_compared(tmp_path):
+    """The default config scales Table 1/2's k down (birdsong 64 -> 32, chairs 128 -> 32): the paper's
+    number beside such a cell is at another k, so the table says so and findings give no verdict."""
+    import shutil
+
+    results = fake_results(tmp_path, numbers=())
+    lsd = results / "metrics" / "lsd" / "sequential" / "gaussians"
+    shutil.copytree(lsd / "kmeans-k8-same", lsd / "kmeans-k4-same")
+    _write_table(results, 2, {"table2": {"gaussians": 4}})
+    table = pd.read_parquet(results / "tables" / "table2.parquet")
+    assert table["paper_median"].notna().any()
+    assert table.loc[table["paper_median"].notna(), "note"].str.contains("k = 4 here, the paper's value is at k = 8").all()
+    findings = _by_id(build_findings(results, tmp_path / "out"))
+    assert findings.loc["T2-02", "verdict"] == NOT_COMPARABLE
+    assert "k = 4 here, 8 in the paper" in findings.loc["T2-02", "reason"]
+
+
 def test_non_finite_differences_are_not_comparable(tmp_path):
     """Bit-identical same-seed runs (RV -inf) leave no finite effect to compare."""
     results = fake_results(tmp_path, numbers=(1,))

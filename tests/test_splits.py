@@ -84,8 +84,8 @@ def test_embedded_songs_validation_shares_no_audio_with_training(tmp_path):
     np.testing.assert_array_equal(data.x, raw.x[rows])
 
 
-def test_the_default_config_keeps_210_of_240_windows_and_the_config_check_knows():
-    """config/config.yaml's birdsong (60 windows of 80 ms per song): the numbers config/README.md quotes."""
+def test_the_default_config_keeps_416_of_480_windows_and_the_config_check_knows():
+    """config/config.yaml's birdsong (120 windows of 80 ms per song): the numbers config/README.md quotes."""
     import yaml
 
     from rvae.workflow.config_checks import expected_d1_train
@@ -94,9 +94,9 @@ def test_the_default_config_keeps_210_of_240_windows_and_the_config_check_knows(
     settings = config["datasets"]["birdsong"]
     data = prepare(load_dataset("birdsong", settings["load"]), config["split"]["train_fraction"], config["split"]["seed"])
     counts = data.points.groupby(["partition", "split"]).size().to_dict()
-    assert counts == {("D1", "train"): 65, ("D1", "val"): 41, ("D2", "train"): 64, ("D2", "val"): 40}
-    assert data.info["dropped_overlapping"]["n"] == 30 and len(data.points) == 210
-    assert expected_d1_train(config, "birdsong") == 65
+    assert counts == {("D1", "train"): 129, ("D1", "val"): 81, ("D2", "train"): 127, ("D2", "val"): 79}
+    assert data.info["dropped_overlapping"]["n"] == 64 and len(data.points) == 416
+    assert expected_d1_train(config, "birdsong") == 129
 
 
 def test_embedded_song_lengths_match_vocalpy():

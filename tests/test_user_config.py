@@ -70,16 +70,17 @@ def all_tables_jobs(reproducibility: int, sequential: int, n_seeds: int) -> dict
 def test_no_configfile_runs_the_default_config(tmp_path):
     """(a) The default config: four datasets, ten tables, 3 seeds in one block per run."""
     jobs, stderr = dry_run(tmp_path)  # an empty folder, no --configfile: the Snakefile's default
-    reproducibility = 4 * 3 + 3 * 3 + 3 + 3  # Table 1: 4 models x 3 datasets; 3-5: 3 models per extra k
+    reproducibility = 4 * 3 + 3 * 3 + 3 + 2 * 3  # Table 1: 4 models x 3 datasets; 3-5: 3 models per extra k
     sequential = 3 * 4 + 3 * 3 + 3 + 3 + 3 + 2  # Table 2: 3 models x 4 datasets; 6-8; 9: 3 methods; 10: 2 archs
     expected = {
         "prepare_data": 4,
         "plot_datasets": 1,
         "train_template": 4 * 2,  # joint and D1 per dataset
-        "select_rosetta": 4 + 2 + 6 + 1,  # gaussians k 2,4,8,16; mnist 32,64; birdsong 4,32,64 + 3 methods; chairs 128
+        "choose_epochs": 4,  # every dataset trains `epochs: auto`
+        "select_rosetta": 4 + 2 + 6 + 1,  # gaussians k 2,4,8,16; mnist 32,64; birdsong 4,16,32 + 3 methods; chairs 32
         **all_tables_jobs(reproducibility, sequential, n_seeds=3),
     }
-    assert jobs == {**expected, "total": sum(expected.values())} and jobs["total"] == 426
+    assert jobs == {**expected, "total": sum(expected.values())} and jobs["total"] == 448
     assert "config/config.yaml (3 seeds, device cpu)" in stderr
     assert len(re.findall(r"^  dataset ", stderr, re.M)) == 4 and len(re.findall(r"^  table\d+:", stderr, re.M)) == 10
 
@@ -137,14 +138,15 @@ def test_readme_one_dataset_config_builds_exactly_its_table(tmp_path):
 
 def test_readme_extends_config_changes_only_what_it_says(tmp_path):
     """The README's `extends:` example: the default with 10 seeds (two blocks of 5 per run),
-    longer MNIST training and no Table 5 (whose only own runs are birdsong k=4's three)."""
+    MNIST at a fixed 60 epochs and no Table 5 (whose own runs are birdsong k=4's and k=16's three each)."""
     workdir = fresh_clone(tmp_path)
     (workdir / "more_seeds.yaml").write_text(readme_yaml("extends-config"))
     jobs, stderr = dry_run(workdir, "--configfile", "more_seeds.yaml")
-    runs = 59 - 3  # the default's runs (test above) less Table 5's own
+    runs = 62 - 6  # the default's runs (test above) less Table 5's own
     assert jobs["retrain"] == 2 * runs and jobs["seed_result"] == 10 * runs and jobs["convergence"] == runs
-    assert jobs["make_table"] == 9 and jobs["select_rosetta"] == 13 - 1  # birdsong k=4 was Table 5's only
-    assert "dataset mnist: mnist (embedded), conv latent 16, 20 epochs" in stderr
+    assert jobs["make_table"] == 9 and jobs["select_rosetta"] == 13 - 1  # birdsong k=4 was Table 5's only (Table 8 uses k=16)
+    assert jobs["choose_epochs"] == 3  # MNIST's epochs are fixed now: no plateau to find
+    assert "dataset mnist: mnist (embedded), conv latent 16, 60 epochs" in stderr
     assert f"more_seeds.yaml + {workdir / 'config' / 'config.yaml'} (10 seeds" in stderr
 
 

@@ -23,7 +23,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from rvae.layers import ResidualBlock, down, mlp, up
-from rvae.vocabulary import FAMILIES, VARIANTS
+from rvae.vocabulary import FAMILIES, VARIANTS, input_shape_problem
 
 MIN_DIAGONAL = 1e-4
 
@@ -54,19 +54,9 @@ class ArchitectureSpec:
             )
         if self.latent_dim < 1:
             raise ValueError(f"latent_dim must be >= 1, got {self.latent_dim}")
-        if self.family == "mlp" and len(self.input_shape) != 1:
-            raise ValueError(f"'mlp' needs a 1-D input shape, got {self.input_shape}")
-        if self.family in ("conv", "ava"):
-            if len(self.input_shape) != 3 or self.input_shape[0] != 1:
-                raise ValueError(
-                    f"{self.family!r} needs input shape (1, H, W), got {self.input_shape}"
-                )
-            need = 4 if self.family == "conv" else 16
-            h, w = self.input_shape[1:]
-            if h % need or w % need:
-                raise ValueError(
-                    f"{self.family!r} needs H and W divisible by {need}, got {self.input_shape}"
-                )
+        problem = input_shape_problem(self.family, self.input_shape)
+        if problem:
+            raise ValueError(problem)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -39,6 +39,22 @@ SWEPT_MODEL = {param: kind for kind, param in MODEL_HYPERPARAMETER.items()}
 
 SELECTION_METHODS = ("kmeans", "agglomerative", "gmm", "random")
 FAMILIES = ("mlp", "conv", "ava")
+# Image families halve the side this many times (stride-2 convolutions): H and W must divide by it.
+IMAGE_SIDE_DIVISOR = {"conv": 4, "ava": 16}
+
+
+def input_shape_problem(family: str, input_shape) -> str | None:
+    """Why a family cannot take inputs of this shape, or None; torch-free, so the config check can ask."""
+    shape = tuple(int(s) for s in input_shape)
+    if family == "mlp" and len(shape) != 1:
+        return f"'mlp' needs a 1-D input shape, got {shape}"
+    if family in IMAGE_SIDE_DIVISOR:
+        if len(shape) != 3 or shape[0] != 1:
+            return f"{family!r} needs input shape (1, H, W), got {shape}"
+        need = IMAGE_SIDE_DIVISOR[family]
+        if shape[1] % need or shape[2] % need:
+            return f"{family!r} needs H and W divisible by {need}, got {shape}"
+    return None
 VARIANTS = ("same", "simple", "complex")
 DATASET_KINDS = ("gaussians", "mnist", "birdsong", "chairs", "folder")
 RV_ESTIMATORS = ("exact", "ledoit_wolf", "pseudo")

@@ -283,6 +283,8 @@ def facts(load: dict) -> DatasetFacts:
     """Embedded songs: the window layout, so the config check can run the time-block split; D1 defaults to the first two birds."""
     size = SpectrogramParams(**(load.get("spectrogram") or {})).size
     shape = (1, size, size)
+    if load.get("source") == "hdf5" and size != 128:
+        raise DataError(f"birdsong: AVA HDF5 files hold 128x128 spectrograms; spectrogram.size {size} cannot apply to them")
     if load.get("source", "embedded") != "embedded":
         return DatasetFacts(shape)
     layout = embedded_layout(load.get("d1_birds"), load.get("spectrogram"), load.get("segmentation"))

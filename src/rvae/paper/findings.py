@@ -322,6 +322,10 @@ def _score_table_claim(claim, cells: dict) -> dict:
             if len(estimators) > 1 or not estimators <= set(compatible):
                 on_run.append(f"RV estimator {out['estimator'] or 'unknown'} is not comparable with the paper's {PAPER_RV_ESTIMATOR!r}")
         on_run += [f"{side} cell not converged" for side, c in (("a", a), ("b", b)) if not c.converged]
+        if pd.notna(claim["k"]) and claim["k"] != "":
+            ours = sorted({int(c.row["k"]) for c in (a, b) if pd.notna(c.row.get("k"))})
+            if ours and ours != [int(float(claim["k"]))]:
+                on_run.append(f"k = {', '.join(map(str, ours))} here, {int(float(claim['k']))} in the paper")
         if a.replicates is not None and b.replicates is not None:
             out["difference_low"], out["difference_high"] = percentile_interval(a.replicates - b.replicates)
             if not np.isfinite([out["our_difference"], out["difference_low"], out["difference_high"]]).all():

@@ -11,7 +11,8 @@ import numpy as np  # noqa: E402
 from rvae.atomic import atomic_path  # noqa: E402
 
 
-def _show(ax, x: np.ndarray) -> None:
+def _show(ax, x: np.ndarray, spectrogram: bool = False) -> None:
+    """Spectrograms (rows: ascending frequency) get a colour map and low frequencies at the bottom."""
     x = np.asarray(x)
     if x.ndim == 1:  # vector data (8 Gaussians): draw the first two coordinates as a point
         ax.scatter([x[0]], [x[1]], s=30, c="k")
@@ -20,7 +21,7 @@ def _show(ax, x: np.ndarray) -> None:
         ax.set_aspect("equal")
         return
     image = x[0]
-    ax.imshow(image, cmap="magma" if image.shape[0] == 128 else "gray", origin="lower" if image.shape[0] == 128 else "upper", vmin=0, vmax=1)
+    ax.imshow(image, cmap="magma" if spectrogram else "gray", origin="lower" if spectrogram else "upper", vmin=0, vmax=1)
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -45,7 +46,7 @@ def plot_dataset_examples(datasets: dict, path, per_partition: int = 4, seed: in
                 axes[r, c].axis("off")
             continue
         for c, point in enumerate(rng.choice(ids, size=min(per_partition, len(ids)), replace=False)):
-            _show(axes[r, c], data.x[point])
+            _show(axes[r, c], data.x[point], spectrogram=data.info.get("dataset") == "birdsong")
             axes[r, c].set_title(f"{name} {part}: {labels[point]}", fontsize=7)
     fig.suptitle("Examples per dataset and partition", fontsize=10)
     fig.tight_layout()

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from rvae.metrics import median_iqr, normalise_lsd, normalise_rv
+from rvae.paper.claims import paper_k
 from rvae.paper.plan import Cell
 
 TIDY_COLUMNS = [
@@ -118,11 +119,20 @@ def summarise(
         theirs = paper[paper["table"] == number][columns]
         theirs = theirs.rename(columns={"median": "paper_median", "iqr": "paper_iqr", "suspect": "paper_suspect"})
         table = table.merge(theirs, on=["row", "column"], how="left")
+        table["note"] = [_k_note(number, row, note) for row, note in zip(table.to_dict("records"), table["note"])]
     for column in TIDY_COLUMNS:
         if column not in table:
             table[column] = "" if column == "paper_suspect" else np.nan
     table["paper_suspect"] = table["paper_suspect"].fillna("").astype(str)
     return table[TIDY_COLUMNS]
+
+
+def _k_note(table: int, row: dict, note: str) -> str:
+    """Say so where the paper's number beside a cell was measured at another k."""
+    theirs = paper_k(table, row["dataset"])
+    if theirs is None or pd.isna(row.get("paper_median")) or int(row["k"]) == theirs:
+        return note
+    return (note + "; " if note else "") + f"k = {int(row['k'])} here, the paper's value is at k = {theirs}"
 
 
 def _panel_cells(cells: list[Cell]) -> list[Cell]:

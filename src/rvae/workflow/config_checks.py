@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rvae.data.common import DataError
 from rvae.data.registry import dataset_facts
+from rvae.vocabulary import input_shape_problem
 from rvae.paper.plan import TABLE_NUMBERS, ConfigError, all_retrainings, hyperparameter, rosetta_needs
 from rvae.workflow import paths
 
@@ -39,6 +41,14 @@ def declared_input_shape(settings: dict):
 def check_config(config: dict) -> None:
     datasets = config["datasets"]
     tables = config["tables"]
+    for name, settings in datasets.items():
+        try:
+            shape = declared_input_shape(settings)
+        except DataError as err:
+            raise ConfigError(f"datasets.{name}.load: {err}") from err
+        problem = shape is not None and input_shape_problem(settings["architecture"]["family"], shape)
+        if problem:
+            raise ConfigError(f"datasets.{name}: its inputs do not fit architecture.family: {problem} (change the image size in load, or the family)")
     for number in TABLE_NUMBERS:
         spec = tables.get(f"table{number}")
         if spec is None:
