@@ -53,3 +53,27 @@ def test_summarise_puts_the_papers_value_and_its_doubt_beside_ours():
     text = markdown(table, "Table 8", "ledoit_wolf")
     assert "-0.500 (0.250) [-0.153 (0.529)†]" in text and "-0.500 (0.250) [-0.512 (0.116)]" in text
     assert text.count("† Paper value suspect") == 1
+
+
+def test_a_panel_cell_without_a_defined_reference_is_nan_with_a_note():
+    """Table 1's similarity panel is undefined on k Rosetta points in k or more latent dimensions
+    (birdsong: 32 points, latent size 32 in the default): NaN and a note, not a crash."""
+    from rvae.paper.tables import summarise
+
+    tables = {"table1": {"birdsong": 32}}
+    cells = table_cells(1, tables)
+    frames = {}
+    for cell in cells:
+        for run in (cell.retraining, cell.reference):
+            rv = pd.DataFrame({"point": range(6), "partition": ["D1"] * 6, "is_rosetta": [True] * 3 + [False] * 3, "rv": np.arange(6.0)})
+            frames[("rv", run)] = rv
+            frames[("panel", run)] = pd.DataFrame({
+                "seed": [0, 1, 2], "angular_procrustes_R1": [np.nan] * 3, "cka_R1": [np.nan] * 3,
+                "angular_procrustes_rest_D1": [0.2, 0.3, 0.4], "cka_rest_D1": [0.9, 0.8, 0.7],
+            })  # fmt: skip
+    table = summarise(cells, frames, "ledoit_wolf", pd.read_csv(PAPER))
+    r1 = table[(table["metric"] == "cka") & table["row"].str.contains("R1")]
+    rest = table[(table["metric"] == "cka") & table["row"].str.contains("rest")]
+    assert len(r1) and r1["median"].isna().all() and r1["note"].str.contains("not normalised").all()
+    assert rest["median"].notna().all()
+    assert (table.loc[table["metric"] == "rv", "note"].str.contains("k = 32 here, the paper's value is at k = 64")).any()

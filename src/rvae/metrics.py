@@ -413,13 +413,20 @@ def portability(
         raise ValueError(f"z_rosetta has shape {z_rosetta.shape}, expected ({len(rows)}, {z_ref.shape[1]})")
     held = np.ones(len(z), dtype=bool)
     held[rows] = False
-    procrustes = procrustes_alignment(z[rows], z_rosetta)
-    affine = affine_alignment(z[rows], z_rosetta, grid)
     heldout_ref, heldout = z_ref[held], z[held]
+    if np.ptp(z[rows], axis=0).max() > 0:
+        procrustes = procrustes_alignment(z[rows], z_rosetta)
+        affine = affine_alignment(z[rows], z_rosetta, grid)
+        fitted = {
+            "procrustes": (procrustes(heldout), heldout_ref, {"scale": procrustes.scale}),
+            "affine": (affine(heldout), heldout_ref, {"ridge": affine.ridge}),
+        }
+    else:  # a collapsed model maps every Rosetta input to one point: no map can be fitted
+        undefined = np.full_like(heldout, np.nan)
+        fitted = {arm: (undefined, heldout_ref, {}) for arm in ("procrustes", "affine")}
     arms = {
         "raw": (heldout, heldout_ref, {}),
-        "procrustes": (procrustes(heldout), heldout_ref, {"scale": procrustes.scale}),
-        "affine": (affine(heldout), heldout_ref, {"ridge": affine.ridge}),
+        **fitted,
         "relative": (
             relative_representation(heldout, z[rows]),
             relative_representation(heldout_ref, z_rosetta),
@@ -509,7 +516,7 @@ def _score(mapped: np.ndarray, reference: np.ndarray) -> dict:
     """The portability numbers of one arm on one set of held-out points."""
     n = len(mapped)
     out = {"n": n, "distance": float("nan"), "mse": float("nan"), "angular_procrustes": float("nan"), "linear_cka": float("nan")}
-    if n == 0:
+    if n == 0 or not np.isfinite(mapped).all():  # no points, or an arm whose map is undefined
         return out
     out["mse"] = float(((mapped - reference) ** 2).sum(axis=1).mean())
     if n < 2:

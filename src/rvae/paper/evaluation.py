@@ -73,7 +73,9 @@ def metric_panel(z: np.ndarray, z_ref: np.ndarray, partition: np.ndarray, is_ros
     scored on the rest) and, per partition, angular Procrustes distance and linear CKA, so a
     conclusion that hinges on one metric shows the others (issue 19)."""
     out = {}
-    if is_rosetta.any():
+    if is_rosetta.any() and np.ptp(z[is_rosetta], axis=0).max() == 0:  # collapsed: no map to fit
+        out.update({f"heldout_{p}": np.nan for p in ("D1", "D2", "all")})
+    elif is_rosetta.any():
         held = heldout_lsd(z, z_ref, np.flatnonzero(is_rosetta), partition).values
         out.update({f"heldout_{p}": held.get(p, np.nan) for p in ("D1", "D2", "all")})
     for p in ("D1", "D2"):

@@ -77,7 +77,12 @@ def summarise(
         reference = _values(metric_frames[(frame_metric, cell.reference)], cell.metric, cell.partition)
         note = PANEL[cell.metric][2] if cell.metric in PANEL else ""
         if cell.metric == "lsd" or cell.metric in PANEL:
-            normalised = normalise_lsd(values, reference)
+            ref_median = np.median(reference) if len(reference) else np.nan
+            if np.isfinite(ref_median) and ref_median != 0:
+                normalised = normalise_lsd(values, reference)
+            else:  # e.g. the panel on k points in k or more latent dimensions, or a collapsed reference
+                normalised = np.full(len(values), np.nan)
+                note = (note + "; " if note else "") + f"not normalised: the reference median is {ref_median:g} (a panel metric is undefined on no more points than latent dimensions)"
         else:
             normalised = normalise_rv(values, reference)
             if np.isneginf(values).all():
