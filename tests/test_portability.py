@@ -505,3 +505,4 @@ def test_a_collapsed_model_gets_undefined_fitted_arms_not_an_error(rng):
     is_rosetta = np.isin(np.arange(len(alice)), rows)
     panel = metric_panel(collapsed, alice, partition, is_rosetta)
     assert np.isnan([panel["heldout_D1"], panel["heldout_D2"], panel["heldout_all"]]).all()
+    assert np.isnan([panel["angular_procrustes_D1"], panel["cka_D2"]]).all()

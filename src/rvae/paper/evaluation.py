@@ -80,10 +80,16 @@ def metric_panel(z: np.ndarray, z_ref: np.ndarray, partition: np.ndarray, is_ros
         out.update({f"heldout_{p}": held.get(p, np.nan) for p in ("D1", "D2", "all")})
     for p in ("D1", "D2"):
         mask = partition == p
-        enough = mask.sum() > z.shape[1]
-        out[f"angular_procrustes_{p}"] = angular_procrustes_distance(z[mask], z_ref[mask]) if enough else np.nan
-        out[f"cka_{p}"] = linear_cka(z[mask], z_ref[mask]) if enough else np.nan
+        out[f"angular_procrustes_{p}"], out[f"cka_{p}"] = _shape_metrics(z[mask], z_ref[mask])
     return out
+
+
+def _shape_metrics(z: np.ndarray, z_ref: np.ndarray) -> tuple[float, float]:
+    """(angular Procrustes, linear CKA); NaN where undefined: no more points than latent
+    dimensions, or a side whose latents are all one point (a collapsed run)."""
+    if len(z) <= z.shape[1] or not (np.ptp(z, axis=0).any() and np.ptp(z_ref, axis=0).any()):
+        return np.nan, np.nan
+    return angular_procrustes_distance(z, z_ref), linear_cka(z, z_ref)
 
 
 def panel_per_seed(embedding_paths: list[str], seeds: list[int], template_path: str) -> pd.DataFrame:
@@ -95,8 +101,6 @@ def panel_per_seed(embedding_paths: list[str], seeds: list[int], template_path: 
         d1, rosetta = (frame["partition"] == "D1").to_numpy(), frame["is_rosetta"].to_numpy(dtype=bool)
         row = {"seed": int(seed)}
         for part, mask in (("R1", d1 & rosetta), ("rest_D1", d1 & ~rosetta)):
-            enough = mask.sum() > z.shape[1]
-            row[f"angular_procrustes_{part}"] = angular_procrustes_distance(z[mask], z_ref[mask]) if enough else np.nan
-            row[f"cka_{part}"] = linear_cka(z[mask], z_ref[mask]) if enough else np.nan
+            row[f"angular_procrustes_{part}"], row[f"cka_{part}"] = _shape_metrics(z[mask], z_ref[mask])
         rows.append(row)
     return pd.DataFrame(rows)
