@@ -506,3 +506,21 @@ def test_a_collapsed_model_gets_undefined_fitted_arms_not_an_error(rng):
     panel = metric_panel(collapsed, alice, partition, is_rosetta)
     assert np.isnan([panel["heldout_D1"], panel["heldout_D2"], panel["heldout_all"]]).all()
     assert np.isnan([panel["angular_procrustes_D1"], panel["cka_D2"]]).all()
+
+
+def test_lsd_per_seed_of_a_fully_collapsed_run_is_finite_lsd_and_nan_shapes(rng, tmp_path):
+    """The LSD job of a run whose latents are one point everywhere (float32, as written): the
+    paper's LSD is still defined (the map fits the mean), the shape metrics and held-out LSD are NaN."""
+    from rvae.embeddings import write_embedding
+    from rvae.paper.evaluation import lsd_per_seed
+
+    n, k = 240, 4
+    ids = pd.DataFrame({"point": np.arange(n), "partition": np.repeat(["D1", "D2"], n // 2), "split": "train",
+                        "is_rosetta": np.isin(np.arange(n), np.arange(0, 120, 10)), "label": 0})  # fmt: skip
+    template = ids.assign(**{f"z{j}": rng.normal(size=n).astype(np.float32) for j in range(k)})
+    collapsed = ids.assign(**{f"z{j}": np.full(n, 0.3, dtype=np.float32) for j in range(k)})
+    write_embedding(template, tmp_path / "joint.parquet")
+    write_embedding(collapsed, tmp_path / "seed0.parquet")
+    row = lsd_per_seed([str(tmp_path / "seed0.parquet")], [0], str(tmp_path / "joint.parquet")).iloc[0]
+    assert np.isfinite(row["D1"]) and np.isfinite(row["all"])
+    assert np.isnan([row["procrustes"], row["cka"], row["heldout_all"], row["angular_procrustes_D1"]]).all()

@@ -74,6 +74,6 @@ def test_a_panel_cell_without_a_defined_reference_is_nan_with_a_note():
     table = summarise(cells, frames, "ledoit_wolf", pd.read_csv(PAPER))
     r1 = table[(table["metric"] == "cka") & table["row"].str.contains("R1")]
     rest = table[(table["metric"] == "cka") & table["row"].str.contains("rest")]
-    assert len(r1) and r1["median"].isna().all() and r1["note"].str.contains("not normalised").all()
+    assert len(r1) and r1["median"].isna().all() and r1["note"].str.contains("undefined for the reference").all()
     assert rest["median"].notna().all()
     assert (table.loc[table["metric"] == "rv", "note"].str.contains("k = 32 here, the paper's value is at k = 64")).any()

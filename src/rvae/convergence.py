@@ -75,6 +75,13 @@ def active_dimensions(latent_means: np.ndarray, threshold: float = ACTIVE_VARIAN
     return int((latent_means.var(axis=0) > threshold).sum())
 
 
+def is_collapsed(latent_means: np.ndarray) -> bool:
+    """No active dimension over these points (spec's "collapsed"): the metrics that fit or
+    compare shapes are undefined there, so they give NaN rather than numbers made of rounding."""
+    latent_means = np.asarray(latent_means)
+    return len(latent_means) < 2 or active_dimensions(latent_means) == 0
+
+
 def diagnostics(history: list[dict], latent_means: np.ndarray, rule: PlateauRule) -> dict:
     """What every run records beside its history (spec, "Convergence diagnostics").
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rvae.convergence import is_collapsed
 from rvae.embeddings import latents, read_embedding
 from rvae.metrics import (
     angular_procrustes_distance,
@@ -62,7 +63,8 @@ def lsd_per_seed(embedding_paths: list[str], seeds: list[int], template_path: st
                 bias_norm=analysis.bias_norm,
                 spectrum=analysis.spectrum.tolist(),
             )
-        row.update(procrustes=procrustes_distance(z, z_ref), cka=linear_cka(z, z_ref))
+        collapsed = is_collapsed(z) or is_collapsed(z_ref)
+        row.update(procrustes=np.nan if collapsed else procrustes_distance(z, z_ref), cka=np.nan if collapsed else linear_cka(z, z_ref))
         row.update(metric_panel(z, z_ref, frame["partition"].to_numpy(), frame["is_rosetta"].to_numpy(dtype=bool)))
         rows.append(row)
     return pd.DataFrame(rows)
@@ -73,7 +75,7 @@ def metric_panel(z: np.ndarray, z_ref: np.ndarray, partition: np.ndarray, is_ros
     scored on the rest) and, per partition, angular Procrustes distance and linear CKA, so a
     conclusion that hinges on one metric shows the others (issue 19)."""
     out = {}
-    if is_rosetta.any() and np.ptp(z[is_rosetta], axis=0).max() == 0:  # collapsed: no map to fit
+    if is_rosetta.any() and is_collapsed(z[is_rosetta]):  # no map to fit
         out.update({f"heldout_{p}": np.nan for p in ("D1", "D2", "all")})
     elif is_rosetta.any():
         held = heldout_lsd(z, z_ref, np.flatnonzero(is_rosetta), partition).values
@@ -86,8 +88,8 @@ def metric_panel(z: np.ndarray, z_ref: np.ndarray, partition: np.ndarray, is_ros
 
 def _shape_metrics(z: np.ndarray, z_ref: np.ndarray) -> tuple[float, float]:
     """(angular Procrustes, linear CKA); NaN where undefined: no more points than latent
-    dimensions, or a side whose latents are all one point (a collapsed run)."""
-    if len(z) <= z.shape[1] or not (np.ptp(z, axis=0).any() and np.ptp(z_ref, axis=0).any()):
+    dimensions, or a side with no active dimension over these points (collapsed)."""
+    if len(z) <= z.shape[1] or is_collapsed(z) or is_collapsed(z_ref):
         return np.nan, np.nan
     return angular_procrustes_distance(z, z_ref), linear_cka(z, z_ref)
 

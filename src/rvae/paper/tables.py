@@ -76,13 +76,12 @@ def summarise(
         values = _values(metric_frames[(frame_metric, cell.retraining)], cell.metric, cell.partition)
         reference = _values(metric_frames[(frame_metric, cell.reference)], cell.metric, cell.partition)
         note = PANEL[cell.metric][2] if cell.metric in PANEL else ""
-        if cell.metric == "lsd" or cell.metric in PANEL:
-            ref_median = np.median(reference) if len(reference) else np.nan
-            if np.isfinite(ref_median) and ref_median != 0:
-                normalised = normalise_lsd(values, reference)
-            else:  # e.g. the panel on k points in k or more latent dimensions, or a collapsed reference
-                normalised = np.full(len(values), np.nan)
-                note = (note + "; " if note else "") + f"not normalised: the reference median is {ref_median:g} (a panel metric is undefined on no more points than latent dimensions)"
+        if cell.metric in PANEL and not np.isfinite(np.median(reference) if len(reference) else np.nan):
+            # a panel metric is undefined on no more points than latent dimensions, and for a collapsed run
+            normalised = np.full(len(values), np.nan)
+            note = (note + "; " if note else "") + "undefined for the reference (no more points than latent dimensions, or a collapsed run)"
+        elif cell.metric == "lsd" or cell.metric in PANEL:
+            normalised = normalise_lsd(values, reference)
         else:
             normalised = normalise_rv(values, reference)
             if np.isneginf(values).all():
