@@ -51,7 +51,7 @@ def test_default_dag_and_each_table_target(tmp_path):
             conditions = set(re.findall(r"results/embeddings/sequential/(\w+)/([\w-]+)/", out))
             assert conditions == {
                 ("gaussians", "kmeans-k8-same"), ("mnist", "kmeans-k64-same"),
-                ("birdsong", "kmeans-k32-same"), ("chairs", "kmeans-k128-same"),
+                ("birdsong", "kmeans-k32-same"), ("chairs", "kmeans-k32-same"),
             }  # fmt: skip
 
 
