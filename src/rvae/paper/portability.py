@@ -193,6 +193,8 @@ def figure_portability(files: dict, path_png, path_pdf) -> None:
 
     ``files[dataset]``: ``{"per_seed", "template", "rosetta", "rvae", "vae"}`` (the last two seed 0).
     """
+    from matplotlib.ticker import NullFormatter
+
     from rvae.metrics import procrustes_alignment
     from rvae.paper.figures import Projector, _scatter
     from rvae.paper.plots import plt, save_figure
@@ -213,6 +215,7 @@ def figure_portability(files: dict, path_png, path_pdf) -> None:
         ax.set_yticks(range(1, len(ARMS) + 1), [arm_label(m, a) for m, a in ARMS], fontsize=6)
         ax.invert_yaxis()
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # a range under a decade labels every minor tick, overlapping
         ax.set_xlabel("held-out D1 distance to Alice's space (log)", fontsize=7)
         ax.set_title(f"{dataset}: arms over seeds", fontsize=9)
         ax.tick_params(labelsize=6)
