@@ -41,11 +41,6 @@ PAPER_CLAIMS = REPO / "workflow" / "resources" / "paper_claims.csv"
 TABLE1_K = {"gaussians": 8, "mnist": 64, "birdsong": 64}
 TABLE2_K = {"gaussians": 8, "mnist": 64, "birdsong": 32, "chairs": 128}
 FIXED_K = {1: TABLE1_K, 2: TABLE2_K}  # tables whose k is not a column: the paper's k per dataset
-
-
-def paper_k(table: int, dataset: str) -> int | None:
-    """The k behind the paper's number for a table whose columns are not k (Tables 1 and 2)."""
-    return FIXED_K.get(int(table), {}).get(dataset)
 TABLE_DATASET = {3: "gaussians", 4: "mnist", 5: "birdsong", 6: "gaussians", 7: "mnist", 8: "birdsong", 10: "birdsong"}
 AS_PRINTED = "D1 (as printed)"
 
@@ -58,6 +53,11 @@ CLAIM_COLUMNS = [
 
 
 # -- The paper's table claims, from paper_values.csv ----------------------------------------
+def paper_k(table: int, dataset: str) -> int | None:
+    """The k behind the paper's number for a table whose columns are not k (Tables 1 and 2)."""
+    return FIXED_K.get(int(table), {}).get(dataset)
+
+
 def _paper_cell(table: int, row: str, column: str) -> dict:
     """What a paper_values.csv key means: dataset, point set, metric, k, and the thing compared."""
     where = f"paper_values.csv row (table {table}, {row!r}, {column!r})"

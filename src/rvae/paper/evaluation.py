@@ -63,8 +63,10 @@ def lsd_per_seed(embedding_paths: list[str], seeds: list[int], template_path: st
                 bias_norm=analysis.bias_norm,
                 spectrum=analysis.spectrum.tolist(),
             )
-        collapsed = is_collapsed(z) or is_collapsed(z_ref)
-        row.update(procrustes=np.nan if collapsed else procrustes_distance(z, z_ref), cka=np.nan if collapsed else linear_cka(z, z_ref))
+        if is_collapsed(z) or is_collapsed(z_ref):  # undefined shapes
+            row.update(procrustes=np.nan, cka=np.nan)
+        else:
+            row.update(procrustes=procrustes_distance(z, z_ref), cka=linear_cka(z, z_ref))
         row.update(metric_panel(z, z_ref, frame["partition"].to_numpy(), frame["is_rosetta"].to_numpy(dtype=bool)))
         rows.append(row)
     return pd.DataFrame(rows)
@@ -75,10 +77,8 @@ def metric_panel(z: np.ndarray, z_ref: np.ndarray, partition: np.ndarray, is_ros
     scored on the rest) and, per partition, angular Procrustes distance and linear CKA, so a
     conclusion that hinges on one metric shows the others (issue 19)."""
     out = {}
-    if is_rosetta.any() and is_collapsed(z[is_rosetta]):  # no map to fit
-        out.update({f"heldout_{p}": np.nan for p in ("D1", "D2", "all")})
-    elif is_rosetta.any():
-        held = heldout_lsd(z, z_ref, np.flatnonzero(is_rosetta), partition).values
+    if is_rosetta.any():  # a collapsed run leaves no map to fit: NaN
+        held = {} if is_collapsed(z[is_rosetta]) else heldout_lsd(z, z_ref, np.flatnonzero(is_rosetta), partition).values
         out.update({f"heldout_{p}": held.get(p, np.nan) for p in ("D1", "D2", "all")})
     for p in ("D1", "D2"):
         mask = partition == p
