@@ -420,6 +420,19 @@ def test_portability_table_is_normalised_by_the_plain_vae_with_no_map(sequential
     assert cell["raw_median"] < 1e-12 and cell["median"] < 1e-12
     text = portability_markdown(table)
     assert "## toy (kmeans-k10-same): against Alice's D1 template, held-out D1 points" in text and "| R-VAE (as trained) |" in text
+    assert table["converged"].isna().all() and "Not converged" not in text  # no diagnostics given: unknown, not flagged
+    # with diagnostics: an R-VAE seed that collapsed flags every R-VAE arm, and only those (the VAE's runs all plateaued)
+    def runs(collapsed_seed=None):
+        return pd.DataFrame({"seed": [0, 1, 2], "converged": [True] * 3, "collapsed": [s == collapsed_seed for s in range(3)]})
+
+    flagged = summarise_portability(per_seed, {"toy": {"method": "kmeans", "k": 10, "variant": "same", "condition": "kmeans-k10-same"}},
+                                    {"toy": {"vae": runs(), "beta_vae": runs(), "rvae": runs(collapsed_seed=1)}})  # fmt: skip
+    by_model = flagged.groupby("model")[["converged", "collapsed_runs"]].agg(["min", "max"])
+    assert by_model.loc["rvae", ("converged", "max")] == False and by_model.loc["rvae", ("collapsed_runs", "min")] == 1  # noqa: E712
+    assert by_model.loc["vae", ("converged", "min")] == True and by_model.loc["beta_vae", ("collapsed_runs", "max")] == 0  # noqa: E712
+    assert pd.testing.assert_series_equal(flagged["raw_median"], table["raw_median"]) is None  # the numbers are unchanged
+    text = portability_markdown(flagged)
+    assert "Not converged (a run behind the arm or the plain VAE short of the plateau; 1 collapsed run(s)): R-VAE (as trained)" in text
 
 
 def test_table2_metric_panel_adds_rows_and_leaves_the_papers_cells_alone():

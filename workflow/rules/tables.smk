@@ -60,6 +60,7 @@ rule findings:
 rule portability_table:
     input:
         lambda w: targets.files_in(targets.portability_table(config)),
+        lambda w: targets.files_in(targets.portability_convergence(config)),
     output:
         csv=report(
             paths.fill(paths.PORTABILITY_TABLE, ext="csv"),
@@ -76,6 +77,7 @@ rule portability_table:
         "../../envs/rvae.yaml"
     params:
         files=lambda w: targets.portability_table(config),
+        convergence=lambda w: targets.portability_convergence(config),
         conditions=lambda w: targets.portability_conditions(config),
     script:
         "../scripts/portability_table.py"

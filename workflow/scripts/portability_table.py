@@ -11,7 +11,8 @@ from rvae.workflow.script import start
 sm = snakemake  # noqa: F821
 start(sm)
 per_seed = {dataset: pd.read_parquet(path) for dataset, path in sm.params.files.items()}
-table = summarise_portability(per_seed, sm.params.conditions)
+convergence = {dataset: {kind: pd.read_parquet(path) for kind, path in files.items()} for dataset, files in sm.params.convergence.items()}
+table = summarise_portability(per_seed, sm.params.conditions, convergence)
 for path, write in (
     (sm.output.csv, lambda p: table.to_csv(p, index=False)),
     (sm.output.parquet, lambda p: table.to_parquet(p, index=False)),

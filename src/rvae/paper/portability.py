@@ -39,6 +39,7 @@ NORMALISER = ("vae", "raw")  # the paper's tables divide by the plain VAE, here 
 PORTABILITY_TIDY = [
     "table", "row", "column", "dataset", "experiment", "reference", "partition", "model", "alignment", "arm",
     "condition", "method", "k", "architecture", "metric", "kind", "median", "iqr", "raw_median", "raw_iqr", "n", "normaliser",
+    "converged", "collapsed_runs",
 ]  # fmt: skip
 
 
@@ -101,17 +102,29 @@ def _normalised(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return values / median if np.isfinite(median) and median != 0 else np.full_like(values, np.nan)
 
 
-def summarise_portability(per_seed: dict, conditions: dict) -> pd.DataFrame:
+def _runs_state(convergence: dict | None, model_kind: str) -> tuple:
+    """(converged, collapsed runs) of an arm: its model's runs and the normalising plain VAE's,
+    as the tables count them (``rvae.convergence.diagnostics`` rows); unknown without files."""
+    if convergence is None:
+        return None, None
+    runs = pd.concat([convergence[model_kind], convergence[NORMALISER[0]]])
+    return bool(runs["converged"].all() and not runs["collapsed"].any()), int(convergence[model_kind]["collapsed"].sum())
+
+
+def summarise_portability(per_seed: dict, conditions: dict, convergence: dict | None = None) -> pd.DataFrame:
     """The tidy portability table: one row per dataset, reference, partition, arm and metric.
 
     ``per_seed[dataset]``: :func:`portability_per_seed`'s frame; ``conditions[dataset]``: its
-    sequential retraining's ``{"method", "k", "variant", "condition"}``. ``median``/``iqr`` are
+    sequential retraining's ``{"method", "k", "variant", "condition"}``; ``convergence[dataset]``
+    (optional): ``{model kind: diagnostics frame}`` of those runs. ``median``/``iqr`` are
     normalised by the plain VAE with no map (value / its median over seeds, so the VAE row is 1);
-    ``raw_median``/``raw_iqr`` are the metric itself.
+    ``raw_median``/``raw_iqr`` are the metric itself; ``converged`` holds when every run behind
+    the arm and the plain VAE reached the plateau and none collapsed.
     """
     rows = []
     for dataset, frame in per_seed.items():
         c = conditions[dataset]
+        state = convergence.get(dataset) if convergence else None
         for reference in REFERENCES:
             ours = frame[frame["reference"] == reference]
             for partition in dict.fromkeys(ours["partition"]):
@@ -119,6 +132,7 @@ def summarise_portability(per_seed: dict, conditions: dict) -> pd.DataFrame:
                 base = part[(part["model"] == NORMALISER[0]) & (part["alignment"] == NORMALISER[1])]
                 for model_kind, alignment in ARMS:
                     arm = part[(part["model"] == model_kind) & (part["alignment"] == alignment)].sort_values("seed")
+                    converged, collapsed = _runs_state(state, model_kind)
                     for metric, kind in METRICS.items():
                         values = arm[metric].to_numpy(dtype=np.float64)
                         median, iqr = median_iqr(_normalised(values, base[metric].to_numpy(dtype=np.float64)))
@@ -147,6 +161,8 @@ def summarise_portability(per_seed: dict, conditions: dict) -> pd.DataFrame:
                                 "raw_iqr": raw_iqr,
                                 "n": len(values),
                                 "normaliser": f"{c['condition']}/{NORMALISER[0]} ({NORMALISER[1]})",
+                                "converged": converged,
+                                "collapsed_runs": collapsed,
                             }
                         )
     return pd.DataFrame(rows, columns=PORTABILITY_TIDY)
@@ -154,6 +170,19 @@ def summarise_portability(per_seed: dict, conditions: dict) -> pd.DataFrame:
 
 def _cell(median: float, iqr: float) -> str:
     return "n/a" if not np.isfinite(median) else f"{median:.3f} ({iqr:.3f})"
+
+
+def _not_converged_line(part: pd.DataFrame) -> list[str]:
+    """The arms of one section whose runs (or the plain VAE's) did not all plateau, or collapsed."""
+    if part["converged"].isna().all():
+        return []
+    flagged = part[part["converged"] == False]  # noqa: E712 (a column of True/False/None)
+    if flagged.empty:
+        return []
+    arms = ", ".join(dict.fromkeys(flagged["arm"]))
+    collapsed = int(part.groupby("model")["collapsed_runs"].first().fillna(0).sum())
+    tail = f"; {collapsed} collapsed run(s)" if collapsed else ""
+    return ["", f"Not converged (a run behind the arm or the plain VAE short of the plateau{tail}): {arms}."]
 
 
 def portability_markdown(table: pd.DataFrame) -> str:
@@ -183,6 +212,7 @@ def portability_markdown(table: pd.DataFrame) -> str:
                 for m in metrics
             ]
             lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+        lines += _not_converged_line(part)
     return "\n".join(lines) + "\n"
 
 

@@ -218,6 +218,17 @@ def portability_table(config: dict) -> dict:
     return {dataset: portability_seed_file(config, dataset) for dataset in portability_conditions(config)}
 
 
+def portability_convergence(config: dict) -> dict:
+    """``{dataset: {model kind: convergence file}}`` of the sequential runs the portability table scores."""
+    return {
+        dataset: {
+            kind: paths.fill(paths.CONVERGENCE, experiment="sequential", dataset=dataset, method=c["method"], k=c["k"], variant=c["variant"], model_kind=kind)
+            for kind in ("vae", "beta_vae", "rvae")
+        }
+        for dataset, c in portability_conditions(config).items()
+    }
+
+
 def portability_figure(config: dict) -> dict:
     """Per Table 2 dataset: its per-seed file, Alice's D1 template, the Rosetta file, seed 0 of R-VAE and VAE."""
     out = {}
