@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rvae.convergence import is_collapsed
 from rvae.vocabulary import RV_ESTIMATORS
 
 # -- Latent space distortion (paper eq. 2) ------------------------------------------------
@@ -415,14 +414,14 @@ def portability(
     held = np.ones(len(z), dtype=bool)
     held[rows] = False
     heldout_ref, heldout = z_ref[held], z[held]
-    if not is_collapsed(z[rows]):
+    if np.ptp(z[rows], axis=0).max() > 0:  # scale-free: any model's latents, not only a VAE's
         procrustes = procrustes_alignment(z[rows], z_rosetta)
         affine = affine_alignment(z[rows], z_rosetta, grid)
         fitted = {
             "procrustes": (procrustes(heldout), heldout_ref, {"scale": procrustes.scale}),
             "affine": (affine(heldout), heldout_ref, {"ridge": affine.ridge}),
         }
-    else:  # a collapsed model maps the Rosetta inputs to (nearly) one point: no map can be fitted
+    else:  # a collapsed model maps every Rosetta input to one point: no map can be fitted
         undefined = np.full_like(heldout, np.nan)
         fitted = {arm: (undefined, heldout_ref, {}) for arm in ("procrustes", "affine")}
     arms = {
