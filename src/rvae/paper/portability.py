@@ -13,6 +13,7 @@ import pandas as pd
 
 from rvae.embeddings import latents, read_embedding
 from rvae.metrics import median_iqr, portability
+from rvae.paper.tables import runs_state
 from rvae.portable import load_rosetta_points
 from rvae.vocabulary import MODEL_LABELS
 
@@ -102,15 +103,6 @@ def _normalised(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return values / median if np.isfinite(median) and median != 0 else np.full_like(values, np.nan)
 
 
-def _runs_state(convergence: dict | None, model_kind: str) -> tuple:
-    """(converged, collapsed runs) of an arm: its model's runs and the normalising plain VAE's,
-    as the tables count them (``rvae.convergence.diagnostics`` rows); unknown without files."""
-    if convergence is None:
-        return None, None
-    runs = pd.concat([convergence[model_kind], convergence[NORMALISER[0]]])
-    return bool(runs["converged"].all() and not runs["collapsed"].any()), int(convergence[model_kind]["collapsed"].sum())
-
-
 def summarise_portability(per_seed: dict, conditions: dict, convergence: dict | None = None) -> pd.DataFrame:
     """The tidy portability table: one row per dataset, reference, partition, arm and metric.
 
@@ -132,7 +124,8 @@ def summarise_portability(per_seed: dict, conditions: dict, convergence: dict | 
                 base = part[(part["model"] == NORMALISER[0]) & (part["alignment"] == NORMALISER[1])]
                 for model_kind, alignment in ARMS:
                     arm = part[(part["model"] == model_kind) & (part["alignment"] == alignment)].sort_values("seed")
-                    converged, collapsed = _runs_state(state, model_kind)
+                    # as the tables count a cell: the arm's runs and the normalising plain VAE's
+                    converged, collapsed = runs_state(state[model_kind], state[NORMALISER[0]]) if state else (None, None)
                     for metric, kind in METRICS.items():
                         values = arm[metric].to_numpy(dtype=np.float64)
                         median, iqr = median_iqr(_normalised(values, base[metric].to_numpy(dtype=np.float64)))

@@ -43,14 +43,22 @@ def _values(frame: pd.DataFrame, metric: str, partition: str) -> np.ndarray:
     return frame.loc[mask, "rv"].to_numpy(dtype=np.float64)
 
 
+def runs_state(runs: pd.DataFrame, reference: pd.DataFrame) -> tuple[bool, int]:
+    """(converged, collapsed runs): every run and every reference run reached the plateau and none
+    collapsed; the count is of ``runs`` only. Rows: ``rvae.convergence.diagnostics``, one per seed."""
+    both = pd.concat([runs, reference])
+    return bool(both["converged"].all() and not both["collapsed"].any()), int(runs["collapsed"].sum())
+
+
+def _join(note: str, more: str) -> str:
+    return f"{note}; {more}" if note else more
+
+
 def _convergence(cell: Cell, convergence: dict | None) -> tuple:
     """(converged, collapsed runs, note) of the runs behind a cell and its reference; unknown without files."""
     if convergence is None:
         return None, None, ""
-    frames = [convergence[cell.retraining]] + ([convergence[cell.reference]] if cell.reference != cell.retraining else [])
-    runs = pd.concat(frames)
-    converged = bool(runs["converged"].all() and not runs["collapsed"].any())
-    collapsed = int(convergence[cell.retraining]["collapsed"].sum())
+    converged, collapsed = runs_state(convergence[cell.retraining], convergence[cell.reference])
     failed = [
         f"{frame_name} seed {row.seed}{' (collapsed)' if row.collapsed else ''}"
         for frame_name, frame in ((cell.retraining.model_kind, convergence[cell.retraining]), ("reference", convergence[cell.reference]))
@@ -79,7 +87,7 @@ def summarise(
         if cell.metric in PANEL and not np.isfinite(np.median(reference) if len(reference) else np.nan):
             # a panel metric is undefined on no more points than latent dimensions, and for a collapsed run
             normalised = np.full(len(values), np.nan)
-            note = (note + "; " if note else "") + "undefined for the reference (no more points than latent dimensions, or a collapsed run)"
+            note = _join(note, "undefined for the reference (no more points than latent dimensions, or a collapsed run)")
         elif cell.metric == "lsd" or cell.metric in PANEL:
             normalised = normalise_lsd(values, reference)
         else:
@@ -87,11 +95,11 @@ def summarise(
             if np.isneginf(values).all():
                 note = "-inf: the runs are bit-identical (zero covariance)"
             if np.isneginf(np.median(reference)):
-                note = (note + "; " if note else "") + "reference median is -inf (bit-identical reference runs)"
+                note = _join(note, "reference median is -inf (bit-identical reference runs)")
         median, iqr = median_iqr(normalised)
         converged, collapsed, convergence_note = _convergence(cell, convergence)
         if convergence_note:
-            note = (note + "; " if note else "") + convergence_note
+            note = _join(note, convergence_note)
         rows.append(
             {
                 "table": cell.table,
@@ -136,7 +144,7 @@ def _k_note(table: int, row: dict, note: str) -> str:
     theirs = paper_k(table, row["dataset"])
     if theirs is None or pd.isna(row.get("paper_median")) or int(row["k"]) == theirs:
         return note
-    return (note + "; " if note else "") + f"k = {int(row['k'])} here, the paper's value is at k = {theirs}"
+    return _join(note, f"k = {int(row['k'])} here, the paper's value is at k = {theirs}")
 
 
 def _panel_cells(cells: list[Cell]) -> list[Cell]:
