@@ -1,6 +1,9 @@
 """Benchmark harness: training throughput of the naive reference vs the workflow's trainer.
 
     .venv/bin/python benchmarks/run.py              # ~3 minutes on 2 cores
+    .venv/bin/python benchmarks/run.py --speed      # adds issue 17's stages (~25 min): precision and
+                                                    # compile per step, job fixed cost, time to plateau
+                                                    # before/after, also with oneDNN capped at AVX2
     .venv/bin/python benchmarks/run.py --workflow   # adds the default-config workflow (~30 min)
 
 Prints a table and writes benchmarks/results.md (with the machine's description). All figures
@@ -13,6 +16,7 @@ stage on paper-sized inputs; optionally the whole workflow and a no-op rerun.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -29,6 +33,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).parent))
 from naive import naive_train  # noqa: E402
+import plateau  # noqa: E402
 
 from rvae.workflow.config_checks import declared_input_shape  # noqa: E402
 from rvae.device import configure_runtime  # noqa: E402
@@ -165,7 +170,7 @@ def workflow_stage(cores: str = "all") -> dict:
     return {"workflow_s": full_s, "noop_s": noop_s, "jobs": jobs}
 
 
-def render(rows, peak, metrics, flow, description, device) -> str:
+def render(rows, peak, metrics, flow, description, device, speed=None) -> str:
     out = ["# Benchmark results", "", "Written by `.venv/bin/python benchmarks/run.py` (see benchmarks/README.md).", "",
            f"Machine: {description}", f"Device: {device}", "",
            f"Measured fp32 matmul peak: **{peak:.1f} GFLOP/s** (2048x2048, best of three).", "",
@@ -186,10 +191,94 @@ def render(rows, peak, metrics, flow, description, device) -> str:
     out += ["", "Metric stage on paper-sized inputs (70,000 points, 10 runs, 32 dims):", "",
             f"- RV (Ledoit-Wolf): {metrics['rv_ledoit_wolf']:.2f} s", f"- RV (pseudo-determinant): {metrics['rv_pseudo']:.2f} s",
             f"- LSD (70,000 x 32): {metrics['lsd']:.2f} s"]  # fmt: skip
+    if speed:
+        out += render_speed(speed, peak)
     if flow:
         out += ["", "Workflow on config/config.yaml from scratch (`snakemake --cores all`):", "",
                 f"- wall time: {flow['workflow_s'] / 60:.1f} min", f"- no-op rerun (`snakemake -n`): {flow['noop_s']:.1f} s"]  # fmt: skip
     return "\n".join(out) + "\n"
+
+
+# "before": today's trainer (fp32, eager, the default's batch sizes). "after": the settings the
+# default config now uses (precision auto, compile auto, its batch sizes), passed in by --after-batch.
+BEFORE_BATCH = {"mnist": 16, "chairs": 8, "birdsong": 16}
+
+
+def speed_stage(config_path: Path, after_batch: dict, datasets) -> dict:
+    """Issue 17's figures, every contender in this one run."""
+    config = plateau.default_config(config_path)
+    bf16_peak = plateau.bf16_matmul_peak()
+    print(f"bf16 matmul peak {bf16_peak:.1f} GFLOP/s", flush=True)
+    steps, fixed = [], []
+    for name in datasets:
+        data = plateau.prepared(config, name)
+        spec = plateau.spec_of(config, name, data)
+        batch = after_batch[name]
+        torch.set_num_threads(1)
+        for row in plateau.step_rates(spec, batch):
+            steps.append({"dataset": name, "architecture": f"{spec.family} {'x'.join(map(str, spec.input_shape))}",
+                          "batch": batch, "flops_per_sample": flops_per_sample(spec, batch, torch.device("cpu")), **row})  # fmt: skip
+            print(steps[-1], flush=True)
+        fixed.append(plateau.job_fixed_cost(config_path, name))
+        print(fixed[-1], flush=True)
+    contenders = {
+        "before": {n: (BEFORE_BATCH[n], "fp32", "off") for n in datasets},
+        "after": {n: (after_batch[n], "auto", "auto") for n in datasets},
+    }
+    args = [str(config_path), ",".join(datasets), json.dumps(contenders)]
+    native = plateau.plateau_in_subprocess(args, {})
+    # without bf16 the issue asks about the birdsong (AVA) network only; the others would double the stage
+    avx2_args = [str(config_path), "birdsong", json.dumps({k: {"birdsong": v["birdsong"]} for k, v in contenders.items()})]
+    avx2 = plateau.plateau_in_subprocess(avx2_args, {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"})
+    sweeps = plateau.sweep_stage(ROOT / "config/paper.yaml")
+    return {"bf16_peak": bf16_peak, "steps": steps, "fixed": fixed, "plateau": {"native": native, "avx2": avx2},
+            "sweeps": sweeps}  # fmt: skip
+
+
+def render_speed(speed: dict, peak: float) -> list[str]:
+    bf16_peak = speed["bf16_peak"]
+    out = ["", "## Speed (issue 17)", "",
+           f"Measured bf16 matmul peak: **{bf16_peak:.1f} GFLOP/s** (0: no native bf16). One torch thread, as a workflow job; "
+           "`% fp32 / bf16 peak` = achieved FLOP/s over each peak; compile time = the first compiled step, no cache.", "",
+           "| dataset | architecture | batch | precision | compiled | samples/s | % fp32 peak | % bf16 peak | compile s |",
+           "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in speed["steps"]:
+        achieved = r["flops_per_sample"] * r["samples_per_s"] / 1e9
+        bf = f"{100 * achieved / bf16_peak:.0f}%" if bf16_peak else "-"
+        comp = f"{r['compile_s']:.1f}" if r["compile_s"] is not None else "-"
+        out.append(f"| {r['dataset']} | {r['architecture']} | {r['batch']} | {r['precision']} | {'yes' if r['compile'] else 'no'} | "
+                   f"{r['samples_per_s']:.0f} | {100 * achieved / peak:.0f}% | {bf} | {comp} |")  # fmt: skip
+    out += ["", "Fixed cost of a training job before its first epoch (fresh interpreter: the retrain script's imports, "
+            "reading the prepared data, building the model; `process` includes interpreter start and exit):", "",
+            "| dataset | imports s | data s | model s | process s |", "|---|---|---|---|---|"]  # fmt: skip
+    for r in speed["fixed"]:
+        out.append(f"| {r['dataset']} | {r['imports_s']:.2f} | {r['data_s']:.3f} | {r['model_s']:.3f} | {r['process_s']:.2f} |")
+    out += ["", "Sweeps at the paper's grid sizes (config/paper.yaml's 8 Gaussians, 20 epochs per candidate): one process per "
+            "candidate (median of three, times the grid) against one process training the whole grid as a vmapped block "
+            "(the workflow's `sweep` job); both include interpreter start and data preparation.", "",
+            "| dataset | parameter | candidates | one candidate's job s | one job per candidate s | one job per grid s | speed-up |",
+            "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in speed["sweeps"]:
+        out.append(f"| {r['dataset']} | {r['param']} | {r['candidates']} | {r['one_job_s']:.1f} | {r['per_candidate_total_s']:.1f} | "
+                   f"{r['grid_job_s']:.1f} | {r['speedup']:.1f}x |")  # fmt: skip
+    for path, rows in speed["plateau"].items():
+        title = "this CPU's own kernels" if path == "native" else "oneDNN capped at AVX2 (`ONEDNN_MAX_CPU_ISA=AVX2`: no bf16)"
+        out += ["", f"Time to plateau, {title}: the default config's joint template trained until the stopping rule "
+                "fires (one thread; CPU-seconds of the training process).", "",
+                "`to before's quality` = CPU s until the smoothed validation curve reaches the before-run's plateau value "
+                "(where the plateau epoch itself moves with the curve's noise, this is the like-for-like time).", "",
+                "| dataset | contender | batch | precision | epochs | steps | CPU s to plateau | speed-up | val -ELBO at plateau (EMA) | best val | CPU s to before's quality | speed-up |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        before = {r["dataset"]: r for r in rows if r["contender"] == "before"}
+        for r in rows:
+            base = before[r["dataset"]]
+            ratio = base["cpu_s"] / r["cpu_s"]
+            capped = " (cap)" if r["capped"] else ""
+            reach = plateau.cpu_to_reach(r, base["val_at_plateau"])
+            reach_text = f"{reach:.1f} | {base['cpu_s'] / reach:.2f}x" if reach else "never | -"
+            out.append(f"| {r['dataset']} | {r['contender']} | {r['batch']} | {r['precision']} | {r['epochs']}{capped} | {r['steps']} | "
+                       f"{r['cpu_s']:.1f} | {ratio:.2f}x | {r['val_at_plateau']:.2f} | {r['val_best']:.2f} | {reach_text} |")  # fmt: skip
+    return out
 
 
 def main(argv=None) -> int:
@@ -197,6 +286,10 @@ def main(argv=None) -> int:
     parser.add_argument("--config", default=str(ROOT / "config/paper.yaml"), help="architectures, batch sizes, seed blocks")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--workflow", action="store_true", help="also time the default workflow (~30 min)")
+    parser.add_argument("--speed", action="store_true", help="also issue 17's stages on the default config (~25 min)")
+    parser.add_argument("--speed-config", default=str(ROOT / "config/config.yaml"))
+    parser.add_argument("--speed-datasets", default=",".join(plateau.PLATEAU_DATASETS))
+    parser.add_argument("--skip-throughput", action="store_true", help="only the stages asked for")
     parser.add_argument("--output", default=str(ROOT / "benchmarks/results.md"))
     args = parser.parse_args(argv)
     config = yaml.safe_load(Path(args.config).read_text())
@@ -209,14 +302,19 @@ def main(argv=None) -> int:
     block = config.get("seed_block", {})
     block_size = min(block.get("size", 5), config.get("n_seeds", 3))  # the workflow's blocks for this config
     rows = []
-    for name, spec, batch_size in cases(config):
+    for name, spec, batch_size in [] if args.skip_throughput else cases(config):
         row = benchmark_case(name, spec, batch_size, device, block_size, block.get("mode", "auto"))
         rows.append(row)
         print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
     metrics = metric_stage()
     print(metrics, flush=True)
+    speed = None
+    if args.speed:
+        default = plateau.default_config(Path(args.speed_config))
+        after_batch = {n: int(default["datasets"][n]["training"]["batch_size"]) for n in args.speed_datasets.split(",")}
+        speed = speed_stage(Path(args.speed_config), after_batch, args.speed_datasets.split(","))
     flow = workflow_stage() if args.workflow else None
-    text = render(rows, peak, metrics, flow, description, device)
+    text = render(rows, peak, metrics, flow, description, device, speed)
     print(text)
     Path(args.output).write_text(text)
     return 0

@@ -19,6 +19,8 @@ def _data(spec, n, seed=0):
 
 
 def _configs(seeds, epochs=3, **kw):
+    # fp32: these tests bound float32 rounding against float64 (bf16 has its own tests)
+    kw = {"precision": "fp32", **kw}
     return [TrainConfig(epochs=epochs, batch_size=32, seed=s, rho=1.5, beta=2.0, **kw) for s in seeds]
 
 
@@ -121,11 +123,42 @@ def test_checkpoints_of_another_block_are_not_resumed(tmp_path, log_lines):
     assert not any("resumed" in line for line in lines)
 
 
-def test_block_runs_must_differ_only_in_seed():
+def test_block_runs_may_differ_only_in_seed_beta_and_rho():
     models = [build_vae(MLP, seed=s) for s in (0, 1)]
-    configs = [TrainConfig(epochs=1, seed=0), TrainConfig(epochs=1, seed=1, beta=3.0)]
-    with pytest.raises(ValueError, match="differ only in their seed"):
+    configs = [TrainConfig(epochs=1, seed=0), TrainConfig(epochs=1, seed=1, lr=0.01)]
+    with pytest.raises(ValueError, match="differ only in seed, beta, rho"):
         SeedBlockTrainer(models, configs)
+    SeedBlockTrainer(models, [TrainConfig(epochs=1, seed=0), TrainConfig(epochs=1, seed=1, beta=3.0, rho=2.0)])
+
+
+def test_a_grid_block_gives_each_slot_its_own_beta_and_rho():
+    """A sweep grid is one vmap block: slot i's loss is batch_loss with slot i's beta and rho.
+
+    Bound from the computation: the float64 loss is exact; the slot may be off it by at most 4x
+    the single float32 run's error plus 8 float32 ulps of the value (sums of a few hundred terms).
+    """
+    g = torch.Generator().manual_seed(2)
+    grid = [(0.0, 0.0), (2.5, 1.0), (10.0, 5.0)]
+    seeds = [7, 8, 9]
+    x = torch.rand(len(grid), 32, *MLP.input_shape, generator=g)
+    eps = torch.randn(len(grid), 32, MLP.latent_dim, generator=g)
+    anchors = RosettaLoss(torch.rand(4, *MLP.input_shape, generator=g), torch.randn(4, MLP.latent_dim, generator=g))
+    configs = [
+        TrainConfig(epochs=1, batch_size=32, seed=s, beta=b, rho=r, precision="fp32") for s, (b, r) in zip(seeds, grid)
+    ]
+    block = SeedBlockTrainer([build_vae(MLP, seed=s) for s in seeds], configs)
+    parts = block.batched_loss(anchors)(x, eps).detach()
+    totals = []
+    for i, (seed, (beta, rho)) in enumerate(zip(seeds, grid)):
+        loss32 = float(batch_loss(build_vae(MLP, seed=seed), x[i], eps[i], beta, 10.0, anchors, rho).total.detach())
+        anchors64 = RosettaLoss(anchors.x_r, anchors.z_r).double()
+        exact = build_vae(MLP, seed=seed).double()
+        loss64 = float(batch_loss(exact, x[i].double(), eps[i].double(), beta, 10.0, anchors64, rho).total.detach())
+        bound = 4 * abs(loss32 - loss64) + 8 * np.finfo(np.float32).eps * abs(loss64)
+        assert abs(float(parts[i, 0]) - loss64) <= bound, (i, float(parts[i, 0]), loss32, loss64)
+        totals.append(loss64)
+    # the slots really differ: the three (beta, rho) give three different losses
+    assert len({round(t, 3) for t in totals}) == 3
 
 
 def test_mode_choice():

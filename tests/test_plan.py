@@ -82,8 +82,8 @@ def test_figure_inputs_are_registry_paths_with_their_structure():
     assert len(targets.files_in(curves)) == 3 * 3
     candidates = targets.sweeps_figure(config)
     assert [(c["experiment"], Path(c["file"]).name) for c in candidates] == [
-        ("reproducibility", "1.0.json"), ("reproducibility", "4.0.json"), ("sequential", "1.0.json"), ("sequential", "4.0.json"),
-    ]  # fmt: skip
+        ("reproducibility", "beta.json"), ("sequential", "beta.json"),
+    ]  # one file per grid (all its candidates), one per experiment
 
 
 def test_all_targets_and_table_inputs():
@@ -107,7 +107,12 @@ def test_job_params():
     config = tiny()
     training = params.training_params(config, "birdsong", 0)
     assert training["batch_size"] == 32 and training["lr"] == 0.003 and training["rho"] == 0.0
-    assert params.sweep_training_params(config, "sequential", "gaussians", "beta", 2.5)["epochs"] == 10
+    sweep = params.sweep_params(config, "sequential", "gaussians", "beta")
+    assert sweep["training"]["epochs"] == 10
+    values = [c["value"] for c in sweep["candidates"]]
+    seeds = [c["seed"] for c in sweep["candidates"]]
+    assert values == [1.0, 4.0] and len(set(seeds)) == 2  # every candidate from a stream of its own
+    assert seeds[0] == params.seed_of(config, params.sweep_role("sequential", "gaussians", "beta", 1.0))
     assert params.fixed_hyperparameter(config, "gaussians", "beta_vae") is None  # swept
     assert params.fixed_hyperparameter(config, "gaussians", "rvae") == 3.0
     assert params.fixed_hyperparameter(config, "gaussians", "vae") is None

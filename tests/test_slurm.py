@@ -26,7 +26,7 @@ from slurm_cluster import ClusterUnavailable, SlurmCluster
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 CONFIG = ROOT / "tests" / "slurm" / "config.yaml"
-TRAINING_RULES = ("train_template", "retrain", "sweep_candidate")
+TRAINING_RULES = ("train_template", "retrain", "sweep")
 
 pytestmark = pytest.mark.slow
 

@@ -165,12 +165,12 @@ def test_paper_config_builds_its_whole_dag(tmp_path):
         "plot_datasets": 1,
         "train_template": 8,
         "select_rosetta": 4 + 2 + 8 + 1,  # birdsong: 4, 8, 16, 32, 64 and 3 other methods at 32
-        "sweep_candidate": swept * (11 + 21),
+        "sweep": swept * 2,  # one job per grid: beta (11 candidates) and rho (21)
         "select_hyperparameter": used * 2,
         "figure_sweeps": 1,
         **all_tables_jobs(reproducibility, sequential, n_seeds=10),
     }
-    assert jobs == {**expected, "total": sum(expected.values())} and jobs["total"] == 1229
+    assert jobs == {**expected, "total": sum(expected.values())} and jobs["total"] == 989
 
 
 def test_slurm_test_config_builds_table1_and_its_lab_data(tmp_path):

@@ -116,7 +116,7 @@ def cmd_train(args) -> int:
         raise CliError(f"--latent-dim {args.latent_dim} but the Rosetta file {args.rosetta} has latent size {points.latent_dim}")
     config = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, beta=args.beta, rho=args.rho,
-        seed=args.seed, device=args.device, threads=args.threads,
+        seed=args.seed, device=args.device, threads=args.threads, precision=args.precision, compile=args.compile,
     )  # fmt: skip
     out = _out_folder(Path(args.out), args.out)
     if points is None:
@@ -264,7 +264,7 @@ def parser() -> argparse.ArgumentParser:
     from rvae import __version__
     from rvae.sharing import SWEEP_EPOCHS
     from rvae.trainer import TrainConfig
-    from rvae.vocabulary import FAMILIES, SELECTION_METHODS
+    from rvae.vocabulary import COMPILE_CHOICES, FAMILIES, PRECISION_CHOICES, SELECTION_METHODS
 
     library = TrainConfig(epochs=1)  # the library's defaults, which the schema's agree with
 
@@ -287,6 +287,10 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=library.seed)
     train.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     train.add_argument("--threads", type=_positive_int, help="torch threads (default: torch's choice)")
+    train.add_argument("--precision", choices=PRECISION_CHOICES, default=library.precision,
+                       help="fp32, bf16 autocast, or auto: bf16 for conv/AVA nets where the hardware has it (default auto)")
+    train.add_argument("--compile", choices=COMPILE_CHOICES, default=library.compile,
+                       help="torch.compile the training step (default auto: on CUDA only)")  # fmt: skip
     train.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     train.set_defaults(run=cmd_train)
 

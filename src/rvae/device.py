@@ -6,6 +6,8 @@ import os
 
 import torch
 
+from rvae.vocabulary import BF16_FAMILIES, PRECISION_CHOICES
+
 DEVICE_CHOICES = ("cpu", "cuda", "auto")
 
 
@@ -42,3 +44,32 @@ def configure_runtime(threads: int | None = None, deterministic: bool = True) ->
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether bf16 arithmetic runs natively: a GPU that supports it, or a CPU whose oneDNN
+    kernels may use AVX512-BF16 or AMX (so ``ONEDNN_MAX_CPU_ISA=AVX2`` turns it off)."""
+    if device.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if device.type != "cpu" or not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        return False
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    return any(f" {flag}" in flags for flag in ("avx512_bf16", "amx_bf16"))
+
+
+def resolve_precision(choice: str, device: torch.device, family: str) -> str:
+    """``fp32`` or ``bf16`` for a config's ``precision``: ``auto`` takes bf16 only where the
+    hardware has it natively and the family was measured to gain from it (vocabulary.BF16_FAMILIES)."""
+    if choice not in PRECISION_CHOICES:
+        raise ValueError(f"precision must be one of {PRECISION_CHOICES}, got {choice!r}")
+    if choice != "auto":
+        return choice
+    return "bf16" if family in BF16_FAMILIES and native_bf16(device) else "fp32"
+
+
+def autocast(device: torch.device, precision: str):
+    """bf16 autocast around a model's forward (weights stay fp32), or a no-op for fp32."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")

@@ -56,16 +56,21 @@ class _StepLoss(nn.Module):
         self.config = config
         self.rosetta = rosetta
 
-    def forward(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, eps: torch.Tensor, beta: torch.Tensor, rho: torch.Tensor) -> torch.Tensor:
         cfg = self.config
-        parts = batch_loss(self.vae, x, eps, cfg.beta, cfg.obs_precision, self.rosetta, cfg.rho)
+        parts = batch_loss(self.vae, x, eps, beta, cfg.obs_precision, self.rosetta, rho, cfg.precision)
         return torch.stack([parts.total, parts.recon, parts.kl, parts.rosetta])
 
 
 class SeedBlockTrainer(EpochLoop):
-    """Train a block of models that differ only in seed as one batched computation (the step)."""
+    """Train a block of models as one batched computation (the step).
+
+    The models may differ in seed and in beta and rho (per-model tensors under ``vmap``), so a
+    whole hyperparameter grid trains as one block (``rvae.paper.sweep.score_grid``).
+    """
 
     kind = "ensemble"
+    free_fields = ("seed", "beta", "rho")
 
     def __init__(
         self,
@@ -119,12 +124,14 @@ class SeedBlockTrainer(EpochLoop):
         """
         base = _StepLoss(copy.deepcopy(self.models[0]), self.config, rosetta)
 
-        def one_model(params, buffers, x, eps):
+        def one_model(params, buffers, x, eps, beta, rho):
             named = {f"vae.{name}": value for name, value in params.items()}
-            return functional_call(base, (named, buffers), (x, eps))
+            return functional_call(base, (named, buffers), (x, eps, beta, rho))
 
-        batched = vmap(one_model, in_dims=(0, 0, 0, 0))
-        return lambda x, eps: batched(self.params, self.buffers, x, eps)
+        batched = vmap(one_model, in_dims=(0, 0, 0, 0, 0, 0))
+        beta = torch.tensor([c.beta for c in self.configs], device=self.device)
+        rho = torch.tensor([c.rho for c in self.configs], device=self.device)
+        return lambda x, eps: batched(self.params, self.buffers, x, eps, beta, rho)
 
     def _train_epoch(self, x_train, rosetta):
         cfg = self.config
@@ -155,10 +162,10 @@ def fit_block(
     checkpoints: Sequence[str | Path | None],
     mode: str = "auto",
 ) -> list[tuple[VAE, list[dict]]]:
-    """Train a seed block; returns (model, history) per config, in order."""
+    """Train a block (seeds of one condition, or a hyperparameter grid); (model, history) per config, in order."""
     mode = choose_mode(mode, spec, configs[0].device)
     models = [build_vae(spec, seed=config.seed) for config in configs]
-    log.info(f"seed block {[c.seed for c in configs]}: {mode}")
+    log.info(f"block of {len(configs)} runs (seeds {[c.seed for c in configs]}): {mode}")
     if mode == "loop" or len(configs) == 1:
         return [
             (model, Trainer(model, config, checkpoint, label_seed=True).fit(x_train, rosetta=rosetta, x_val=x_val))

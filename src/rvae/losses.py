@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from rvae.device import autocast
+
 
 def kl_full_covariance(mu: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     """KL( N(mu, L L^T) || N(0, I) ) in closed form, per row: (B,)."""
@@ -32,10 +34,21 @@ class LossParts:
 
 
 def negative_elbo(
-    model, x: torch.Tensor, eps: torch.Tensor, beta: float = 1.0, obs_precision: float = 10.0
+    model,
+    x: torch.Tensor,
+    eps: torch.Tensor,
+    beta: float | torch.Tensor = 1.0,
+    obs_precision: float = 10.0,
+    precision: str = "fp32",
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Mean over the batch of ``-log p(x|z) + beta * KL``; also returns the recon and KL means."""
-    recon_mean, mu, scale = model(x, eps)
+    """Mean over the batch of ``-log p(x|z) + beta * KL``; also returns the recon and KL means.
+
+    With ``precision="bf16"`` only the network runs under autocast; its outputs are cast back so
+    the squared errors, the KL (its log-determinant above all) and the means are fp32 sums.
+    """
+    with autocast(x.device, precision):
+        outputs = model(x, eps)
+    recon_mean, mu, scale = (t.float() for t in outputs)
     recon = gaussian_nll(x, recon_mean, obs_precision).mean()
     kl = kl_full_covariance(mu, scale).mean()
     return recon + beta * kl, recon, kl
@@ -59,16 +72,18 @@ class RosettaLoss(nn.Module):
         self.register_buffer("x_r", x_r.float())
         self.register_buffer("z_r", z_r.float())
 
-    def anchor_error(self, model) -> torch.Tensor:
+    def anchor_error(self, model, precision: str = "fp32") -> torch.Tensor:
         """The unweighted per-point mean anchor error (also the R-VAE's selection yardstick)."""
-        decoded = model.decode(self.z_r)
-        mu, _ = model.encode(self.x_r)
+        with autocast(self.x_r.device, precision):
+            decoded = model.decode(self.z_r)
+            mu, _ = model.encode(self.x_r)
+        decoded, mu = decoded.float(), mu.float()
         recon = (self.x_r - decoded).pow(2).flatten(1).sum(-1)
         latent = (self.z_r - mu).pow(2).sum(-1)
         return (recon + latent).mean()
 
-    def forward(self, model) -> torch.Tensor:
-        return self.anchor_error(model)
+    def forward(self, model, precision: str = "fp32") -> torch.Tensor:
+        return self.anchor_error(model, precision)
 
 
 def batch_loss(
@@ -79,12 +94,13 @@ def batch_loss(
     obs_precision: float,
     rosetta: RosettaLoss | None = None,
     rho: float = 0.0,
+    precision: str = "fp32",
 ) -> LossParts:
     """The loss of one optimisation step for any of the models (VAE, beta-VAE, R-VAE)."""
-    total, recon, kl = negative_elbo(model, x, eps, beta=beta, obs_precision=obs_precision)
+    total, recon, kl = negative_elbo(model, x, eps, beta=beta, obs_precision=obs_precision, precision=precision)
     if rosetta is None:
         anchor = torch.zeros((), device=x.device)
     else:
-        anchor = rosetta(model)
+        anchor = rosetta(model, precision)
         total = total + rho * anchor
     return LossParts(total=total, recon=recon, kl=kl, rosetta=anchor)

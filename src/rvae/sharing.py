@@ -19,6 +19,7 @@ import torch
 from rvae import __version__
 from rvae.data.store import PreparedDataset, take_rows
 from rvae.embeddings import embedding_frame
+from rvae.ensemble import fit_block
 from rvae.inference import choose, encode_means, evaluate
 from rvae.losses import RosettaLoss
 from rvae.metrics import heldout_lsd, leave_one_out_portability, lsd, portability
@@ -169,14 +170,24 @@ def train_on_shared_points(
     anchors = RosettaLoss(torch.from_numpy(points.x), torch.from_numpy(points.z))
     choice = {"value": config.rho, "candidates": []}
     if rho_grid:
-        for rho in rho_grid:
-            # each candidate from a stream of its own (spec, "Randomness has roles"): not the final run's
-            seed = role_seed(config.seed, f"sweep/rho/{float(rho)}")
-            candidate = TrainConfig(**{**config.__dict__, "rho": float(rho), "epochs": int(sweep_epochs), "seed": seed})
-            model, _ = train_vae(spec, candidate, x_train, x_val, anchors)
-            scores = evaluate(model, x_val, anchors, config.obs_precision, seed=seed)
-            choice["candidates"].append({"value": float(rho), "score": scores["selection_score"], "validation": scores})
-            log.info(f"rho candidate {rho}: validation score {scores['selection_score']:.4f}")
+        # each candidate from a stream of its own (spec, "Randomness has roles"): not the final run's;
+        # the whole grid trains as one block (vmapped where that pays, rvae.ensemble.choose_mode)
+        candidates = [
+            TrainConfig(
+                **{
+                    **config.__dict__,
+                    "rho": float(rho),
+                    "epochs": int(sweep_epochs),
+                    "seed": role_seed(config.seed, f"sweep/rho/{float(rho)}"),
+                }
+            )
+            for rho in rho_grid
+        ]
+        trained = fit_block(spec, candidates, x_train, x_val, anchors, [None] * len(candidates))
+        for candidate, (model, _) in zip(candidates, trained):
+            scores = evaluate(model, x_val, anchors, config.obs_precision, seed=candidate.seed)
+            choice["candidates"].append({"value": candidate.rho, "score": scores["selection_score"], "validation": scores})
+            log.info(f"rho candidate {candidate.rho}: validation score {scores['selection_score']:.4f}")
         choice["value"] = choose(choice["candidates"])["value"]
         log.info(f"chose rho = {choice['value']}")
     final = TrainConfig(**{**config.__dict__, "rho": float(choice["value"])})

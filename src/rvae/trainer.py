@@ -17,7 +17,7 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -25,10 +25,11 @@ import numpy as np
 import torch
 
 from rvae.checkpoints import data_identity, read_checkpoint, write_checkpoint
-from rvae.device import configure_runtime, resolve_device
+from rvae.device import configure_runtime, resolve_device, resolve_precision
 from rvae.inference import evaluate
 from rvae.losses import RosettaLoss, batch_loss
 from rvae.models import ArchitectureSpec, VAE, build_vae
+from rvae.vocabulary import COMPILE_CHOICES, PRECISION_CHOICES
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,19 @@ class TrainConfig:
     # optimiser steps per epoch; None: one pass, ceil(n / batch_size). Fewer steps than a pass make
     # every model of a comparison take the same number of steps (spec, "Equal optimisation")
     steps_per_epoch: int | None = None
+    # fp32, bf16 (autocast, fp32 weights and sums) or auto (bf16 where native and measured to pay;
+    # rvae.device.resolve_precision); the trainer resolves it, so identities name fp32 or bf16
+    precision: str = "auto"
+    # torch.compile the training step: on, off, or auto (on for CUDA only: on 2 CPU cores it paid
+    # <= 1.2x at the default's batch sizes for 4-7 s of warm-cache compiling per job, benchmarks/README.md)
+    compile: str = "auto"
+    compile_cache: str | None = None  # inductor's on-disk cache, shared by a run's jobs; no effect on results
 
     def __post_init__(self):
+        if self.precision not in PRECISION_CHOICES:
+            raise ValueError(f"precision must be one of {PRECISION_CHOICES}, got {self.precision!r}")
+        if self.compile not in COMPILE_CHOICES:
+            raise ValueError(f"compile must be one of {COMPILE_CHOICES}, got {self.compile!r}")
         if self.steps_per_epoch is not None and int(self.steps_per_epoch) < 1:
             raise ValueError(f"steps_per_epoch must be >= 1 or None, got {self.steps_per_epoch}")
         for name in ("epochs", "batch_size", "checkpoint_every"):
@@ -73,7 +85,8 @@ class TrainConfig:
 
     def identity(self) -> str:
         """Hash of everything that changes the trajectory (not epochs: a longer run extends a shorter one)."""
-        keep = {k: v for k, v in asdict(self).items() if k not in ("epochs", "checkpoint_every", "threads")}
+        drop = ("epochs", "checkpoint_every", "threads", "compile_cache")
+        keep = {k: v for k, v in asdict(self).items() if k not in drop}
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -112,6 +125,7 @@ class EpochLoop:
     """
 
     kind = "single"  # recorded in checkpoints: a seed block's checkpoint never resumes a single run
+    free_fields: tuple[str, ...] = ("seed",)  # the config fields in which a block's runs may differ
 
     def __init__(
         self,
@@ -122,14 +136,20 @@ class EpochLoop:
     ):
         if not models or len(models) != len(configs):
             raise ValueError(f"{len(models)} models for {len(configs)} configs")
-        shared = {name: value for name, value in configs[0].__dict__.items() if name != "seed"}
+        free = self.free_fields
+        shared = {name: value for name, value in configs[0].__dict__.items() if name not in free}
         for config in configs[1:]:
-            if {name: value for name, value in config.__dict__.items() if name != "seed"} != shared:
-                raise ValueError("a seed block's runs must differ only in their seed")
-        self.config = configs[0]
-        configure_runtime(self.config.threads, self.config.deterministic)
-        self.configs = list(configs)
-        self.device = resolve_device(self.config.device)
+            if {name: value for name, value in config.__dict__.items() if name not in free} != shared:
+                raise ValueError(f"a block's runs may differ only in {', '.join(free)}")
+        configure_runtime(configs[0].threads, configs[0].deterministic)
+        self.device = resolve_device(configs[0].device)
+        # "auto" becomes what this machine runs, so a checkpoint's identity names it
+        resolved = {
+            "precision": resolve_precision(configs[0].precision, self.device, models[0].spec.family),
+            "compile": resolve_compile(configs[0].compile, self.device),
+        }
+        self.configs = [replace(config, **resolved) for config in configs]
+        self.config = self.configs[0]
         self.models = [m.to(self.device) for m in models]
         self.checkpoint_paths = [Path(p) if p else None for p in (checkpoint_paths or [None] * len(models))]
         self.label_seeds = label_seeds
@@ -224,7 +244,7 @@ class EpochLoop:
     ) -> list[list[dict]]:
         """Train to ``config.epochs``, or until ``stop(history)`` says so after an epoch (every
         seed's); returns each seed's per-epoch history. A resumed run asks ``stop`` again."""
-        cfg = self.config
+        cfg = self.config  # resolved precision and compile
         x_train = checked_training_data(x_train, self.device)
         rosetta = rosetta.to(self.device) if rosetta is not None else None
         x_val = x_val.to(self.device, torch.float32) if x_val is not None else None
@@ -246,7 +266,7 @@ class EpochLoop:
                         f"loss became non-finite (loss={seed_means[0]}) in epoch {self.epoch} of seed {seed}; "
                         f"lower the learning rate or check the data; nothing was saved for this epoch"
                     )
-                record = epoch_record(self.epoch, seed_means, seconds, seen * len(self.models))
+                record = epoch_record(self.epoch, seed_means, seconds, seen * len(self.models), cfg.precision)
                 if x_val is not None:
                     val = evaluate(self.models[i], x_val, rosetta, cfg.obs_precision, seed=seed)
                     record.update({f"val_{key}": value for key, value in val.items()})
@@ -269,6 +289,7 @@ class Trainer(EpochLoop):
         super().__init__([model], [config], [checkpoint_path], label_seed)
         self.model = self.models[0]
         self.optimizer = make_adam(self.model.parameters(), config.lr)
+        self._loss = compiled(batch_loss, self.config)
 
     @property
     def history(self) -> list[dict]:
@@ -284,7 +305,7 @@ class Trainer(EpochLoop):
             idx = order[first : first + cfg.batch_size]
             batch = x_train.index_select(0, idx)
             eps = torch.randn(batch.shape[0], model.latent_dim, generator=self.noise_rngs[0], device=self.device)
-            parts = batch_loss(model, batch, eps, cfg.beta, cfg.obs_precision, rosetta, cfg.rho)
+            parts = self._loss(model, batch, eps, cfg.beta, cfg.obs_precision, rosetta, cfg.rho, cfg.precision)
             self.optimizer.zero_grad(set_to_none=True)
             parts.total.backward()
             self.optimizer.step()
@@ -317,8 +338,32 @@ def train_vae(
     return model, history
 
 
-def epoch_record(epoch: int, means, seconds: float, samples: int) -> dict:
-    """One history row: the epoch's mean loss terms (total, recon, KL, anchor) and its speed."""
+def resolve_compile(choice: str, device: torch.device) -> str:
+    """``on`` or ``off``: ``auto`` compiles on CUDA only (see ``TrainConfig.compile``)."""
+    if choice not in COMPILE_CHOICES:
+        raise ValueError(f"compile must be one of {COMPILE_CHOICES}, got {choice!r}")
+    if choice != "auto":
+        return choice
+    return "on" if device.type == "cuda" else "off"
+
+
+def compiled(step: Callable, config: TrainConfig) -> Callable:
+    """``step`` through ``torch.compile`` when the (resolved) config says so, with inductor's
+    on-disk cache in ``config.compile_cache``: the jobs of a run compile each graph once; a
+    missing or stale cache only costs compile time."""
+    if config.compile != "on":
+        return step
+    if config.compile_cache:
+        import os
+
+        Path(config.compile_cache).mkdir(parents=True, exist_ok=True)
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(Path(config.compile_cache).resolve())
+    return torch.compile(step)
+
+
+def epoch_record(epoch: int, means, seconds: float, samples: int, precision: str = "fp32") -> dict:
+    """One history row: the epoch's mean loss terms (total, recon, KL, anchor), its speed and
+    the arithmetic it ran in."""
     return {
         "epoch": epoch,
         "loss": means[0],
@@ -327,15 +372,18 @@ def epoch_record(epoch: int, means, seconds: float, samples: int) -> dict:
         "rosetta": means[3],
         "seconds": seconds,
         "samples_per_s": samples / seconds if seconds > 0 else float("inf"),
+        "precision": precision,
     }
 
 
 def format_epoch(record: dict, epochs: int) -> str:
     """One plain log line per epoch (no progress bars in log files)."""
     fields = " ".join(
-        f"{key}={value:.6g}" for key, value in record.items() if key not in ("epoch", "seconds", "samples_per_s")
+        f"{key}={value:.6g}"
+        for key, value in record.items()
+        if key not in ("epoch", "seconds", "samples_per_s", "precision")
     )
     return (
         f"epoch {record['epoch']}/{epochs} {fields} "
-        f"seconds={record['seconds']:.3f} samples_per_s={record['samples_per_s']:.0f}"
+        f"seconds={record['seconds']:.3f} samples_per_s={record['samples_per_s']:.0f} precision={record['precision']}"
     )

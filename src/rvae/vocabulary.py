@@ -56,6 +56,14 @@ def input_shape_problem(family: str, input_shape) -> str | None:
             return f"{family!r} needs H and W divisible by {need}, got {shape}"
     return None
 VARIANTS = ("same", "simple", "complex")
+# Arithmetic of the training step (``fp32``, or bf16 autocast with fp32 weights and loss sums);
+# ``auto`` resolves per machine and family (rvae.device.resolve_precision).
+PRECISIONS = ("fp32", "bf16")
+PRECISION_CHOICES = PRECISIONS + ("auto",)
+# Families where bf16 autocast pays on a CPU with native bf16 (benchmarks/results.md: AVA and conv
+# nets train faster and reach the fp32 validation loss; the tiny MLP is slower in bf16).
+BF16_FAMILIES = ("conv", "ava")
+COMPILE_CHOICES = ("auto", "on", "off")
 DATASET_KINDS = ("gaussians", "mnist", "birdsong", "chairs", "folder")
 RV_ESTIMATORS = ("exact", "ledoit_wolf", "pseudo")
 SEED_BLOCK_MODES = ("auto", "vmap", "loop")

@@ -94,11 +94,6 @@ def epochs_input(wildcards):
     return job_params.epochs_input(config, wildcards.dataset, which)
 
 
-def sweep_candidates(wildcards):
-    w = wildcards
-    return targets.sweep_candidates(config, w.experiment, w.dataset, w.param)
-
-
 def sweep_rosetta(wildcards):
     return targets.sweep_rosetta(config, wildcards.experiment, wildcards.dataset)
 

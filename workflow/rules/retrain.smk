@@ -68,35 +68,36 @@ rule seed_result:
         "echo 'seed {wildcards.seed}: copied from {input}' > {log}"
 
 
-rule sweep_candidate:
+rule sweep:
     input:
         unpack(dataset_data),
         rosetta=sweep_rosetta,
     output:
-        paths.SWEEP_CANDIDATE,
+        paths.SWEEP,
     log:
-        paths.log("sweep", "{experiment}", "{dataset}", "{param}", "{value}"),
+        paths.log("sweep", "{experiment}", "{dataset}", "{param}"),
     benchmark:
-        paths.benchmark("sweep", "{experiment}", "{dataset}", "{param}", "{value}")
+        paths.benchmark("sweep", "{experiment}", "{dataset}", "{param}")
     conda:
         "../../envs/rvae.yaml"
     threads: config["threads_per_job"]
     resources:
         gpu=gpu_resource,
         mem_mb=4000,
-        runtime=60,
+        runtime=240,
     params:
-        training=lambda w: job_params.sweep_training_params(
-            config, w.experiment, w.dataset, w.param, w.value
+        sweep=lambda w: job_params.sweep_params(
+            config, w.experiment, w.dataset, w.param
         ),
         architecture=lambda w: job_params.architecture_params(config, w.dataset),
+        mode=config["seed_block"]["mode"],
     script:
-        "../scripts/sweep_candidate.py"
+        "../scripts/sweep.py"
 
 
 rule select_hyperparameter:
     input:
-        sweep_candidates,
+        paths.SWEEP,
     output:
         paths.CHOSEN_HYPERPARAMETER,
     log:

@@ -10,8 +10,9 @@ from rvae.workflow.script import start
 sm = snakemake  # noqa: F821
 start(sm)
 candidates = [
-    {**json.loads(Path(c["file"]).read_text()), "experiment": c["experiment"], "dataset": c["dataset"]}
-    for c in sm.params.candidates
+    {**candidate, "experiment": sweep["experiment"], "dataset": sweep["dataset"]}
+    for sweep in sm.params.candidates
+    for candidate in json.loads(Path(sweep["file"]).read_text())
 ]
 figure_sweeps(candidates, sm.output.png, sm.output.pdf)
 logging.info(f"wrote {sm.output.png} from {len(candidates)} candidates")

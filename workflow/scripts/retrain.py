@@ -8,10 +8,9 @@ import pandas as pd
 from rvae.embeddings import write_embedding
 from rvae.models import save_model
 from rvae.paper.experiment import embed_all, retrain_block
-from rvae.trainer import TrainConfig
 from rvae.vocabulary import MODEL_HYPERPARAMETER
 from rvae.workflow.paths import block_file
-from rvae.workflow.script import finish, run_inputs, start, training_epochs
+from rvae.workflow.script import finish, run_inputs, start, train_config, training_epochs
 
 sm = snakemake  # noqa: F821
 start(sm)
@@ -25,10 +24,7 @@ if param:
         chosen = json.loads(Path(sm.input.chosen).read_text())["value"]
     training[param] = float(chosen)
 # checkpoint_every changes no result, so it is read from config rather than params (no rerun when edited)
-configs = [
-    TrainConfig(**{**training, "seed": seed}, threads=sm.threads, checkpoint_every=sm.config["checkpoint_every"])
-    for seed in sm.params.training_seeds
-]
+configs = [train_config(sm, training, seed=seed) for seed in sm.params.training_seeds]
 results = retrain_block(data, w.experiment, w.model_kind, points, spec, configs, sm.params.checkpoints, sm.params.mode)
 out = sm.output[0]
 Path(out).mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from rvae.workflow.script import start
 
 sm = snakemake  # noqa: F821
 start(sm)
-chosen = choose([json.loads(open(path).read()) for path in sm.input])
+chosen = choose(json.loads(open(sm.input[0]).read()))
 logging.info(f"chose {sm.wildcards.param} = {chosen['value']} (score {chosen['score']:.6g})")
 with atomic_path(sm.output[0]) as tmp:
     tmp.write_text(json.dumps(chosen, indent=2))

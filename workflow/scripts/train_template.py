@@ -9,8 +9,7 @@ from rvae.data.store import load_prepared
 from rvae.embeddings import write_embedding
 from rvae.models import save_model
 from rvae.paper.experiment import architecture, embed_all, train_template
-from rvae.trainer import TrainConfig
-from rvae.workflow.script import finish, start, training_epochs
+from rvae.workflow.script import finish, start, train_config, training_epochs
 
 sm = snakemake  # noqa: F821
 start(sm)
@@ -21,7 +20,7 @@ if training["epochs"] == "auto" and sm.wildcards.which == "joint":  # the stoppi
     rule = PlateauRule(**sm.params.stopping)
     training["epochs"] = rule.max_epochs
 training = training_epochs(sm, training)
-config = TrainConfig(**training, threads=sm.threads, checkpoint_every=sm.config["checkpoint_every"])
+config = train_config(sm, training)
 model, history = train_template(data, sm.wildcards.which, spec, config, sm.params.checkpoint, rule)
 save_model(model, sm.output.model, {"history": history, "seed": config.seed, "seed_role": sm.params.seed_role})
 write_embedding(embed_all(model, data), sm.output.embedding)

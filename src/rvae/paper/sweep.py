@@ -7,28 +7,50 @@ negative ELBO plus the unweighted Rosetta anchor error (else rho = 0 would alway
 from __future__ import annotations
 
 import logging
+from typing import Sequence
 
 from rvae.data.store import PreparedDataset
+from rvae.ensemble import fit_block
 from rvae.inference import evaluate
 from rvae.models import ArchitectureSpec
 from rvae.paper.experiment import equal_steps, training_set
 from rvae.portable import RosettaPoints
-from rvae.trainer import TrainConfig, train_vae
+from rvae.trainer import TrainConfig
 from rvae.vocabulary import SWEPT_MODEL
 
 log = logging.getLogger(__name__)
 
 
-def score_candidate(
-    data: PreparedDataset, experiment: str, param: str, points: RosettaPoints, spec: ArchitectureSpec, config: TrainConfig
-) -> dict:
-    """Train the candidate on the experiment's training set; score it on that partition's validation split."""
+def score_grid(
+    data: PreparedDataset,
+    experiment: str,
+    param: str,
+    points: RosettaPoints,
+    spec: ArchitectureSpec,
+    configs: Sequence[TrainConfig],
+    mode: str = "auto",
+) -> list[dict]:
+    """Train every candidate of a grid as one block on the experiment's training set; score each
+    on that partition's validation split. One job per grid: the models are vmapped together where
+    that pays (MLPs, GPUs; ``rvae.ensemble.choose_mode``), else trained one after another in one process."""
     points.check_compatible(spec.input_shape, spec.latent_dim, "Rosetta points")
     x_train, x_val, rosetta = training_set(data, experiment, SWEPT_MODEL[param], points)
-    (config,) = equal_steps(data, experiment, [config])
-    log.info(f"{experiment} {param} sweep candidate {getattr(config, param)}: {len(x_train)} training points")
-    model, history = train_vae(spec, config, x_train, x_val, rosetta)
-    # rosetta is None for beta; for rho, evaluate() uses its unweighted anchor error
-    scores = evaluate(model, x_val, rosetta, config.obs_precision, seed=config.seed)
-    value = getattr(config, param)
-    return {"param": param, "value": value, "score": scores["selection_score"], "validation": scores, "epochs": len(history)}
+    configs = equal_steps(data, experiment, list(configs))
+    values = [getattr(config, param) for config in configs]
+    log.info(f"{experiment} {param} sweep, {len(values)} candidates {values}: {len(x_train)} training points")
+    trained = fit_block(spec, configs, x_train, x_val, rosetta, [None] * len(configs), mode)
+    out = []
+    for config, (model, history) in zip(configs, trained):
+        # rosetta is None for beta; for rho, evaluate() uses its unweighted anchor error
+        scores = evaluate(model, x_val, rosetta, config.obs_precision, seed=config.seed)
+        out.append(
+            {
+                "param": param,
+                "value": getattr(config, param),
+                "seed": config.seed,
+                "score": scores["selection_score"],
+                "validation": scores,
+                "epochs": len(history),
+            }
+        )
+    return out

@@ -35,6 +35,8 @@ def training_params(config: dict, dataset: str, seed: int, beta: float = 1.0, rh
             "rho": float(rho),
             "device": config["device"],
             "deterministic": config["deterministic"],
+            "precision": config["precision"],
+            "compile": config["compile"],
         }
     )
 
@@ -57,14 +59,16 @@ def rosetta_role(dataset: str, selection: str) -> str:
     return f"rosetta/{dataset}/{selection}"
 
 
-def sweep_training_params(config: dict, experiment: str, dataset: str, param: str, value) -> dict:
-    """A sweep candidate trains from a stream of its own for the sweep's own number of epochs.
-
-    Not the template's: the rho = 0 candidate would otherwise replay the template.
-    """
-    epochs = hyperparameter(config, dataset, param)["epochs"]
-    seed = seed_of(config, sweep_role(experiment, dataset, param, value))
-    return {**training_params(config, dataset, seed), "epochs": epochs}
+def sweep_params(config: dict, experiment: str, dataset: str, param: str) -> dict:
+    """A sweep's training settings and its candidates, each trained from a stream of its own for
+    the sweep's own number of epochs (not the template's: the rho = 0 candidate would otherwise
+    replay the template). The whole grid is one job (``rvae.paper.sweep.score_grid``)."""
+    setting = hyperparameter(config, dataset, param)
+    candidates = [
+        {"value": float(value), "seed": seed_of(config, sweep_role(experiment, dataset, param, value))}
+        for value in setting["grid"]
+    ]
+    return {"training": {**training_params(config, dataset, 0), "epochs": setting["epochs"]}, "candidates": candidates}
 
 
 def auto_epochs(config: dict, dataset: str) -> bool:

@@ -39,7 +39,7 @@ RUN_EMBEDDING = f"results/embeddings/{RETRAINING}/seed{{seed}}.parquet"
 RUN_HISTORY = f"results/history/{RETRAINING}/seed{{seed}}.parquet"
 RUN_CHECKPOINT = f"results/checkpoints/{RETRAINING}/seed{{seed}}.ckpt"
 
-SWEEP_CANDIDATE = "results/sweeps/{experiment}/{dataset}/{param}/{value}.json"
+SWEEP = "results/sweeps/{experiment}/{dataset}/{param}.json"  # every candidate of one grid, one job
 CHOSEN_HYPERPARAMETER = "results/hyperparameters/{experiment}/{dataset}/{param}.json"
 
 METRIC = f"results/metrics/{{metric}}/{RETRAINING}.parquet"

@@ -46,6 +46,19 @@ def training_epochs(snakemake, training: dict) -> dict:
     return {**training, "epochs": int(chosen["epochs"])}
 
 
+def train_config(snakemake, training: dict, **overrides):
+    """A job's ``TrainConfig``: its params (what changes results, so edits rerun) with the job's
+    threads and, from config, what changes no result (checkpoint spacing, the compile cache)."""
+    from rvae.trainer import TrainConfig
+
+    return TrainConfig(
+        **{**training, **overrides},
+        threads=snakemake.threads,
+        checkpoint_every=snakemake.config["checkpoint_every"],
+        compile_cache=snakemake.config["compile_cache"],
+    )
+
+
 def run_inputs(snakemake):
     """Prepared data, the architecture spec and the checked Rosetta points of a training job."""
     from rvae.data.store import load_prepared

@@ -113,14 +113,6 @@ def template_diagnostics(config: dict) -> list[str]:
     return [paths.fill(paths.TEMPLATE_DIAGNOSTICS, dataset=d) for d in datasets]
 
 
-def sweep_candidates(config: dict, experiment: str, dataset: str, param: str) -> list[str]:
-    grid = hyperparameter(config, dataset, param)["grid"]
-    return [
-        paths.fill(paths.SWEEP_CANDIDATE, experiment=experiment, dataset=dataset, param=param, value=float(v))
-        for v in grid
-    ]
-
-
 def sweep_rosetta(config: dict, experiment: str, dataset: str) -> str:
     """A sweep's Rosetta points: k-means, with the k of the experiment's main table."""
     return paths.fill(paths.ROSETTA, dataset=dataset, method="kmeans", k=sweep_k(config["tables"], experiment, dataset))
@@ -173,12 +165,15 @@ def training_curves_figure(config: dict) -> dict:
 
 
 def sweeps_figure(config: dict) -> list[dict]:
-    """Every sweep candidate's file with the experiment and dataset it belongs to."""
+    """Every sweep's file (all its candidates) with the experiment and dataset it belongs to."""
     return [
-        {"experiment": experiment, "dataset": dataset, "file": file}
+        {
+            "experiment": experiment,
+            "dataset": dataset,
+            "file": paths.fill(paths.SWEEP, experiment=experiment, dataset=dataset, param=param),
+        }
         for dataset, param in sweeps(config)
         for experiment in EXPERIMENTS
-        for file in sweep_candidates(config, experiment, dataset, param)
     ]
 
 

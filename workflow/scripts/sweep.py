@@ -1,0 +1,21 @@
+"""Train one hyperparameter grid (beta-VAE for beta, R-VAE for rho) in one job; score every candidate on validation."""
+
+import json
+
+from rvae.atomic import atomic_path
+from rvae.paper.sweep import score_grid
+from rvae.workflow.script import finish, run_inputs, start, train_config
+
+sm = snakemake  # noqa: F821
+start(sm)
+w = sm.wildcards
+data, spec, points = run_inputs(sm)
+sweep = sm.params.sweep
+configs = [
+    train_config(sm, sweep["training"], **{w.param: float(c["value"]), "seed": int(c["seed"])})
+    for c in sweep["candidates"]
+]
+results = score_grid(data, w.experiment, w.param, points, spec, configs, sm.params.mode)
+with atomic_path(sm.output[0]) as tmp:
+    tmp.write_text(json.dumps(results, indent=2))
+finish()
