@@ -110,6 +110,8 @@ def diagnostics(history: list[dict], latent_means: np.ndarray, rule: PlateauRule
         "collapsed": active < 1,
         "plateau_epoch": reached,
         "converged": reached is not None,
+        # the arithmetic the run trained in (histories before issue 17 have none: fp32)
+        "precision": str(history[-1].get("precision") or "fp32") if history else "fp32",
     }
 
 

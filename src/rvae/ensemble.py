@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -79,6 +80,9 @@ class SeedBlockTrainer(EpochLoop):
         checkpoint_paths: Sequence[str | Path | None] | None = None,
     ):
         super().__init__(models, configs, checkpoint_paths, label_seeds=True)
+        # the vmapped step is not compiled: say so in the identities its checkpoints carry
+        self.configs = [replace(config, compile="off") for config in self.configs]
+        self.config = self.configs[0]
         params, buffers = stack_module_state(self.models)
         self.params = {name: p.detach().clone().requires_grad_(True) for name, p in params.items()}
         self.buffers = {f"vae.{name}": value for name, value in buffers.items()}

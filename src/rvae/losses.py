@@ -43,7 +43,8 @@ def negative_elbo(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Mean over the batch of ``-log p(x|z) + beta * KL``; also returns the recon and KL means.
 
-    With ``precision="bf16"`` only the network runs under autocast; its outputs are cast back so
+    With ``precision="bf16"`` the encoder and decoder bodies run under autocast; the Gaussian heads
+    and the sample ``z`` stay fp32 (``rvae.models.GaussianHeads``), and the outputs are cast back, so
     the squared errors, the KL (its log-determinant above all) and the means are fp32 sums.
     """
     with autocast(x.device, precision):

@@ -83,6 +83,12 @@ class GaussianHeads(nn.Module):
         self.register_buffer("_lower_index", rows * k + cols, persistent=False)
 
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # Always fp32, also under bf16 autocast: the Cholesky diagonal's floor (1e-4) and the KL's
+        # log-determinant need more than bf16's 8 bits; the heads are a sliver of the compute.
+        with torch.autocast(h.device.type, enabled=False):
+            return self._heads(h.float() if h.dtype in (torch.bfloat16, torch.float16) else h)
+
+    def _heads(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         k = self.latent_dim
         mu = self.mu(h)
         diag = F.softplus(self.d(h)) + MIN_DIAGONAL
@@ -118,7 +124,8 @@ class VAE(nn.Module):
     def forward(self, x: torch.Tensor, eps: torch.Tensor):
         """One reparameterised sample ``z = mu + L eps``; returns (reconstruction mean, mu, L)."""
         mu, scale = self.encode(x)
-        z = mu + (scale @ eps.unsqueeze(-1)).squeeze(-1)
+        with torch.autocast(x.device.type, enabled=False):  # the sample in fp32, as the heads
+            z = mu + (scale @ eps.to(mu.dtype).unsqueeze(-1)).squeeze(-1)
         return self.decode(z), mu, scale
 
 

@@ -358,6 +358,11 @@ def compiled(step: Callable, config: TrainConfig) -> Callable:
 
         Path(config.compile_cache).mkdir(parents=True, exist_ok=True)
         os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(Path(config.compile_cache).resolve())
+    if config.deterministic:
+        import torch._inductor.config as inductor
+
+        # no autotuning by timing: the kernels chosen, and so the numbers, must not vary by run
+        inductor.deterministic = True
     return torch.compile(step)
 
 

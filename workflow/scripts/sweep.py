@@ -1,6 +1,7 @@
 """Train one hyperparameter grid (beta-VAE for beta, R-VAE for rho) in one job; score every candidate on validation."""
 
 import json
+from pathlib import Path
 
 from rvae.atomic import atomic_path
 from rvae.paper.sweep import score_grid
@@ -15,7 +16,10 @@ configs = [
     train_config(sm, sweep["training"], **{w.param: float(c["value"]), "seed": int(c["seed"])})
     for c in sweep["candidates"]
 ]
-results = score_grid(data, w.experiment, w.param, points, spec, configs, sm.params.mode)
+checkpoints = [c["checkpoint"] for c in sweep["candidates"]]
+results = score_grid(data, w.experiment, w.param, points, spec, configs, sm.params.mode, checkpoints)
 with atomic_path(sm.output[0]) as tmp:
     tmp.write_text(json.dumps(results, indent=2))
+for checkpoint in checkpoints:
+    Path(checkpoint).unlink(missing_ok=True)
 finish()

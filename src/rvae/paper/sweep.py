@@ -29,16 +29,19 @@ def score_grid(
     spec: ArchitectureSpec,
     configs: Sequence[TrainConfig],
     mode: str = "auto",
+    checkpoints: Sequence[str | None] | None = None,
 ) -> list[dict]:
     """Train every candidate of a grid as one block on the experiment's training set; score each
     on that partition's validation split. One job per grid: the models are vmapped together where
-    that pays (MLPs, GPUs; ``rvae.ensemble.choose_mode``), else trained one after another in one process."""
+    that pays (MLPs, GPUs; ``rvae.ensemble.choose_mode``), else trained one after another in one process.
+    As for seed blocks, a vmapped candidate agrees with the same candidate trained alone to float32
+    rounding per step, not bit for bit: adding a value to the grid moves the others at rounding level."""
     points.check_compatible(spec.input_shape, spec.latent_dim, "Rosetta points")
     x_train, x_val, rosetta = training_set(data, experiment, SWEPT_MODEL[param], points)
     configs = equal_steps(data, experiment, list(configs))
     values = [getattr(config, param) for config in configs]
     log.info(f"{experiment} {param} sweep, {len(values)} candidates {values}: {len(x_train)} training points")
-    trained = fit_block(spec, configs, x_train, x_val, rosetta, [None] * len(configs), mode)
+    trained = fit_block(spec, configs, x_train, x_val, rosetta, checkpoints or [None] * len(configs), mode)
     out = []
     for config, (model, history) in zip(configs, trained):
         # rosetta is None for beta; for rho, evaluate() uses its unweighted anchor error

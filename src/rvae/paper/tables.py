@@ -11,7 +11,7 @@ from rvae.paper.plan import Cell
 
 TIDY_COLUMNS = [
     "table", "row", "column", "dataset", "experiment", "partition", "model", "condition", "method", "k",
-    "architecture", "metric", "estimator", "reference", "median", "iqr", "n", "paper_median", "paper_iqr", "paper_suspect", "converged", "collapsed_runs", "note",
+    "architecture", "metric", "estimator", "reference", "median", "iqr", "n", "paper_median", "paper_iqr", "paper_suspect", "converged", "collapsed_runs", "precision", "note",
 ]  # fmt: skip
 
 
@@ -69,6 +69,16 @@ def _convergence(cell: Cell, convergence: dict | None) -> tuple:
     return converged, collapsed, note
 
 
+def _precision(cell: Cell, convergence: dict | None) -> str:
+    """The arithmetic of the runs behind a cell and its reference (``fp32``, ``bf16``, or both
+    joined by ``+`` when they differ); empty without convergence files."""
+    if convergence is None:
+        return ""
+    frames = [convergence[cell.retraining], convergence[cell.reference]]
+    found = sorted({str(p) for frame in frames for p in frame.get("precision", pd.Series(["fp32"] * len(frame)))})
+    return "+".join(found)
+
+
 def summarise(
     cells: list[Cell], metric_frames: dict, estimator: str, paper: pd.DataFrame | None = None, convergence: dict | None = None
 ) -> pd.DataFrame:
@@ -98,6 +108,7 @@ def summarise(
                 note = _join(note, "reference median is -inf (bit-identical reference runs)")
         median, iqr = median_iqr(normalised)
         converged, collapsed, convergence_note = _convergence(cell, convergence)
+        precision = _precision(cell, convergence)
         if convergence_note:
             note = _join(note, convergence_note)
         rows.append(
@@ -121,6 +132,7 @@ def summarise(
                 "n": len(values),
                 "converged": converged,
                 "collapsed_runs": collapsed,
+                "precision": precision,
                 "note": note,
             }
         )
@@ -196,6 +208,10 @@ def markdown(table: pd.DataFrame, title: str, estimator: str, notes: list[str] |
     ]
     if (table["metric"] == "rv").any():
         lines.append(f"RV estimator: `{estimator}`.")
+    precisions = [p for p in dict.fromkeys(table.get("precision", pd.Series(dtype=str))) if isinstance(p, str) and p]
+    if precisions:
+        by_dataset = table[table["precision"].astype(bool)].groupby("dataset", sort=False)["precision"].agg(lambda s: "+".join(sorted(set(s))))
+        lines.append("Training precision: " + ", ".join(f"{d} {p}" for d, p in by_dataset.items()) + ".")
     for note in sorted(set(n for n in table["note"] if isinstance(n, str) and n)):
         lines.append(f"Note: {note}.")
     for reason in dict.fromkeys(table.loc[_suspect(table), "paper_suspect"]):

@@ -65,7 +65,13 @@ def sweep_params(config: dict, experiment: str, dataset: str, param: str) -> dic
     replay the template). The whole grid is one job (``rvae.paper.sweep.score_grid``)."""
     setting = hyperparameter(config, dataset, param)
     candidates = [
-        {"value": float(value), "seed": seed_of(config, sweep_role(experiment, dataset, param, value))}
+        {
+            "value": float(value),
+            "seed": seed_of(config, sweep_role(experiment, dataset, param, value)),
+            "checkpoint": paths.fill(
+                paths.SWEEP_CHECKPOINT, experiment=experiment, dataset=dataset, param=param, value=float(value)
+            ),
+        }
         for value in setting["grid"]
     ]
     return {"training": {**training_params(config, dataset, 0), "epochs": setting["epochs"]}, "candidates": candidates}

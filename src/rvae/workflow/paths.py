@@ -40,6 +40,8 @@ RUN_HISTORY = f"results/history/{RETRAINING}/seed{{seed}}.parquet"
 RUN_CHECKPOINT = f"results/checkpoints/{RETRAINING}/seed{{seed}}.ckpt"
 
 SWEEP = "results/sweeps/{experiment}/{dataset}/{param}.json"  # every candidate of one grid, one job
+# one per candidate, so a killed grid job resumes each candidate where it stopped; removed on success
+SWEEP_CHECKPOINT = "results/checkpoints/sweeps/{experiment}/{dataset}/{param}/{value}.ckpt"
 CHOSEN_HYPERPARAMETER = "results/hyperparameters/{experiment}/{dataset}/{param}.json"
 
 METRIC = f"results/metrics/{{metric}}/{RETRAINING}.parquet"
