@@ -239,7 +239,7 @@ def render_speed(speed: dict, peak: float) -> list[str]:
     bf16_peak = speed["bf16_peak"]
     out = ["", "## Speed (issue 17)", "",
            f"Measured bf16 matmul peak: **{bf16_peak:.1f} GFLOP/s** (0: no native bf16). One torch thread, as a workflow job; "
-           "`% fp32 / bf16 peak` = achieved FLOP/s over each peak; compile time = the first compiled step, no cache.", "",
+           "`% fp32 / bf16 peak` = achieved FLOP/s over each peak; compile time = the first compiled step, with an empty inductor cache of its own.", "",
            "| dataset | architecture | batch | precision | compiled | samples/s | % fp32 peak | % bf16 peak | compile s |",
            "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in speed["steps"]:
