@@ -45,6 +45,7 @@ def _loss(model, x, eps, anchors, precision):
     return batch_loss(model, x, eps, 2.0, 10.0, anchors, 1.5, precision)
 
 
+@pytest.mark.determinism
 def test_bf16_step_is_the_fp32_loss_up_to_bf16_rounding():
     """bf16 carries 8 significant bits: each layer's output is off by a relative 2^-8 at most, and
     through the L weight layers of the encoder and the decoder by L * 2^-8; a squared error doubles
@@ -65,6 +66,7 @@ def test_bf16_step_is_the_fp32_loss_up_to_bf16_rounding():
     assert all(p.grad.dtype == torch.float32 and torch.isfinite(p.grad).all() for p in model.parameters())
 
 
+@pytest.mark.determinism
 def test_bf16_training_is_deterministic_on_one_machine():
     x = torch.rand(96, 1, 28, 28, generator=torch.Generator().manual_seed(2))
     config = TrainConfig(epochs=2, batch_size=32, seed=4, precision="bf16")
