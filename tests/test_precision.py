@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from rvae.device import native_bf16, resolve_precision
+from rvae.device import native_bf16, resolve_compile, resolve_precision
 from rvae.losses import RosettaLoss, batch_loss
 from rvae.models import ArchitectureSpec, build_vae
-from rvae.trainer import TrainConfig, Trainer, compiled, resolve_compile
+from rvae.trainer import TrainConfig, Trainer, compiled
 
 MLP = ArchitectureSpec(family="mlp", input_shape=(5,), latent_dim=2, hidden=16)
 CONV = ArchitectureSpec(family="conv", input_shape=(1, 28, 28), latent_dim=4)

@@ -6,7 +6,9 @@ import os
 
 import torch
 
-from rvae.vocabulary import BF16_FAMILIES, PRECISION_CHOICES
+from functools import lru_cache
+
+from rvae.vocabulary import BF16_FAMILIES, COMPILE_CHOICES, PRECISION_CHOICES
 
 DEVICE_CHOICES = ("cpu", "cuda", "auto")
 
@@ -53,11 +55,16 @@ def native_bf16(device: torch.device) -> bool:
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     if device.type != "cpu" or not torch.ops.mkldnn._is_mkldnn_bf16_supported():
         return False
+    return bool({"avx512_bf16", "amx_bf16"} & _cpu_flags())
+
+
+@lru_cache(maxsize=1)
+def _cpu_flags() -> frozenset:
     try:
-        flags = open("/proc/cpuinfo").read()
+        text = open("/proc/cpuinfo").read()
     except OSError:
-        return False
-    return any(f" {flag}" in flags for flag in ("avx512_bf16", "amx_bf16"))
+        return frozenset()
+    return frozenset(word for line in text.splitlines() if line.startswith("flags") for word in line.split(":", 1)[1].split())
 
 
 def resolve_precision(choice: str, device: torch.device, family: str) -> str:
@@ -73,3 +80,13 @@ def resolve_precision(choice: str, device: torch.device, family: str) -> str:
 def autocast(device: torch.device, precision: str):
     """bf16 autocast around a model's forward (weights stay fp32), or a no-op for fp32."""
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def resolve_compile(choice: str, device: torch.device) -> str:
+    """``on`` or ``off`` for a config's ``compile``: ``auto`` compiles on CUDA only (on CPU cores it
+    did not pay for its compile time at the default's sizes, benchmarks/README.md)."""
+    if choice not in COMPILE_CHOICES:
+        raise ValueError(f"compile must be one of {COMPILE_CHOICES}, got {choice!r}")
+    if choice != "auto":
+        return choice
+    return "on" if device.type == "cuda" else "off"

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from rvae.checkpoints import data_identity, read_checkpoint, write_checkpoint
-from rvae.device import configure_runtime, resolve_device, resolve_precision
+from rvae.device import configure_runtime, resolve_compile, resolve_device, resolve_precision
 from rvae.inference import evaluate
 from rvae.losses import RosettaLoss, batch_loss
 from rvae.models import ArchitectureSpec, VAE, build_vae
@@ -64,7 +64,7 @@ class TrainConfig:
     # rvae.device.resolve_precision); the trainer resolves it, so identities name fp32 or bf16
     precision: str = "auto"
     # torch.compile the training step: on, off, or auto (on for CUDA only: on 2 CPU cores it paid
-    # <= 1.2x at the default's batch sizes for 4-7 s of warm-cache compiling per job, benchmarks/README.md)
+    # 1.0-1.14x per step at the default's batch sizes for 13-25 s of compiling per graph, benchmarks/README.md)
     compile: str = "auto"
     compile_cache: str | None = None  # inductor's on-disk cache, shared by a run's jobs; no effect on results
 
@@ -336,15 +336,6 @@ def train_vae(
     model = build_vae(spec, seed=config.seed)
     history = Trainer(model, config, checkpoint).fit(x_train, rosetta=rosetta, x_val=x_val, stop=stop)
     return model, history
-
-
-def resolve_compile(choice: str, device: torch.device) -> str:
-    """``on`` or ``off``: ``auto`` compiles on CUDA only (see ``TrainConfig.compile``)."""
-    if choice not in COMPILE_CHOICES:
-        raise ValueError(f"compile must be one of {COMPILE_CHOICES}, got {choice!r}")
-    if choice != "auto":
-        return choice
-    return "on" if device.type == "cuda" else "off"
 
 
 def compiled(step: Callable, config: TrainConfig) -> Callable:
