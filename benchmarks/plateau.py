@@ -11,6 +11,7 @@ faster run reached as good a model.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -50,28 +51,9 @@ def spec_of(config: dict, name: str, data):
     return architecture(data, **config["datasets"][name]["architecture"])
 
 
-def bf16_matmul_peak(size: int = 2048, seconds: float = 2.0) -> float:
-    """bf16 GFLOP/s of a large square matmul (best of three); 0 where bf16 is not native."""
-    from rvae.device import native_bf16
-
-    if not native_bf16(torch.device("cpu")):
-        return 0.0
-    a = torch.randn(size, size, dtype=torch.bfloat16)
-    b = torch.randn(size, size, dtype=torch.bfloat16)
-    best = 0.0
-    for _ in range(3):
-        a @ b
-        start, n = time.perf_counter(), 0
-        while time.perf_counter() - start < seconds / 3:
-            a @ b
-            n += 1
-        best = max(best, 2 * size**3 * n / (time.perf_counter() - start) / 1e9)
-    return best
-
-
 def step_rates(spec, batch: int, seconds: float = 3.0) -> list[dict]:
     """Samples/s of the training step (loss, backward, Adam) per precision and compile, one thread;
-    for compiled steps also the first step's time (compiling, no cache)."""
+    for compiled steps also the first step's time (compiling into an empty cache)."""
     from rvae.losses import batch_loss
     from rvae.models import build_vae
     from rvae.trainer import make_adam
@@ -192,15 +174,11 @@ print(json.dumps({{"imports_s": t1 - t0, "data_s": t2 - t1, "model_s": t3 - t2}}
         start = time.perf_counter()
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
         total = time.perf_counter() - start
-    import json
-
     return {"dataset": name, **json.loads(out.stdout.strip().splitlines()[-1]), "process_s": total}
 
 
 def plateau_in_subprocess(args: list[str], env: dict) -> list[dict]:
     """Run this module's plateau stage in a child with ``env`` (e.g. oneDNN capped at AVX2)."""
-    import json
-
     out = subprocess.run(
         [sys.executable, __file__, *args], capture_output=True, text=True, env={**os.environ, **env}, check=True
     )
@@ -223,8 +201,6 @@ def plateau_stage(config_path: Path, datasets, contenders: dict) -> list[dict]:
 
 
 if __name__ == "__main__":  # the child of plateau_in_subprocess: argv = config, datasets, contenders (JSON)
-    import json
-
     from rvae.device import configure_runtime
 
     configure_runtime(threads=1, deterministic=True)
@@ -270,8 +246,6 @@ def sweep_stage(paper_config: Path, dataset: str = "gaussians") -> list[dict]:
     """The paper's beta (11) and rho (21) grids on the dataset at the paper's size, 20 epochs each:
     one process per candidate (what one job per candidate costs, interpreter start included,
     Snakemake's own scheduling not) against one process for the whole grid (the `sweep` job)."""
-    import json
-
     config = default_config(paper_config)
     settings = config["datasets"][dataset]
     rows = []

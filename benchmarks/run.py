@@ -1,7 +1,7 @@
 """Benchmark harness: training throughput of the naive reference vs the workflow's trainer.
 
     .venv/bin/python benchmarks/run.py              # ~3 minutes on 2 cores
-    .venv/bin/python benchmarks/run.py --speed      # adds issue 17's stages (~25 min): precision and
+    .venv/bin/python benchmarks/run.py --speed      # adds issue 17's stages (~15 min): precision and
                                                     # compile per step, job fixed cost, time to plateau
                                                     # before/after, also with oneDNN capped at AVX2
     .venv/bin/python benchmarks/run.py --workflow   # adds the default-config workflow (~30 min)
@@ -36,7 +36,7 @@ from naive import naive_train  # noqa: E402
 import plateau  # noqa: E402
 
 from rvae.workflow.config_checks import declared_input_shape  # noqa: E402
-from rvae.device import configure_runtime  # noqa: E402
+from rvae.device import configure_runtime, native_bf16  # noqa: E402
 from rvae.ensemble import choose_mode, fit_block  # noqa: E402
 from rvae.losses import batch_loss  # noqa: E402
 from rvae.metrics import lsd, retraining_variability  # noqa: E402
@@ -63,10 +63,10 @@ def machine() -> str:
     )
 
 
-def matmul_peak(device: torch.device, size: int = 2048, seconds: float = 2.0) -> float:
-    """Measured fp32 GFLOP/s of a large square matmul (best of three)."""
-    a = torch.randn(size, size, device=device)
-    b = torch.randn(size, size, device=device)
+def matmul_peak(device: torch.device, size: int = 2048, seconds: float = 2.0, dtype=torch.float32) -> float:
+    """Measured GFLOP/s of a large square matmul in ``dtype`` (best of three)."""
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
     best = 0.0
     for _ in range(3):
         for _ in range(2):
@@ -207,7 +207,7 @@ BEFORE_BATCH = {"mnist": 16, "chairs": 8, "birdsong": 16}
 def speed_stage(config_path: Path, after_batch: dict, datasets) -> dict:
     """Issue 17's figures, every contender in this one run."""
     config = plateau.default_config(config_path)
-    bf16_peak = plateau.bf16_matmul_peak()
+    bf16_peak = matmul_peak(torch.device("cpu"), dtype=torch.bfloat16) if native_bf16(torch.device("cpu")) else 0.0
     print(f"bf16 matmul peak {bf16_peak:.1f} GFLOP/s", flush=True)
     steps, fixed = [], []
     for name in datasets:
@@ -286,7 +286,7 @@ def main(argv=None) -> int:
     parser.add_argument("--config", default=str(ROOT / "config/paper.yaml"), help="architectures, batch sizes, seed blocks")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--workflow", action="store_true", help="also time the default workflow (~30 min)")
-    parser.add_argument("--speed", action="store_true", help="also issue 17's stages on the default config (~25 min)")
+    parser.add_argument("--speed", action="store_true", help="also issue 17's stages on the default config (~15 min)")
     parser.add_argument("--speed-config", default=str(ROOT / "config/config.yaml"))
     parser.add_argument("--speed-datasets", default=",".join(plateau.PLATEAU_DATASETS))
     parser.add_argument("--skip-throughput", action="store_true", help="only the stages asked for")

@@ -208,9 +208,9 @@ def markdown(table: pd.DataFrame, title: str, estimator: str, notes: list[str] |
     ]
     if (table["metric"] == "rv").any():
         lines.append(f"RV estimator: `{estimator}`.")
-    precisions = [p for p in dict.fromkeys(table.get("precision", pd.Series(dtype=str))) if isinstance(p, str) and p]
-    if precisions:
-        by_dataset = table[table["precision"].astype(bool)].groupby("dataset", sort=False)["precision"].agg(lambda s: "+".join(sorted(set(s))))
+    known = table[table.get("precision", pd.Series("", index=table.index)).fillna("").astype(bool)]
+    if len(known):
+        by_dataset = known.groupby("dataset", sort=False)["precision"].agg(lambda s: "+".join(sorted(set("+".join(s).split("+")))))
         lines.append("Training precision: " + ", ".join(f"{d} {p}" for d, p in by_dataset.items()) + ".")
     for note in sorted(set(n for n in table["note"] if isinstance(n, str) and n)):
         lines.append(f"Note: {note}.")
