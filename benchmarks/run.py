@@ -123,7 +123,7 @@ def benchmark_case(name, spec, batch_size, device, block_size, mode):
     naive_s, naive_losses = timed(lambda: naive_train(spec, x, config))
     trainer_s, history = timed(lambda: Trainer(build_vae(spec, seed=0), config).fit(x))
     seeds = list(range(block_size))
-    chosen = choose_mode(mode, spec, str(device))
+    chosen = choose_mode(mode, spec.family, str(device))
     block_s, _ = timed(
         lambda: fit_block(spec, [TrainConfig(**{**config.__dict__, "seed": s}) for s in seeds], x, None, None,
                           [None] * len(seeds), chosen)

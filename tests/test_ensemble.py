@@ -161,12 +161,29 @@ def test_a_grid_block_gives_each_slot_its_own_beta_and_rho():
     assert len({round(t, 3) for t in totals}) == 3
 
 
+@pytest.mark.determinism
+def test_a_loop_grid_split_into_parts_gives_the_same_candidates():
+    """A conv grid on a CPU trains one candidate after another, so the workflow splits it into parts
+    (``rvae.workflow.params.sweep_parts``): each candidate comes out bit-identical either way."""
+    x = _data(CONV, 64)
+    anchors = RosettaLoss(x[:4], torch.randn(4, CONV.latent_dim, generator=torch.Generator().manual_seed(1)))
+    grid = [TrainConfig(epochs=2, batch_size=32, seed=s, rho=rho, precision="fp32") for s, rho in ((3, 0.0), (4, 1.5), (5, 6.0))]
+    whole = fit_block(CONV, grid, x, x[:16], anchors, [None] * 3, "loop")
+    parts = fit_block(CONV, grid[:1], x, x[:16], anchors, [None], "loop")
+    parts += fit_block(CONV, grid[1:], x, x[:16], anchors, [None] * 2, "loop")
+    for (a, history_a), (b, history_b) in zip(whole, parts):
+        assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+        untimed = [{key: v for key, v in r.items() if key not in ("seconds", "samples_per_s")} for r in history_a + history_b]
+        assert untimed[: len(history_a)] == untimed[len(history_a) :]
+    assert whole[0][1][-1]["val_neg_elbo"] != whole[1][1][-1]["val_neg_elbo"]  # the candidates differ
+
+
 def test_mode_choice():
-    assert choose_mode("auto", MLP, "cpu") == "vmap"
-    assert choose_mode("auto", CONV, "cpu") == "loop"
-    assert choose_mode("loop", MLP, "cpu") == "loop"
+    assert choose_mode("auto", MLP.family, "cpu") == "vmap"
+    assert choose_mode("auto", CONV.family, "cpu") == "loop"
+    assert choose_mode("loop", MLP.family, "cpu") == "loop"
     with pytest.raises(ValueError, match="seed block mode"):
-        choose_mode("fast", MLP, "cpu")
+        choose_mode("fast", MLP.family, "cpu")
 
 
 @pytest.mark.determinism

@@ -107,7 +107,7 @@ def test_job_params():
     config = tiny()
     training = params.training_params(config, "birdsong", 0)
     assert training["batch_size"] == 32 and training["lr"] == 0.003 and training["rho"] == 0.0
-    sweep = params.sweep_params(config, "sequential", "gaussians", "beta")
+    sweep = params.sweep_params(config, "sequential", "gaussians", "beta", 0)
     assert sweep["training"]["epochs"] == 10
     values = [c["value"] for c in sweep["candidates"]]
     seeds = [c["seed"] for c in sweep["candidates"]]
@@ -120,6 +120,27 @@ def test_job_params():
         "chosen": "results/hyperparameters/sequential/gaussians/beta.json"
     }
     assert params.architecture_params(config, "birdsong", "simple")["variant"] == "simple"
+
+
+def test_sweep_parts_split_only_grids_trained_one_after_another():
+    """A vmapped grid (MLP on a CPU) is one job; an AVA grid on a CPU trains its candidates one after
+    another, so it is split into near-equal parts of at most seed_block.size, in grid order."""
+    config = tiny()
+    grid = [0.0, 2.5, 5.0, 7.5, 10.0, 12.5, 15.0]
+    for dataset in ("gaussians", "birdsong"):
+        config["datasets"][dataset]["hyperparameters"] = {"beta": {"grid": grid, "epochs": 5}}
+    assert params.sweep_parts(config, "gaussians", "beta") == [grid]
+    parts = params.sweep_parts(config, "birdsong", "beta")  # seed_block.size 3: 7 candidates in 3 parts
+    assert parts == [[0.0, 2.5], [5.0, 7.5], [10.0, 12.5, 15.0]]
+    config["seed_block"]["mode"] = "vmap"
+    assert params.sweep_parts(config, "birdsong", "beta") == [grid]
+    config["seed_block"]["mode"] = "loop"
+    assert params.sweep_parts(config, "gaussians", "beta") == parts
+    part = params.sweep_params(config, "sequential", "gaussians", "beta", 1)
+    assert [c["value"] for c in part["candidates"]] == [5.0, 7.5]
+    assert params.sweep_part_files(config, "sequential", "gaussians", "beta") == [
+        f"results/sweeps/sequential/gaussians/beta/part{i}.json" for i in range(3)
+    ]
 
 
 def test_fixed_seed_blocks():

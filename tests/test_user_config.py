@@ -155,7 +155,8 @@ def test_paper_config_builds_its_whole_dag(tmp_path):
     run, beta and rho chosen by 20-epoch sweeps (11 and 21 candidates)."""
     from conftest import paper_data_layout
 
-    jobs, _ = dry_run(paper_data_layout(fresh_clone(tmp_path)), "--configfile", "config/paper.yaml")
+    workdir = paper_data_layout(fresh_clone(tmp_path))
+    jobs, _ = dry_run(workdir, "--configfile", "config/paper.yaml")
     reproducibility = 4 * 3 + 3 * 3 + 3 + 3 * 4  # Table 1; Tables 3-5's extra k (birdsong 4, 8, 16, 32)
     sequential = 3 * 4 + 3 * 3 + 3 + 3 + 3 + 2  # as in the default config
     swept = 4 * 2  # the sweeps figure shows every dataset in both experiments
@@ -165,12 +166,17 @@ def test_paper_config_builds_its_whole_dag(tmp_path):
         "plot_datasets": 1,
         "train_template": 8,
         "select_rosetta": 4 + 2 + 8 + 1,  # birdsong: 4, 8, 16, 32, 64 and 3 other methods at 32
-        "sweep": swept * 2,  # one job per grid: beta (11 candidates) and rho (21)
+        "sweep": swept * 2,  # one job per grid on the paper's GPU: beta (11 candidates) and rho (21)
+        "gather_sweep": swept * 2,
         "select_hyperparameter": used * 2,
         "figure_sweeps": 1,
         **all_tables_jobs(reproducibility, sequential, n_seeds=10),
     }
-    assert jobs == {**expected, "total": sum(expected.values())} and jobs["total"] == 989
+    assert jobs == {**expected, "total": sum(expected.values())} and jobs["total"] == 1005
+    # on CPUs the conv grids (MNIST, birdsong, chairs) train one candidate after another, so each
+    # is split into parts of at most seed_block.size (10): beta's 11 in 2 parts, rho's 21 in 3
+    on_cpu, _ = dry_run(workdir, "--configfile", "config/paper.yaml", "--config", "device=cpu")
+    assert on_cpu["sweep"] == 3 * 2 * (2 + 3) + 2 * 2 and on_cpu["gather_sweep"] == swept * 2
 
 
 def test_slurm_test_config_builds_table1_and_its_lab_data(tmp_path):

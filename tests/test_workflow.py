@@ -321,7 +321,7 @@ def test_sweep_chose_beta_from_its_candidates(tiny_run):
         assert sorted(c["value"] for c in candidates) == [1.0, 4.0]
         assert len({c["seed"] for c in candidates}) == 2, "each candidate trains from a stream of its own"
         assert chosen["score"] == min(c["score"] for c in candidates)
-        sweep_log = (workdir / f"results/logs/sweep/{experiment}/gaussians/beta.log").read_text()
+        sweep_log = (workdir / f"results/logs/sweep/{experiment}/gaussians/beta/part0.log").read_text()
         assert "block of 2 runs" in sweep_log and ": vmap" in sweep_log, "the whole grid is one vmapped job"
         assert not (workdir / f"results/checkpoints/sweeps/{experiment}").exists() or not any(
             (workdir / f"results/checkpoints/sweeps/{experiment}").rglob("*.ckpt")

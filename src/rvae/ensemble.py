@@ -35,17 +35,14 @@ from rvae.device import resolve_device
 from rvae.losses import RosettaLoss, batch_loss
 from rvae.models import ArchitectureSpec, VAE, build_vae
 from rvae.trainer import EpochLoop, TrainConfig, Trainer
-from rvae.vocabulary import SEED_BLOCK_MODES
+from rvae.vocabulary import block_mode
 
 log = logging.getLogger(__name__)
 
 
-def choose_mode(mode: str, spec: ArchitectureSpec, device: str) -> str:
-    if mode not in SEED_BLOCK_MODES:
-        raise ValueError(f"seed block mode must be one of {SEED_BLOCK_MODES}, got {mode!r}")
-    if mode != "auto":
-        return mode
-    return "vmap" if resolve_device(device).type == "cuda" or spec.family == "mlp" else "loop"
+def choose_mode(mode: str, family: str, device: str) -> str:
+    """``vmap`` or ``loop`` for a block of ``family`` nets on the config's ``device``."""
+    return block_mode(mode, family, resolve_device(device).type)
 
 
 class _StepLoss(nn.Module):
@@ -167,7 +164,7 @@ def fit_block(
     mode: str = "auto",
 ) -> list[tuple[VAE, list[dict]]]:
     """Train a block (seeds of one condition, or a hyperparameter grid); (model, history) per config, in order."""
-    mode = choose_mode(mode, spec, configs[0].device)
+    mode = choose_mode(mode, spec.family, configs[0].device)
     models = [build_vae(spec, seed=config.seed) for config in configs]
     log.info(f"block of {len(configs)} runs (seeds {[c.seed for c in configs]}): {mode}")
     if mode == "loop" or len(configs) == 1:

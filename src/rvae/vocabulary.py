@@ -67,6 +67,19 @@ COMPILE_CHOICES = ("auto", "on", "off")
 DATASET_KINDS = ("gaussians", "mnist", "birdsong", "chairs", "folder")
 RV_ESTIMATORS = ("exact", "ledoit_wolf", "pseudo")
 SEED_BLOCK_MODES = ("auto", "vmap", "loop")
+# Families whose seed blocks and grids pay as one vmapped computation on a CPU; on a GPU all do.
+# A batched convolution runs as a slower grouped one on a CPU (benchmarks/README.md).
+VMAP_FAMILIES = ("mlp",)
+
+
+def block_mode(mode: str, family: str, device_type: str) -> str:
+    """``vmap`` or ``loop`` for a block of ``family`` nets on a ``cpu`` or ``cuda`` device; ``auto``
+    takes vmap where it pays. Torch-free, so the workflow can shape its DAG with it."""
+    if mode not in SEED_BLOCK_MODES:
+        raise ValueError(f"seed block mode must be one of {SEED_BLOCK_MODES}, got {mode!r}")
+    if mode != "auto":
+        return mode
+    return "vmap" if device_type == "cuda" or family in VMAP_FAMILIES else "loop"
 
 CELL_POINT_LABELS = {"R1": "RV(R1)", "rest_D1": "RV(rest of D1)", "D1": "D1", "D2": "D2"}
 

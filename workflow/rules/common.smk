@@ -45,6 +45,7 @@ wildcard_constraints:
     k=r"\d+",
     seed=r"\d+",
     block=r"\d+",
+    part=r"\d+",
     n=r"\d+",
     value=r"[0-9]+(\.[0-9]+)?",
     name=r"[A-Za-z][A-Za-z0-9_]*",
@@ -92,6 +93,12 @@ def run_histories(wildcards):
 def epochs_input(wildcards):
     which = getattr(wildcards, "which", None)
     return job_params.epochs_input(config, wildcards.dataset, which)
+
+
+def sweep_part_files(wildcards):
+    return job_params.sweep_part_files(
+        config, wildcards.experiment, wildcards.dataset, wildcards.param
+    )
 
 
 def sweep_rosetta(wildcards):

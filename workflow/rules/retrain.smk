@@ -73,11 +73,11 @@ rule sweep:
         unpack(dataset_data),
         rosetta=sweep_rosetta,
     output:
-        paths.SWEEP,
+        paths.SWEEP_PART,
     log:
-        paths.log("sweep", "{experiment}", "{dataset}", "{param}"),
+        paths.log("sweep", "{experiment}", "{dataset}", "{param}", "part{part}"),
     benchmark:
-        paths.benchmark("sweep", "{experiment}", "{dataset}", "{param}")
+        paths.benchmark("sweep", "{experiment}", "{dataset}", "{param}", "part{part}")
     conda:
         "../../envs/rvae.yaml"
     threads: config["threads_per_job"]
@@ -87,12 +87,26 @@ rule sweep:
         runtime=240,
     params:
         sweep=lambda w: job_params.sweep_params(
-            config, w.experiment, w.dataset, w.param
+            config, w.experiment, w.dataset, w.param, w.part
         ),
         architecture=lambda w: job_params.architecture_params(config, w.dataset),
         mode=config["seed_block"]["mode"],
     script:
         "../scripts/sweep.py"
+
+
+rule gather_sweep:
+    input:
+        sweep_part_files,
+    output:
+        paths.SWEEP,
+    log:
+        paths.log("gather_sweep", "{experiment}", "{dataset}", "{param}"),
+    localrule: True
+    conda:
+        "../../envs/rvae.yaml"
+    script:
+        "../scripts/gather_sweep.py"
 
 
 rule select_hyperparameter:

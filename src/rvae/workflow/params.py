@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rvae.paper.plan import hyperparameter
 from rvae.seeds import role_seed
-from rvae.vocabulary import MODEL_HYPERPARAMETER
+from rvae.vocabulary import MODEL_HYPERPARAMETER, block_mode
 from rvae.workflow import paths
 
 
@@ -59,22 +59,45 @@ def rosetta_role(dataset: str, selection: str) -> str:
     return f"rosetta/{dataset}/{selection}"
 
 
-def sweep_params(config: dict, experiment: str, dataset: str, param: str) -> dict:
-    """A sweep's training settings and its candidates, each trained from a stream of its own for
-    the sweep's own number of epochs (not the template's: the rho = 0 candidate would otherwise
-    replay the template). The whole grid is one job (``rvae.paper.sweep.score_grid``)."""
+def sweep_parts(config: dict, dataset: str, param: str) -> list[list[float]]:
+    """A grid's values, split into the jobs that train them.
+
+    A vmapped grid (MLPs, GPUs) is one job: the whole grid costs about one run. A grid whose
+    candidates train one after another (convolutions on a CPU) is split into near-equal parts of
+    at most ``seed_block.size``, so its candidates train in parallel as seed blocks do; there a
+    candidate's result does not depend on its part.
+    """
+    grid = [float(value) for value in hyperparameter(config, dataset, param)["grid"]]
+    family = config["datasets"][dataset]["architecture"]["family"]
+    # the DAG must not depend on the machine that builds it: `device: auto` counts as a CPU here
+    # (a GPU then runs the parts as vmap blocks, which gives the same candidates to rounding)
+    device_type = "cuda" if config["device"].startswith("cuda") else "cpu"
+    if block_mode(config["seed_block"]["mode"], family, device_type) == "vmap":
+        return [grid]
+    parts = -(-len(grid) // config["seed_block"]["size"])
+    return [grid[i * len(grid) // parts : (i + 1) * len(grid) // parts] for i in range(parts)]
+
+
+def sweep_params(config: dict, experiment: str, dataset: str, param: str, part: int) -> dict:
+    """One part of a sweep: its training settings and its candidates, each trained from a stream of
+    its own for the sweep's own number of epochs (not the template's: the rho = 0 candidate would
+    otherwise replay the template)."""
     setting = hyperparameter(config, dataset, param)
     candidates = [
         {
-            "value": float(value),
+            "value": value,
             "seed": seed_of(config, sweep_role(experiment, dataset, param, value)),
-            "checkpoint": paths.fill(
-                paths.SWEEP_CHECKPOINT, experiment=experiment, dataset=dataset, param=param, value=float(value)
-            ),
+            "checkpoint": paths.fill(paths.SWEEP_CHECKPOINT, experiment=experiment, dataset=dataset, param=param, value=value),
         }
-        for value in setting["grid"]
+        for value in sweep_parts(config, dataset, param)[int(part)]
     ]
     return {"training": {**training_params(config, dataset, 0), "epochs": setting["epochs"]}, "candidates": candidates}
+
+
+def sweep_part_files(config: dict, experiment: str, dataset: str, param: str) -> list[str]:
+    """The part files a sweep's gathered file is made of, in grid order."""
+    n = len(sweep_parts(config, dataset, param))
+    return [paths.fill(paths.SWEEP_PART, experiment=experiment, dataset=dataset, param=param, part=i) for i in range(n)]
 
 
 def auto_epochs(config: dict, dataset: str) -> bool:

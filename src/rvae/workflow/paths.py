@@ -39,7 +39,10 @@ RUN_EMBEDDING = f"results/embeddings/{RETRAINING}/seed{{seed}}.parquet"
 RUN_HISTORY = f"results/history/{RETRAINING}/seed{{seed}}.parquet"
 RUN_CHECKPOINT = f"results/checkpoints/{RETRAINING}/seed{{seed}}.ckpt"
 
-SWEEP = "results/sweeps/{experiment}/{dataset}/{param}.json"  # every candidate of one grid, one job
+SWEEP = "results/sweeps/{experiment}/{dataset}/{param}.json"  # every candidate of one grid (its parts gathered)
+# One job's share of a grid: the whole grid where it is vmapped, else seed_block.size candidates
+# (``rvae.workflow.params.sweep_parts``)
+SWEEP_PART = "results/sweeps/{experiment}/{dataset}/{param}/part{part}.json"
 # one per candidate, so a killed grid job resumes each candidate where it stopped; removed on success
 SWEEP_CHECKPOINT = "results/checkpoints/sweeps/{experiment}/{dataset}/{param}/{value}.ckpt"
 CHOSEN_HYPERPARAMETER = "results/hyperparameters/{experiment}/{dataset}/{param}.json"
