@@ -37,17 +37,20 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     config = default_config(Path(args.config))
     results = Path(args.results)
+    run = pd.read_parquet(results / "history" / "templates" / args.dataset / "joint.parquet")["val_neg_elbo"].to_numpy()
+    e = len(run)
+    if args.epochs <= e:
+        parser.error(f"--epochs must exceed the run's plateau E = {e}")
     data = load_prepared(results / "data" / args.dataset)
     spec = architecture(data, **config["datasets"][args.dataset]["architecture"])
     seed = params.seed_of(config, params.template_role(args.dataset, "joint"))
     training = {**params.training_params(config, args.dataset, seed), "epochs": args.epochs}
     _, history = train_template(data, "joint", spec, TrainConfig(**training, threads=1))
-    run = pd.read_parquet(results / "history" / "templates" / args.dataset / "joint.parquet")["val_neg_elbo"].to_numpy()
     val = np.array([r["val_neg_elbo"] for r in history])
     smoothed = ema(val, config["stopping"]["alpha"])
-    e = len(run)
     if not np.array_equal(val[:e], run):
-        print(f"warning: the first {e} epochs do not replay {args.results}'s joint template (other code or machine)")
+        print(f"the first {e} epochs do not replay {args.results}'s joint template (other code, config or machine)")
+        return 1
     print(f"{args.dataset}: the rule's plateau E = {e}; smoothed validation -ELBO {smoothed[e - 1]:.1f} there")
     for epoch in range(e + 20, args.epochs + 1, 20):
         change = (smoothed[epoch - 1] - smoothed[e - 1]) / smoothed[e - 1]

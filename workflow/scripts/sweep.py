@@ -1,4 +1,4 @@
-"""Train one hyperparameter grid (beta-VAE for beta, R-VAE for rho) in one job; score every candidate on validation."""
+"""Train one part of a hyperparameter grid (beta-VAE for beta, R-VAE for rho; the whole grid where it is vmapped); score every candidate on validation."""
 
 import json
 from pathlib import Path

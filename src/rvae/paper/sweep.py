@@ -31,9 +31,10 @@ def score_grid(
     mode: str = "auto",
     checkpoints: Sequence[str | None] | None = None,
 ) -> list[dict]:
-    """Train every candidate of a grid as one block on the experiment's training set; score each
-    on that partition's validation split. One job per grid: the models are vmapped together where
-    that pays (MLPs, GPUs; ``rvae.ensemble.choose_mode``), else trained one after another in one process.
+    """Train the candidates of a grid (or of one part of it) as one block on the experiment's
+    training set; score each on that partition's validation split. The models are vmapped together
+    where that pays (MLPs, GPUs; ``rvae.ensemble.choose_mode``), else trained one after another in
+    one process (so the workflow splits such a grid into parts that run in parallel).
     As for seed blocks, a vmapped candidate agrees with the same candidate trained alone to float32
     rounding per step, not bit for bit: adding a value to the grid moves the others at rounding level."""
     points.check_compatible(spec.input_shape, spec.latent_dim, "Rosetta points")
