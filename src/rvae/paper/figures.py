@@ -9,7 +9,7 @@ from matplotlib.ticker import MaxNLocator
 from rvae.embeddings import latents, read_embedding
 from rvae.inference import encode_means
 from rvae.metrics import fit_affine_map, normalise_rv
-from rvae.paper.plots import plt, save_figure
+from rvae.paper.plots import plt, save_figure, strips
 from rvae.vocabulary import MODEL_COLOURS, MODEL_LABELS
 
 FIGURE_MODELS = ("rvae", "vae", "beta_vae")
@@ -119,8 +119,6 @@ def figure_sequential(panels: dict, corrected: bool, path_png, path_pdf) -> None
 
 def figure_linear_maps(lsd_files: dict, path6_png, path6_pdf, path7_png, path7_pdf) -> None:
     """Figure 6 (spectra of P in A = U P, and ||I - A/||A||_2||_F) and Figure 7 (||b||)."""
-    import seaborn as sns
-
     datasets = list(lsd_files)
     frames = []
     for dataset in datasets:
@@ -148,7 +146,7 @@ def figure_linear_maps(lsd_files: dict, path6_png, path6_pdf, path7_png, path7_p
         ax.legend(fontsize=6)
         ax = axes[1, c]
         sub = table[table["dataset"] == dataset]
-        sns.stripplot(data=sub, x="model", y="distance_from_identity", hue="model", palette=palette, ax=ax, legend=False)
+        strips(data=sub, x="model", y="distance_from_identity", hue="model", palette=palette, ax=ax, legend=False)
         ax.set_title(f"{dataset}: distance of A from identity", fontsize=9)
         ax.set_ylabel("||I - A/||A||_2||_F", fontsize=7)
         ax.set_xlabel("")
@@ -159,7 +157,7 @@ def figure_linear_maps(lsd_files: dict, path6_png, path6_pdf, path7_png, path7_p
     fig, axes = plt.subplots(1, len(datasets), figsize=(max(6.0, 3.3 * len(datasets)), 3), squeeze=False)
     for c, dataset in enumerate(datasets):
         sub = table[table["dataset"] == dataset]
-        sns.stripplot(data=sub, x="model", y="bias_norm", hue="model", palette=palette, ax=axes[0, c], legend=False)
+        strips(data=sub, x="model", y="bias_norm", hue="model", palette=palette, ax=axes[0, c], legend=False)
         axes[0, c].set_title(f"{dataset}: bias of the linear map", fontsize=9)
         axes[0, c].set_ylabel("||b||_2 (latent units)", fontsize=7)
         axes[0, c].set_xlabel("")

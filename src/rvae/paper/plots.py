@@ -56,10 +56,20 @@ def plot_dataset_examples(datasets: dict, path, per_partition: int = 4, seed: in
 
 
 def save_figure(fig, path_png, path_pdf=None) -> None:
-    """PNG (and PDF) written atomically; the figure is closed."""
+    """PNG (and PDF) written atomically; the figure is closed. The PDF carries no creation date,
+    so a rerun writes the same bytes."""
     with atomic_path(path_png) as tmp:
         fig.savefig(tmp, dpi=110, format="png", bbox_inches="tight")
     if path_pdf is not None:
         with atomic_path(path_pdf) as tmp:
-            fig.savefig(tmp, format="pdf", bbox_inches="tight")
+            fig.savefig(tmp, format="pdf", bbox_inches="tight", metadata={"CreationDate": None})
     plt.close(fig)
+
+
+def strips(**kwargs) -> None:
+    """``sns.stripplot`` with its jitter seeded: seaborn draws it from numpy's global generator,
+    so an unseeded figure differs between reruns."""
+    import seaborn as sns
+
+    np.random.seed(0)
+    sns.stripplot(**kwargs)
