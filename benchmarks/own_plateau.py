@@ -31,9 +31,8 @@ from plateau import ROOT, default_config, prepared, spec_of  # noqa: E402
 
 from rvae.convergence import PlateauRule, plateau_epoch, stop_at_plateau  # noqa: E402
 from rvae.data.store import take_rows  # noqa: E402
-from rvae.seeds import role_seed  # noqa: E402
 from rvae.trainer import TrainConfig, train_vae  # noqa: E402
-from rvae.workflow.params import stopping_params  # noqa: E402
+from rvae.workflow import params  # noqa: E402
 
 DATASETS = ("gaussians", "mnist", "birdsong", "chairs")
 
@@ -41,23 +40,15 @@ DATASETS = ("gaussians", "mnist", "birdsong", "chairs")
 def own_plateaus(config: dict, name: str, epochs: int, seeds: int) -> list[dict]:
     data = prepared(config, name)
     spec = spec_of(config, name, data)
-    rule = PlateauRule(**stopping_params(config, name))
-    settings = config["datasets"][name]["training"]
+    rule = PlateauRule(**params.stopping_params(config, name))
     rows = []
     for partition in ("D1", "D2"):
         x_train = take_rows(data, data.rows(partition, "train"))
         x_val = take_rows(data, data.rows(partition, "val"))
         for i in range(seeds):
-            seed = role_seed(config["root_seed"], f"benchmark/own_plateau/{name}/{partition}/{i}")
-            train = TrainConfig(
-                epochs=rule.max_epochs,
-                batch_size=settings["batch_size"],
-                lr=config["optimizer"]["lr"],
-                obs_precision=config["obs_precision"],
-                seed=seed,
-                precision=config["precision"],
-                threads=1,
-            )
+            # the workflow's own training settings (params.training_params), a seed role of its own
+            seed = params.seed_of(config, f"benchmark/own_plateau/{name}/{partition}/{i}")
+            train = TrainConfig(**{**params.training_params(config, name, seed), "epochs": rule.max_epochs}, threads=1)
             start = time.process_time()
             # train at least E epochs, so the loss at E is known even when the rule fires earlier
             plateaued = stop_at_plateau(rule)
