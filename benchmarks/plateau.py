@@ -101,7 +101,7 @@ def step_rates(spec, batch: int, seconds: float = 3.0) -> list[dict]:
     return rows
 
 
-def time_to_plateau(config: dict, name: str, data, batch: int, precision: str, compile: str) -> dict:
+def time_to_plateau(config: dict, name: str, data, batch: int, precision: str, compile: str, memory_format: str = "auto") -> dict:
     """Train the dataset's joint template to the stopping rule's plateau; CPU-seconds and the result."""
     from rvae.convergence import PlateauRule, ema
     from rvae.paper.experiment import train_template
@@ -113,6 +113,7 @@ def time_to_plateau(config: dict, name: str, data, batch: int, precision: str, c
     train = TrainConfig(
         epochs=rule.max_epochs, batch_size=batch, lr=config["optimizer"]["lr"], obs_precision=config["obs_precision"],
         seed=role_seed(config["root_seed"], f"template/{name}/joint"), threads=1, precision=precision, compile=compile,
+        memory_format=memory_format,
     )  # fmt: skip
     cpu, wall = time.process_time(), time.perf_counter()
     _, history = train_template(data, "joint", spec, train, rule=rule)
@@ -124,6 +125,7 @@ def time_to_plateau(config: dict, name: str, data, batch: int, precision: str, c
         "batch": batch,
         "precision": history[-1]["precision"],
         "compile": compile,
+        "memory_format": memory_format,
         "epochs": len(history),
         "capped": len(history) >= rule.max_epochs,
         "steps": len(history) * -(-n_train // batch),
@@ -186,14 +188,16 @@ def plateau_in_subprocess(args: list[str], env: dict) -> list[dict]:
 
 
 def plateau_stage(config_path: Path, datasets, contenders: dict) -> list[dict]:
-    """``contenders``: label -> {dataset: (batch, precision, compile)}; every contender per dataset."""
+    """``contenders``: label -> {dataset: (batch, precision, compile, memory_format)}; every contender per dataset."""
     config = default_config(config_path)
     rows = []
     for name in datasets:
         data = prepared(config, name)
         for label, per_dataset in contenders.items():
-            batch, precision, compile = per_dataset[name]
-            row = time_to_plateau(config, name, data, batch, precision, compile)
+            if name not in per_dataset:
+                continue
+            batch, precision, compile, memory_format = per_dataset[name]
+            row = time_to_plateau(config, name, data, batch, precision, compile, memory_format)
             rows.append({"contender": label, **row})
             shown = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in rows[-1].items() if k != "val_curve"}
             print(shown, file=sys.stderr, flush=True)

@@ -222,8 +222,8 @@ def speed_stage(config_path: Path, after_batch: dict, datasets) -> dict:
         fixed.append(plateau.job_fixed_cost(config_path, name))
         print(fixed[-1], flush=True)
     contenders = {
-        "before": {n: (BEFORE_BATCH[n], "fp32", "off") for n in datasets},
-        "after": {n: (after_batch[n], "auto", "auto") for n in datasets},
+        "before": {n: (BEFORE_BATCH[n], "fp32", "off", "contiguous") for n in datasets},
+        "after": {n: (after_batch[n], "auto", "auto", "auto") for n in datasets},
     }
     args = [str(config_path), ",".join(datasets), json.dumps(contenders)]
     native = plateau.plateau_in_subprocess(args, {})

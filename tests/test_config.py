@@ -51,7 +51,7 @@ def test_schema_supplies_every_default_a_short_config_leaves_out():
         "datasets": {"g": {"kind": "gaussians", "architecture": {"family": "mlp", "latent_dim": 2}, "load": {}, "max_points": None,
                            "training": {"epochs": 1, "batch_size": 64}}},
         "n_seeds": 3, "seed_block": {"size": 5, "mode": "auto"}, "device": "cpu", "deterministic": True, "threads_per_job": 1,
-        "precision": "auto", "compile": "auto", "compile_cache": "results/.cache/torchinductor",
+        "precision": "auto", "compile": "auto", "memory_format": "auto", "compile_cache": "results/.cache/torchinductor",
         "checkpoint_every": 5, "root_seed": 0, "same_seed": 0, "rv_estimator": "ledoit_wolf", "max_rosetta_fraction": 0.25,
         "hyperparameters": {"beta": {"value": 2.5, "epochs": 20}, "rho": {"value": 1.5, "epochs": 20}},
         "split": {"train_fraction": 0.6, "seed": 0}, "optimizer": {"lr": 0.001}, "obs_precision": 10.0,

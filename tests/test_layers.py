@@ -99,6 +99,7 @@ def test_the_vocabulary_is_the_schemas_enums():
     assert tuple(SCHEMA["properties"]["seed_block"]["properties"]["mode"]["enum"]) == v.SEED_BLOCK_MODES
     assert set(SCHEMA["properties"]["precision"]["enum"]) == set(v.PRECISION_CHOICES)
     assert set(SCHEMA["properties"]["compile"]["enum"]) == set(v.COMPILE_CHOICES)
+    assert set(SCHEMA["properties"]["memory_format"]["enum"]) == set(v.MEMORY_FORMAT_CHOICES)
     assert tuple(SCHEMA["properties"]["hyperparameters"]["properties"]) == v.HYPERPARAMETERS
     assert set(v.MODEL_LABELS) == set(v.MODEL_COLOURS) == set(v.MODEL_KINDS)
     assert set(v.MODEL_HYPERPARAMETER.values()) == set(v.HYPERPARAMETERS)
@@ -117,13 +118,14 @@ def test_the_library_and_the_command_line_share_the_schemas_defaults():
     assert library.deterministic == props["deterministic"]["default"]
     assert library.device == props["device"]["default"]
     assert (library.precision, library.compile) == (props["precision"]["default"], props["compile"]["default"])
+    assert library.memory_format == props["memory_format"]["default"]
     assert TRAIN_FRACTION == props["split"]["properties"]["train_fraction"]["default"]
     assert SPLIT_SEED == props["split"]["properties"]["seed"]["default"]
     assert EXPORT_K == dataset["export"]["properties"]["k"]["default"]
     assert SWEEP_EPOCHS == SCHEMA["definitions"]["hyperparameter"]["properties"]["epochs"]["default"]
     train = parser().parse_args(["train", "--data", "d", "--out", "o"])
     assert (train.batch_size, train.lr, train.sweep_epochs) == (library.batch_size, library.lr, SWEEP_EPOCHS)
-    assert (train.precision, train.compile) == (library.precision, library.compile)
+    assert (train.precision, train.compile, train.memory_format) == (library.precision, library.compile, library.memory_format)
     export = parser().parse_args(["export-rosetta", "--model", "m", "--data", "d", "--out", "o"])
     assert (export.k, export.method) == (EXPORT_K, dataset["export"]["properties"]["method"]["default"])
 

@@ -117,6 +117,7 @@ def cmd_train(args) -> int:
     config = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, beta=args.beta, rho=args.rho,
         seed=args.seed, device=args.device, threads=args.threads, precision=args.precision, compile=args.compile,
+        memory_format=args.memory_format,
     )  # fmt: skip
     out = _out_folder(Path(args.out), args.out)
     if points is None:
@@ -264,7 +265,7 @@ def parser() -> argparse.ArgumentParser:
     from rvae import __version__
     from rvae.sharing import SWEEP_EPOCHS
     from rvae.trainer import TrainConfig
-    from rvae.vocabulary import COMPILE_CHOICES, FAMILIES, PRECISION_CHOICES, SELECTION_METHODS
+    from rvae.vocabulary import COMPILE_CHOICES, FAMILIES, MEMORY_FORMAT_CHOICES, PRECISION_CHOICES, SELECTION_METHODS
 
     library = TrainConfig(epochs=1)  # the library's defaults, which the schema's agree with
 
@@ -291,6 +292,8 @@ def parser() -> argparse.ArgumentParser:
                        help="fp32, bf16 autocast, or auto: bf16 for conv/AVA nets where the hardware has it (default auto)")
     train.add_argument("--compile", choices=COMPILE_CHOICES, default=library.compile,
                        help="torch.compile the training step (default auto: on CUDA only)")  # fmt: skip
+    train.add_argument("--memory-format", choices=MEMORY_FORMAT_CHOICES, default=library.memory_format,
+                       help="layout of the convolutions (default auto: channels_last for AVA nets on a CPU)")  # fmt: skip
     train.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     train.set_defaults(run=cmd_train)
 

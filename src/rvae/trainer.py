@@ -25,11 +25,18 @@ import numpy as np
 import torch
 
 from rvae.checkpoints import data_identity, read_checkpoint, write_checkpoint
-from rvae.device import configure_runtime, resolve_compile, resolve_device, resolve_precision
+from rvae.device import (
+    configure_runtime,
+    resolve_compile,
+    resolve_device,
+    resolve_memory_format,
+    resolve_precision,
+    torch_memory_format,
+)
 from rvae.inference import evaluate
 from rvae.losses import RosettaLoss, batch_loss
 from rvae.models import ArchitectureSpec, VAE, build_vae
-from rvae.vocabulary import COMPILE_CHOICES, PRECISION_CHOICES
+from rvae.vocabulary import COMPILE_CHOICES, MEMORY_FORMAT_CHOICES, PRECISION_CHOICES
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +74,18 @@ class TrainConfig:
     # 1.0-1.14x per step at the default's batch sizes for 13-25 s of compiling per graph, benchmarks/README.md)
     compile: str = "auto"
     compile_cache: str | None = None  # inductor's on-disk cache, shared by a run's jobs; no effect on results
+    # layout of the convolutions while training: channels_last, contiguous, or auto (channels_last for
+    # the AVA net on a CPU, where it paid 1.14-1.19x; rvae.device.resolve_memory_format). The same
+    # arithmetic in another order, so it is part of the identity; trained models come back contiguous
+    memory_format: str = "auto"
 
     def __post_init__(self):
         if self.precision not in PRECISION_CHOICES:
             raise ValueError(f"precision must be one of {PRECISION_CHOICES}, got {self.precision!r}")
         if self.compile not in COMPILE_CHOICES:
             raise ValueError(f"compile must be one of {COMPILE_CHOICES}, got {self.compile!r}")
+        if self.memory_format not in MEMORY_FORMAT_CHOICES:
+            raise ValueError(f"memory_format must be one of {MEMORY_FORMAT_CHOICES}, got {self.memory_format!r}")
         if self.steps_per_epoch is not None and int(self.steps_per_epoch) < 1:
             raise ValueError(f"steps_per_epoch must be >= 1 or None, got {self.steps_per_epoch}")
         for name in ("epochs", "batch_size", "checkpoint_every"):
@@ -147,6 +160,7 @@ class EpochLoop:
         resolved = {
             "precision": resolve_precision(configs[0].precision, self.device, models[0].spec.family),
             "compile": resolve_compile(configs[0].compile, self.device),
+            "memory_format": resolve_memory_format(configs[0].memory_format, self.device, models[0].spec.family),
         }
         self.configs = [replace(config, **resolved) for config in configs]
         self.config = self.configs[0]
@@ -244,7 +258,8 @@ class EpochLoop:
     ) -> list[list[dict]]:
         """Train to ``config.epochs``, or until ``stop(history)`` says so after an epoch (every
         seed's); returns each seed's per-epoch history. A resumed run asks ``stop`` again."""
-        cfg = self.config  # resolved precision and compile
+        cfg = self.config  # resolved precision, compile and memory format
+        self._set_memory_format(cfg.memory_format)
         x_train = checked_training_data(x_train, self.device)
         rosetta = rosetta.to(self.device) if rosetta is not None else None
         x_val = x_val.to(self.device, torch.float32) if x_val is not None else None
@@ -266,7 +281,7 @@ class EpochLoop:
                         f"loss became non-finite (loss={seed_means[0]}) in epoch {self.epoch} of seed {seed}; "
                         f"lower the learning rate or check the data; nothing was saved for this epoch"
                     )
-                record = epoch_record(self.epoch, seed_means, seconds, seen * len(self.models), cfg.precision)
+                record = epoch_record(self.epoch, seed_means, seconds, seen * len(self.models), cfg.precision, cfg.memory_format)
                 if x_val is not None:
                     val = evaluate(self.models[i], x_val, rosetta, cfg.obs_precision, seed=seed)
                     record.update({f"val_{key}": value for key, value in val.items()})
@@ -275,9 +290,16 @@ class EpochLoop:
             stopped = stop is not None and all(stop(h) for h in self.histories)
             if self.epoch % cfg.checkpoint_every == 0 or self.epoch == cfg.epochs or stopped:
                 self.save_checkpoints(data_id)
+        self._set_memory_format("contiguous")  # what a saved and reloaded model has: embeddings agree bit for bit
         for model in self.models:
             model.eval()
         return self.histories
+
+    def _set_memory_format(self, name: str) -> None:
+        """Lay the models' weights out as ``name``; the Parameters stay the same objects (the
+        optimiser keeps them), and a no-op for layouts that do not apply (the MLP's 2-D weights)."""
+        for model in self.models:
+            model.to(memory_format=torch_memory_format(name))
 
 
 class Trainer(EpochLoop):
@@ -357,9 +379,11 @@ def compiled(step: Callable, config: TrainConfig) -> Callable:
     return torch.compile(step)
 
 
-def epoch_record(epoch: int, means, seconds: float, samples: int, precision: str = "fp32") -> dict:
+def epoch_record(
+    epoch: int, means, seconds: float, samples: int, precision: str = "fp32", memory_format: str = "contiguous"
+) -> dict:
     """One history row: the epoch's mean loss terms (total, recon, KL, anchor), its speed and
-    the arithmetic it ran in."""
+    the arithmetic and layout it ran in."""
     return {
         "epoch": epoch,
         "loss": means[0],
@@ -369,6 +393,7 @@ def epoch_record(epoch: int, means, seconds: float, samples: int, precision: str
         "seconds": seconds,
         "samples_per_s": samples / seconds if seconds > 0 else float("inf"),
         "precision": precision,
+        "memory_format": memory_format,
     }
 
 
@@ -377,7 +402,7 @@ def format_epoch(record: dict, epochs: int) -> str:
     fields = " ".join(
         f"{key}={value:.6g}"
         for key, value in record.items()
-        if key not in ("epoch", "seconds", "samples_per_s", "precision")
+        if key not in ("epoch", "seconds", "samples_per_s", "precision", "memory_format")
     )
     return (
         f"epoch {record['epoch']}/{epochs} {fields} "

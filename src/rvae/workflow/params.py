@@ -37,6 +37,7 @@ def training_params(config: dict, dataset: str, seed: int, beta: float = 1.0, rh
             "deterministic": config["deterministic"],
             "precision": config["precision"],
             "compile": config["compile"],
+            "memory_format": config["memory_format"],
         }
     )
 

@@ -1,0 +1,70 @@
+"""The convolutions' memory layout (issue 17): what auto picks, that a channels_last step is the
+same computation up to float32 rounding, and that a trained model comes back as a reloaded one is."""
+
+import numpy as np
+import pytest
+import torch
+
+from rvae.device import resolve_memory_format
+from rvae.inference import encode_means
+from rvae.losses import batch_loss
+from rvae.models import ArchitectureSpec, build_vae, load_model, save_model
+from rvae.trainer import TrainConfig, Trainer
+
+AVA = ArchitectureSpec(family="ava", input_shape=(1, 32, 32), latent_dim=4)
+CPU = torch.device("cpu")
+
+
+def test_auto_takes_channels_last_only_for_the_ava_net_on_a_cpu():
+    assert resolve_memory_format("auto", CPU, "ava") == "channels_last"
+    assert resolve_memory_format("auto", CPU, "conv") == resolve_memory_format("auto", CPU, "mlp") == "contiguous"
+    assert resolve_memory_format("auto", torch.device("cuda"), "ava") == "contiguous"  # GPUs: untested, default layout
+    assert resolve_memory_format("channels_last", CPU, "conv") == "channels_last"  # asked for explicitly
+    with pytest.raises(ValueError, match="memory_format must be one of"):
+        resolve_memory_format("nhwc", CPU, "ava")
+    with pytest.raises(ValueError, match="memory_format must be one of"):
+        TrainConfig(epochs=1, memory_format="nhwc")
+
+
+@pytest.mark.determinism
+def test_a_channels_last_step_is_the_contiguous_step_up_to_rounding():
+    """Bound from the computation: the float64 loss and gradient are exact; the channels_last step
+    sums in another order, so it may be off them by at most 4x the contiguous float32 step plus
+    8 float32 ulps (the compiled-step test's bound)."""
+    g = torch.Generator().manual_seed(5)
+    x = torch.rand(16, *AVA.input_shape, generator=g)
+    eps = torch.randn(16, AVA.latent_dim, generator=g)
+
+    def grad_of(model):
+        dtype = next(model.parameters()).dtype
+        loss = batch_loss(model, x.to(dtype), eps.to(dtype), 2.0, 10.0)
+        loss.total.backward()
+        return float(loss.total.detach()), torch.cat([p.grad.flatten().double() for p in model.parameters()])
+
+    loss_l, grad_l = grad_of(build_vae(AVA, seed=0).to(memory_format=torch.channels_last))
+    loss_c, grad_c = grad_of(build_vae(AVA, seed=0))
+    loss_x, grad_x = grad_of(build_vae(AVA, seed=0).double())
+    ulps = 8 * np.finfo(np.float32).eps
+    assert abs(loss_l - loss_x) <= 4 * abs(loss_c - loss_x) + ulps * abs(loss_x)
+    assert float((grad_l - grad_x).norm()) <= 4 * float((grad_c - grad_x).norm()) + ulps * float(grad_x.norm())
+
+
+@pytest.mark.determinism
+def test_a_channels_last_run_is_repeatable_recorded_and_handed_back_contiguous(tmp_path):
+    x = torch.rand(48, *AVA.input_shape, generator=torch.Generator().manual_seed(6))
+    config = TrainConfig(epochs=2, batch_size=16, seed=3, precision="fp32", memory_format="auto")
+    runs = []
+    for _ in range(2):
+        trainer = Trainer(build_vae(AVA, seed=3), config)
+        runs.append((trainer.model, trainer.fit(x, x_val=x[:16])))
+    (model, history), (again, history_again) = runs
+    assert trainer.config.memory_format == "channels_last"  # resolved: a checkpoint never says "auto"
+    assert trainer.config.identity() != TrainConfig(**{**config.__dict__, "memory_format": "contiguous"}).identity()
+    assert [r["memory_format"] for r in history] == ["channels_last"] * 2
+    untimed = [[{k: v for k, v in r.items() if k not in ("seconds", "samples_per_s")} for r in h] for h in (history, history_again)]
+    assert untimed[0] == untimed[1]
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+    # handed back in the default layout, so a saved and reloaded model embeds the same bits
+    assert all(p.is_contiguous() for p in model.parameters())
+    save_model(model, tmp_path / "model.pt")
+    np.testing.assert_array_equal(encode_means(model, x), encode_means(load_model(tmp_path / "model.pt"), x))
