@@ -125,7 +125,7 @@ def time_to_plateau(config: dict, name: str, data, batch: int, precision: str, c
         "batch": batch,
         "precision": history[-1]["precision"],
         "compile": compile,
-        "memory_format": memory_format,
+        "memory_format": history[-1]["memory_format"],  # resolved, as the precision
         "epochs": len(history),
         "capped": len(history) >= rule.max_epochs,
         "steps": len(history) * -(-n_train // batch),

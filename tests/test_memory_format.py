@@ -68,3 +68,42 @@ def test_a_channels_last_run_is_repeatable_recorded_and_handed_back_contiguous(t
     assert all(p.is_contiguous() for p in model.parameters())
     save_model(model, tmp_path / "model.pt")
     np.testing.assert_array_equal(encode_means(model, x), encode_means(load_model(tmp_path / "model.pt"), x))
+
+
+@pytest.mark.determinism
+def test_training_runs_in_the_layout_it_records_and_resumes_bit_identical(tmp_path):
+    """The weights and Adam's moments are channels_last while training (a conv with more than one
+    input channel, where the layouts differ), the result differs from a contiguous run in rounding,
+    and a run stopped after one epoch and resumed ends where an uninterrupted one does."""
+    x = torch.rand(48, *AVA.input_shape, generator=torch.Generator().manual_seed(7))
+    base = dict(epochs=2, batch_size=16, seed=5, precision="fp32", checkpoint_every=1)
+    seen = []
+
+    def watch(trainer):
+        def stop(history):
+            conv = trainer.model.encoder[4]  # down(8, 16): 8 input channels
+            moments = trainer.optimizer.state[conv.weight]
+            seen.append((conv.weight.is_contiguous(memory_format=torch.channels_last),
+                         all(m.stride() == conv.weight.stride() for m in (moments["exp_avg"], moments["exp_avg_sq"]))))
+            return False
+        return stop
+
+    trained = {}
+    for layout in ("channels_last", "contiguous"):
+        trainer = Trainer(build_vae(AVA, seed=5), TrainConfig(**base, memory_format=layout))
+        trainer.fit(x, stop=watch(trainer))
+        trained[layout] = trainer.model
+    assert seen == [(True, True)] * 2 + [(False, True)] * 2
+    weights = [torch.cat([p.flatten() for p in trained[k].parameters()]) for k in ("channels_last", "contiguous")]
+    assert not torch.equal(*weights)  # another summation order: not the contiguous bits
+    config = TrainConfig(**base, memory_format="channels_last")
+    Trainer(build_vae(AVA, seed=5), replace_epochs(config, 1), tmp_path / "ck.pt").fit(x)
+    resumed = Trainer(build_vae(AVA, seed=5), config, tmp_path / "ck.pt")
+    resumed.fit(x)
+    assert all(torch.equal(a, b) for a, b in zip(resumed.model.state_dict().values(), trained["channels_last"].state_dict().values()))
+
+
+def replace_epochs(config, epochs):
+    from dataclasses import replace
+
+    return replace(config, epochs=epochs)

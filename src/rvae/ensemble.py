@@ -77,8 +77,9 @@ class SeedBlockTrainer(EpochLoop):
         checkpoint_paths: Sequence[str | Path | None] | None = None,
     ):
         super().__init__(models, configs, checkpoint_paths, label_seeds=True)
-        # the vmapped step is not compiled: say so in the identities its checkpoints carry
-        self.configs = [replace(config, compile="off") for config in self.configs]
+        # the vmapped step is not compiled and its stacked weights keep the default layout: say so
+        # in the histories and the identities its checkpoints carry
+        self.configs = [replace(config, compile="off", memory_format="contiguous") for config in self.configs]
         self.config = self.configs[0]
         params, buffers = stack_module_state(self.models)
         self.params = {name: p.detach().clone().requires_grad_(True) for name, p in params.items()}

@@ -258,12 +258,21 @@ class EpochLoop:
     ) -> list[list[dict]]:
         """Train to ``config.epochs``, or until ``stop(history)`` says so after an epoch (every
         seed's); returns each seed's per-epoch history. A resumed run asks ``stop`` again."""
-        cfg = self.config  # resolved precision, compile and memory format
-        self._set_memory_format(cfg.memory_format)
         x_train = checked_training_data(x_train, self.device)
         rosetta = rosetta.to(self.device) if rosetta is not None else None
         x_val = x_val.to(self.device, torch.float32) if x_val is not None else None
         data_id = data_identity(x_train, rosetta)
+        try:
+            self._set_memory_format(self.config.memory_format)  # resolved, as precision and compile
+            self._fit_epochs(x_train, rosetta, x_val, stop, data_id)
+        finally:  # also on a failure: what a saved and reloaded model has, so embeddings agree bit for bit
+            self._set_memory_format("contiguous")
+        for model in self.models:
+            model.eval()
+        return self.histories
+
+    def _fit_epochs(self, x_train, rosetta, x_val, stop, data_id) -> None:
+        cfg = self.config
         self.try_resume(data_id)
         n = x_train.shape[0]
         seen = min(n, self._epoch_batches(n).stop)  # points per epoch, and a bad steps_per_epoch fails here
@@ -290,10 +299,6 @@ class EpochLoop:
             stopped = stop is not None and all(stop(h) for h in self.histories)
             if self.epoch % cfg.checkpoint_every == 0 or self.epoch == cfg.epochs or stopped:
                 self.save_checkpoints(data_id)
-        self._set_memory_format("contiguous")  # what a saved and reloaded model has: embeddings agree bit for bit
-        for model in self.models:
-            model.eval()
-        return self.histories
 
     def _set_memory_format(self, name: str) -> None:
         """Lay the models' weights out as ``name``; the Parameters stay the same objects (the
@@ -334,6 +339,16 @@ class Trainer(EpochLoop):
             weight = batch.shape[0]
             sums += torch.stack([parts.total, parts.recon, parts.kl, parts.rosetta]).detach().double() * weight
         return [(sums / min(n, batches.stop)).tolist()]
+
+    def _set_memory_format(self, name: str) -> None:
+        """The weights and Adam's moments together: the fused kernel takes strides as given, and a
+        moment laid out unlike its weight would pair the wrong elements."""
+        super()._set_memory_format(name)
+        layout = torch_memory_format(name)
+        for state in self.optimizer.state.values():
+            for key, value in state.items():
+                if isinstance(value, torch.Tensor) and value.dim() == 4:
+                    state[key] = value.contiguous(memory_format=layout)
 
     def _step_state(self, i: int) -> dict:
         return self.optimizer.state_dict()
