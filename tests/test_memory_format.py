@@ -1,6 +1,8 @@
 """The convolutions' memory layout (issue 17): what auto picks, that a channels_last step is the
 same computation up to float32 rounding, and that a trained model comes back as a reloaded one is."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -97,13 +99,7 @@ def test_training_runs_in_the_layout_it_records_and_resumes_bit_identical(tmp_pa
     weights = [torch.cat([p.flatten() for p in trained[k].parameters()]) for k in ("channels_last", "contiguous")]
     assert not torch.equal(*weights)  # another summation order: not the contiguous bits
     config = TrainConfig(**base, memory_format="channels_last")
-    Trainer(build_vae(AVA, seed=5), replace_epochs(config, 1), tmp_path / "ck.pt").fit(x)
+    Trainer(build_vae(AVA, seed=5), replace(config, epochs=1), tmp_path / "ck.pt").fit(x)
     resumed = Trainer(build_vae(AVA, seed=5), config, tmp_path / "ck.pt")
     resumed.fit(x)
     assert all(torch.equal(a, b) for a, b in zip(resumed.model.state_dict().values(), trained["channels_last"].state_dict().values()))
-
-
-def replace_epochs(config, epochs):
-    from dataclasses import replace
-
-    return replace(config, epochs=epochs)
