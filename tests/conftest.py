@@ -8,6 +8,32 @@ def rng():
     return np.random.default_rng(1234)
 
 
+@pytest.fixture
+def step_agrees_to_rounding():
+    """``check(build, x, eps, model=..., loss=...)``: a float32 training step computed another way
+    (another loss function, e.g. compiled, or the model transformed, e.g. another layout) is the
+    eager step up to rounding. Bound from the computation: the float64 loss and gradient are
+    exact; the variant may be off them by at most 4x the eager float32 step plus 8 float32 ulps
+    (fused or reordered kernels sum in another order)."""
+    from rvae.losses import batch_loss
+
+    def check(build, x, eps, model=lambda m: m, loss=batch_loss):
+        def loss_and_grad(net, fn):
+            dtype = next(net.parameters()).dtype
+            parts = fn(net, x.to(dtype), eps.to(dtype), 2.0, 10.0)
+            parts.total.backward()
+            return float(parts.total.detach()), torch.cat([p.grad.flatten().double() for p in net.parameters()])
+
+        loss_v, grad_v = loss_and_grad(model(build()), loss)
+        loss_e, grad_e = loss_and_grad(build(), batch_loss)
+        loss_x, grad_x = loss_and_grad(build().double(), batch_loss)
+        ulps = 8 * np.finfo(np.float32).eps
+        assert abs(loss_v - loss_x) <= 4 * abs(loss_e - loss_x) + ulps * abs(loss_x)
+        assert float((grad_v - grad_x).norm()) <= 4 * float((grad_e - grad_x).norm()) + ulps * float(grad_x.norm())
+
+    return check
+
+
 @pytest.fixture(autouse=True)
 def _single_thread():
     """Tests compare bit-exact results; keep the thread count fixed for them."""
