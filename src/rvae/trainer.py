@@ -75,7 +75,7 @@ class TrainConfig:
     compile: str = "auto"
     compile_cache: str | None = None  # inductor's on-disk cache, shared by a run's jobs; no effect on results
     # layout of the convolutions while training: channels_last, contiguous, or auto (channels_last for
-    # the AVA net on a CPU, where it paid 1.14-1.19x; rvae.device.resolve_memory_format). The same
+    # the AVA net on a CPU, where it paid 1.14-1.23x; rvae.device.resolve_memory_format). The same
     # arithmetic in another order, so it is part of the identity; trained models come back contiguous
     memory_format: str = "auto"
 

@@ -70,8 +70,8 @@ COMPILE_CHOICES = ("auto", "on", "off")
 MEMORY_FORMATS = ("channels_last", "contiguous")
 MEMORY_FORMAT_CHOICES = MEMORY_FORMATS + ("auto",)
 # Families where channels_last pays on a CPU: the AVA net's epoch (training plus validation) ran
-# 1.14-1.19x faster in bf16 and in fp32 with oneDNN capped at AVX2; the conv nets of MNIST and
-# chairs gained nothing (0.96-1.04x), so they keep the default layout (benchmarks/README.md).
+# 1.14-1.23x faster in bf16 and in fp32 with oneDNN capped at AVX2; the conv nets of MNIST and
+# chairs showed no consistent gain, so they keep the default layout (benchmarks/README.md).
 CHANNELS_LAST_FAMILIES = ("ava",)
 DATASET_KINDS = ("gaussians", "mnist", "birdsong", "chairs", "folder")
 RV_ESTIMATORS = ("exact", "ledoit_wolf", "pseudo")
