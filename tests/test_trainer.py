@@ -190,3 +190,28 @@ def test_every_model_of_a_comparison_takes_the_same_steps(caplog):
             line = next(r.getMessage() for r in caplog.records if "steps per epoch" in r.getMessage())
             steps[kind] = int(line.split(" steps per epoch")[0].rsplit(" ", 1)[1])
     assert n == 90 and set(steps.values()) == {3}, steps  # a pass over n + R = 130 points would be 5 steps
+
+
+def test_the_training_span_is_logged_for_the_job_overhead_benchmark(tmp_path, log_lines):
+    """benchmarks/job_overhead.py subtracts this span from a job's benchmark seconds."""
+    import re
+    import time
+
+    from benchmarks.job_overhead import SPAN, job_costs
+
+    start = time.perf_counter()
+    _train(epochs=3)
+    wall = time.perf_counter() - start
+    spans = [float(s) for s in SPAN.findall("\n".join(log_lines.lines))]
+    assert len(spans) == 1 and 0 < spans[0] <= wall
+    assert any(re.fullmatch(r"training span: 1 run to epoch 3 in [\d.]+ s", line) for line in log_lines.lines)
+    # a job of 5.0 s whose log holds two spans (a loop block of two seeds) paid 5.0 - 1.5 - 2.0 s besides training
+    (tmp_path / "benchmarks/retrain/x").mkdir(parents=True)
+    (tmp_path / "logs/retrain/x").mkdir(parents=True)
+    (tmp_path / "benchmarks/retrain/x/block0.tsv").write_text("s\th:m:s\n5.0\t0:00:05\n")
+    (tmp_path / "logs/retrain/x/block0.log").write_text(
+        "job started at 1.0\ntraining span: 1 run to epoch 3 in 1.500 s\ntraining span: 1 run to epoch 3 in 2.000 s\n"
+    )
+    (tmp_path / "benchmarks/retrain/x/block1.tsv").write_text("s\th:m:s\n4.0\t0:00:04\n")  # no log: skipped
+    rows, skipped = job_costs(tmp_path, "retrain")
+    assert rows == [(5.0, 1.5)] and skipped == 1

@@ -262,11 +262,16 @@ class EpochLoop:
         rosetta = rosetta.to(self.device) if rosetta is not None else None
         x_val = x_val.to(self.device, torch.float32) if x_val is not None else None
         data_id = data_identity(x_train, rosetta)
+        start = time.perf_counter()
         try:
             self._set_memory_format(self.config.memory_format)  # resolved, as precision and compile
             self._fit_epochs(x_train, rosetta, x_val, stop, data_id)
         finally:  # also on a failure: what a saved and reloaded model has, so embeddings agree bit for bit
             self._set_memory_format("contiguous")
+        # the span a job spends training: its benchmark's seconds minus these are its fixed cost
+        # (benchmarks/job_overhead.py)
+        runs = f"{len(self.models)} runs" if len(self.models) > 1 else "1 run"
+        log.info(f"training span: {runs} to epoch {self.epoch} in {time.perf_counter() - start:.3f} s")
         for model in self.models:
             model.eval()
         return self.histories
