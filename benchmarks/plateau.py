@@ -148,7 +148,8 @@ def cpu_to_reach(row: dict, target: float) -> float | None:
 
 def job_fixed_cost(config_path: Path, name: str) -> dict:
     """A training job's cost before its first epoch, in a fresh interpreter as Snakemake starts one:
-    imports (the retrain script's), reading the prepared data, building the model."""
+    imports (the retrain script's), reading the prepared data, building the model, and the trainer
+    (runtime settings and Adam, whose first construction imports torch's dynamo, about 1 s)."""
     with tempfile.TemporaryDirectory() as tmp:
         from rvae.data.store import save_prepared
 
@@ -171,7 +172,10 @@ from rvae.models import build_vae
 spec = architecture(data, **{config['datasets'][name]['architecture']!r})
 model = build_vae(spec, seed=0)
 t3 = time.perf_counter()
-print(json.dumps({{"imports_s": t1 - t0, "data_s": t2 - t1, "model_s": t3 - t2}}))
+from rvae.trainer import TrainConfig, Trainer
+trainer = Trainer(model, TrainConfig(epochs=1, batch_size=8, threads=1))
+t4 = time.perf_counter()
+print(json.dumps({{"imports_s": t1 - t0, "data_s": t2 - t1, "model_s": t3 - t2, "trainer_s": t4 - t3}}))
 """
         start = time.perf_counter()
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
