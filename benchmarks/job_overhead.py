@@ -9,6 +9,8 @@ its training span (``training span: ... in X s``); the difference is the fixed c
 
 Prints a Markdown table per training rule (jobs, median and largest fixed cost, its share of
 the rule's job-seconds). Jobs run before the trainer logged its spans are skipped and counted.
+A job's log is appended to by every attempt, its benchmark file rewritten, so only the spans after
+the log's last ``job started at`` line count.
 """
 
 from __future__ import annotations
@@ -23,12 +25,17 @@ TRAINING_RULES = ("train_template", "retrain", "sweep", "train_portable")
 SPAN = re.compile(r"training span: .* in ([\d.]+) s$", re.MULTILINE)
 
 
+def last_attempt(log: str) -> str:
+    """The part of a job's log its latest attempt wrote (rvae.workflow.script.start appends)."""
+    return log[log.rfind("job started at") :] if "job started at" in log else log
+
+
 def job_costs(results: Path, rule: str) -> tuple[list[tuple[float, float]], int]:
     """(job seconds, fixed seconds) for each of the rule's jobs with a benchmark and spans; and how many had no spans."""
     rows, skipped = [], 0
     for tsv in sorted((results / "benchmarks" / rule).rglob("*.tsv")):
         log = results / "logs" / rule / tsv.relative_to(results / "benchmarks" / rule).with_suffix(".log")
-        spans = [float(s) for s in SPAN.findall(log.read_text())] if log.exists() else []
+        spans = [float(s) for s in SPAN.findall(last_attempt(log.read_text()))] if log.exists() else []
         if not spans:
             skipped += 1
             continue

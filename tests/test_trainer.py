@@ -197,7 +197,14 @@ def test_the_training_span_is_logged_for_the_job_overhead_benchmark(tmp_path, lo
     import re
     import time
 
-    from benchmarks.job_overhead import SPAN, job_costs
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "job_overhead.py"
+    spec = importlib.util.spec_from_file_location("job_overhead", path)
+    job_overhead = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(job_overhead)
+    SPAN, job_costs = job_overhead.SPAN, job_overhead.job_costs
 
     start = time.perf_counter()
     _train(epochs=3)
@@ -205,6 +212,11 @@ def test_the_training_span_is_logged_for_the_job_overhead_benchmark(tmp_path, lo
     spans = [float(s) for s in SPAN.findall("\n".join(log_lines.lines))]
     assert len(spans) == 1 and 0 < spans[0] <= wall
     assert any(re.fullmatch(r"training span: 1 run to epoch 3 in [\d.]+ s", line) for line in log_lines.lines)
+    from rvae.ensemble import fit_block  # a vmapped block: one span for all its runs
+
+    configs = [TrainConfig(epochs=2, batch_size=32, seed=seed) for seed in (1, 2)]
+    fit_block(SPEC, configs, _data(64), None, None, [None, None], "vmap")
+    assert any(re.fullmatch(r"training span: 2 runs to epoch 2 in [\d.]+ s", line) for line in log_lines.lines)
     # a job of 5.0 s whose log holds two spans (a loop block of two seeds) paid 5.0 - 1.5 - 2.0 s besides training
     (tmp_path / "benchmarks/retrain/x").mkdir(parents=True)
     (tmp_path / "logs/retrain/x").mkdir(parents=True)
@@ -213,5 +225,11 @@ def test_the_training_span_is_logged_for_the_job_overhead_benchmark(tmp_path, lo
         "job started at 1.0\ntraining span: 1 run to epoch 3 in 1.500 s\ntraining span: 1 run to epoch 3 in 2.000 s\n"
     )
     (tmp_path / "benchmarks/retrain/x/block1.tsv").write_text("s\th:m:s\n4.0\t0:00:04\n")  # no log: skipped
+    # a job run twice: the log keeps both attempts, the benchmark file only the last, so only its span counts
+    (tmp_path / "benchmarks/retrain/x/block2.tsv").write_text("s\th:m:s\n6.0\t0:00:06\n")
+    (tmp_path / "logs/retrain/x/block2.log").write_text(
+        "job started at 1.0\ntraining span: 3 runs to epoch 9 in 40.000 s\n"
+        "job started at 99.0\ntraining span: 3 runs to epoch 9 in 4.250 s\njob finished at 104.0\n"
+    )
     rows, skipped = job_costs(tmp_path, "retrain")
-    assert rows == [(5.0, 1.5)] and skipped == 1
+    assert rows == [(5.0, 1.5), (6.0, 1.75)] and skipped == 1
