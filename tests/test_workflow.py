@@ -111,7 +111,13 @@ def test_the_stopping_rule_sets_every_models_epochs_and_convergence_is_reported(
     # every run records its arithmetic; the MLP (Gaussians) is fp32 whatever the CPU (precision auto)
     assert set(table.loc[table["dataset"] == "gaussians", "precision"]) == {"fp32"}
     assert set(run["precision"]) == {"fp32"}
-    assert "Training precision: gaussians fp32" in (workdir / "results/tables/table2.md").read_text()
+    markdown = (workdir / "results/tables/table2.md").read_text()
+    assert "Training precision: gaussians fp32" in markdown
+    # and its weights' layout (memory_format auto): channels_last for the AVA (birdsong) net on a CPU only
+    assert set(table["memory_format"]) == {"contiguous"} and "Memory layout: gaussians contiguous." in markdown
+    table8 = pd.read_parquet(workdir / "results/tables/table8.parquet")
+    assert set(table8.loc[table8["dataset"] == "birdsong", "memory_format"]) == {"channels_last"}
+    assert "Memory layout: birdsong channels_last." in (workdir / "results/tables/table8.md").read_text()
     not_converged = table[~table["converged"].astype(bool)]
     assert not_converged["note"].str.contains("not converged").all()
     warnings = [line for line in result.stdout.splitlines() + result.stderr.splitlines() if line.startswith("WARNING not converged")]

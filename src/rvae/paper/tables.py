@@ -11,7 +11,7 @@ from rvae.paper.plan import Cell
 
 TIDY_COLUMNS = [
     "table", "row", "column", "dataset", "experiment", "partition", "model", "condition", "method", "k",
-    "architecture", "metric", "estimator", "reference", "median", "iqr", "n", "paper_median", "paper_iqr", "paper_suspect", "converged", "collapsed_runs", "precision", "note",
+    "architecture", "metric", "estimator", "reference", "median", "iqr", "n", "paper_median", "paper_iqr", "paper_suspect", "converged", "collapsed_runs", "precision", "memory_format", "note",
 ]  # fmt: skip
 
 
@@ -69,13 +69,19 @@ def _convergence(cell: Cell, convergence: dict | None) -> tuple:
     return converged, collapsed, note
 
 
-def _precision(cell: Cell, convergence: dict | None) -> str:
-    """The arithmetic of the runs behind a cell and its reference (``fp32``, ``bf16``, or both
-    joined by ``+`` when they differ); empty without convergence files."""
+# what the runs behind a cell trained with that changes rounding: column -> (value of older files, note's words)
+ROUNDING = {"precision": ("fp32", "Training precision"), "memory_format": ("contiguous", "Memory layout")}
+
+
+def _rounding(cell: Cell, convergence: dict | None, column: str) -> str:
+    """The ``column`` (``precision``: fp32 / bf16; ``memory_format``: contiguous / channels_last) of
+    the runs behind a cell and its reference, joined by ``+`` when they differ; empty without
+    convergence files."""
     if convergence is None:
         return ""
+    default = ROUNDING[column][0]
     frames = [convergence[cell.retraining], convergence[cell.reference]]
-    found = sorted({str(p) for frame in frames for p in frame.get("precision", pd.Series(["fp32"] * len(frame)))})
+    found = sorted({str(p) for frame in frames for p in frame.get(column, pd.Series([default] * len(frame)))})
     return "+".join(found)
 
 
@@ -108,7 +114,7 @@ def summarise(
                 note = _join(note, "reference median is -inf (bit-identical reference runs)")
         median, iqr = median_iqr(normalised)
         converged, collapsed, convergence_note = _convergence(cell, convergence)
-        precision = _precision(cell, convergence)
+        rounding = {column: _rounding(cell, convergence, column) for column in ROUNDING}
         if convergence_note:
             note = _join(note, convergence_note)
         rows.append(
@@ -132,7 +138,7 @@ def summarise(
                 "n": len(values),
                 "converged": converged,
                 "collapsed_runs": collapsed,
-                "precision": precision,
+                **rounding,
                 "note": note,
             }
         )
@@ -208,10 +214,11 @@ def markdown(table: pd.DataFrame, title: str, estimator: str, notes: list[str] |
     ]
     if (table["metric"] == "rv").any():
         lines.append(f"RV estimator: `{estimator}`.")
-    known = table[table.get("precision", pd.Series("", index=table.index)).fillna("").astype(bool)]
-    if len(known):
-        by_dataset = known.groupby("dataset", sort=False)["precision"].agg(lambda s: "+".join(sorted(set("+".join(s).split("+")))))
-        lines.append("Training precision: " + ", ".join(f"{d} {p}" for d, p in by_dataset.items()) + ".")
+    for column, (_, words) in ROUNDING.items():
+        known = table[table.get(column, pd.Series("", index=table.index)).fillna("").astype(bool)]
+        if len(known):
+            by_dataset = known.groupby("dataset", sort=False)[column].agg(lambda s: "+".join(sorted(set("+".join(s).split("+")))))
+            lines.append(f"{words}: " + ", ".join(f"{d} {p}" for d, p in by_dataset.items()) + ".")
     for note in sorted(set(n for n in table["note"] if isinstance(n, str) and n)):
         lines.append(f"Note: {note}.")
     for reason in dict.fromkeys(table.loc[_suspect(table), "paper_suspect"]):
