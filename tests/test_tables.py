@@ -77,3 +77,25 @@ def test_a_panel_cell_without_a_defined_reference_is_nan_with_a_note():
     assert len(r1) and r1["median"].isna().all() and r1["note"].str.contains("undefined for the reference").all()
     assert rest["median"].notna().all()
     assert (table.loc[table["metric"] == "rv", "note"].str.contains("k = 32 here, the paper's value is at k = 64")).any()
+
+
+def test_the_layout_and_precision_behind_a_cell_are_stated_and_an_unrecorded_layout_is_not_guessed():
+    """Each cell names its runs' precision and weights' layout (both change rounding); a convergence
+    file from before the layout column says "unrecorded" rather than a default that may be wrong."""
+    tables = {"table8": {"birdsong": [32]}}
+    cells = table_cells(8, tables)
+    values = {"vae": [1.0, 2.0, 3.0], "beta_vae": [1.0, 1.0, 1.0], "rvae": [0.5, 1.0, 1.5]}
+    base = {"seed": [0, 1, 2], "converged": [True] * 3, "collapsed": [False] * 3, "precision": ["bf16"] * 3}
+    runs = {r for cell in cells for r in (cell.retraining, cell.reference)}
+    recorded = {r: pd.DataFrame({**base, "memory_format": ["channels_last"] * 3}) for r in runs}
+    table = summarise(cells, _lsd_frames(cells, values), "ledoit_wolf", convergence=recorded)
+    assert set(table["memory_format"]) == {"channels_last"} and set(table["precision"]) == {"bf16"}
+    text = markdown(table, "Table 8", "ledoit_wolf")
+    assert "Training precision: birdsong bf16." in text and "Memory layout: birdsong channels_last." in text
+    older = {r: pd.DataFrame(base) for r in runs}
+    table = summarise(cells, _lsd_frames(cells, values), "ledoit_wolf", convergence=older)
+    assert set(table["memory_format"]) == {"unrecorded"}
+    assert "Memory layout: birdsong unrecorded." in markdown(table, "Table 8", "ledoit_wolf")
+    mixed = {**recorded, cells[0].reference: pd.DataFrame({**base, "memory_format": ["contiguous"] * 3})}
+    table = summarise(cells, _lsd_frames(cells, values), "ledoit_wolf", convergence=mixed)
+    assert "channels_last+contiguous" in set(table["memory_format"])

@@ -69,8 +69,10 @@ def _convergence(cell: Cell, convergence: dict | None) -> tuple:
     return converged, collapsed, note
 
 
-# what the runs behind a cell trained with that changes rounding: column -> (value of older files, note's words)
-ROUNDING = {"precision": ("fp32", "Training precision"), "memory_format": ("contiguous", "Memory layout")}
+# what the runs behind a cell trained with that changes rounding: column -> (value where a convergence file
+# lacks it, note's words). Files from before issue 17 ran fp32; files from before the layout column may
+# come from channels_last runs (session 7), so theirs is not guessed.
+ROUNDING = {"precision": ("fp32", "Training precision"), "memory_format": ("unrecorded", "Memory layout")}
 
 
 def _rounding(cell: Cell, convergence: dict | None, column: str) -> str:
