@@ -1,7 +1,13 @@
+import re
+import runpy
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
+from rvae.ensemble import fit_block
 from rvae.losses import RosettaLoss
 from rvae.models import ArchitectureSpec, build_vae
 from rvae.inference import encode_means, evaluate
@@ -131,9 +137,6 @@ def test_editing_rho_in_the_readme_example_does_not_resume_a_stale_checkpoint(tm
 
 def test_the_readmes_ten_lines_run_as_written(tmp_path, monkeypatch, log_lines):
     """The library example of README.md, on small stand-in files, twice: the second run resumes."""
-    import re
-    from pathlib import Path
-
     from rvae.portable import RosettaPoints, save_rosetta_points
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
@@ -194,17 +197,8 @@ def test_every_model_of_a_comparison_takes_the_same_steps(caplog):
 
 def test_the_training_span_is_logged_for_the_job_overhead_benchmark(tmp_path, log_lines):
     """benchmarks/job_overhead.py subtracts this span from a job's benchmark seconds."""
-    import re
-    import time
-
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "job_overhead.py"
-    spec = importlib.util.spec_from_file_location("job_overhead", path)
-    job_overhead = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(job_overhead)
-    SPAN, job_costs = job_overhead.SPAN, job_overhead.job_costs
+    job_overhead = runpy.run_path(str(Path(__file__).resolve().parents[1] / "benchmarks" / "job_overhead.py"))
+    SPAN, job_costs = job_overhead["SPAN"], job_overhead["job_costs"]
 
     start = time.perf_counter()
     _train(epochs=3)
@@ -212,8 +206,7 @@ def test_the_training_span_is_logged_for_the_job_overhead_benchmark(tmp_path, lo
     spans = [float(s) for s in SPAN.findall("\n".join(log_lines.lines))]
     assert len(spans) == 1 and 0 < spans[0] <= wall
     assert any(re.fullmatch(r"training span: 1 run to epoch 3 in [\d.]+ s", line) for line in log_lines.lines)
-    from rvae.ensemble import fit_block  # a vmapped block: one span for all its runs
-
+    # a vmapped block: one span for all its runs
     configs = [TrainConfig(epochs=2, batch_size=32, seed=seed) for seed in (1, 2)]
     fit_block(SPEC, configs, _data(64), None, None, [None, None], "vmap")
     assert any(re.fullmatch(r"training span: 2 runs to epoch 2 in [\d.]+ s", line) for line in log_lines.lines)
