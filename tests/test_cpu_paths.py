@@ -1,10 +1,15 @@
-"""The determinism tests again, on CPU kernel paths this machine would not take by itself.
+"""Tests that compare computed numbers, again on CPU kernel paths this machine would not take by itself.
 
-Machines of one kind differ (some have AVX-512 and bf16, some not), and torch, MKL and oneDNN
-pick their kernels from what the CPU offers. A bit-identity claim or a rounding bound that holds
-on one path only would pass here and fail on the next machine. So the tests marked
-``determinism`` run once natively (the ordinary suite) and again here with the instruction set
-capped, in a fresh process (the caps are read when torch loads).
+Machines of our kind come with two CPUs (AVX2 only; AVX-512 with bf16), and torch, MKL and oneDNN
+pick their kernels from what the CPU offers, so sums and reductions can round differently. A test
+that holds on one path only passes where it was written and fails on the next machine. So the
+tests that assert on computed numbers run once natively (the ordinary suite) and again here, in a
+fresh process with the instruction set capped (the caps are read when torch loads):
+
+- on the AVX2 path, the other CPU of our kind: the tests marked ``determinism`` (bit-identity and
+  rounding claims) and ``computed`` (numbers out of a model, a sum, a median: the tiny workflow's
+  tables and findings, the metrics, losses and statistics);
+- on the baseline path (no vector extensions), the ``determinism`` tests only.
 """
 
 import os
@@ -14,6 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,6 +29,8 @@ PATHS = {
     "baseline": {"ATEN_CPU_CAPABILITY": "default", "MKL_ENABLE_INSTRUCTIONS": "SSE4_2", "ONEDNN_MAX_CPU_ISA": "SSE41"},
 }
 EXPECTED_CAPABILITY = {"avx2": "AVX2", "baseline": "DEFAULT"}
+# The tests each path reruns (pytest -m expressions over the markers in pyproject.toml).
+SELECTION = {"avx2": "determinism or computed", "baseline": "determinism"}
 
 
 def _env(path: str) -> dict:
@@ -30,18 +38,39 @@ def _env(path: str) -> dict:
     return {**env, **PATHS[path]}
 
 
-@pytest.mark.parametrize("path", list(PATHS))
-def test_determinism_claims_hold_on_a_capped_cpu_path(path):
-    if path == "avx2" and platform.machine() not in ("x86_64", "AMD64"):
-        pytest.skip(f"AVX2 is an x86-64 path; this machine is {platform.machine()}")
+def _cannot_take(path: str) -> str | None:
+    """Why this machine cannot run ``path`` as a second path, or None."""
+    if path == "baseline":
+        return None
+    if platform.machine() not in ("x86_64", "AMD64"):
+        return f"AVX2 is an x86-64 path; this machine is {platform.machine()}"
+    native = torch.backends.cpu.get_cpu_capability()
+    if native not in ("AVX2", "AVX512"):
+        return f"this CPU offers torch no AVX2 kernels (capability {native})"
+    if all(os.environ.get(k) == v for k, v in PATHS["avx2"].items()):
+        return "this suite already runs on the AVX2 path (all three caps set)"
+    return None
+
+
+def rerun_on_path(path: str, selection: str, tests: Path = ROOT / "tests") -> subprocess.CompletedProcess:
+    """pytest over ``tests`` in a fresh process on ``path``, only the tests ``selection`` marks."""
     probe = subprocess.run(
         [sys.executable, "-c", "import torch; print(torch.backends.cpu.get_cpu_capability())"],
         env=_env(path), capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert probe.stdout.strip() == EXPECTED_CAPABILITY[path], f"torch did not take the {path} path: {probe.stdout}"
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-m", "determinism", "-p", "no:cacheprovider", str(ROOT / "tests")],
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-m", selection, "-p", "no:cacheprovider", str(tests)],
         env=_env(path), capture_output=True, text=True, cwd=ROOT,
     )  # fmt: skip
-    assert result.returncode == 0, f"determinism tests failed on the {path} path:\n{result.stdout[-4000:]}"
-    assert " passed" in result.stdout and " deselected" in result.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", list(PATHS))
+def test_computed_numbers_hold_on_a_capped_cpu_path(path):
+    reason = _cannot_take(path)
+    if reason:
+        pytest.skip(reason)
+    result = rerun_on_path(path, SELECTION[path])
+    assert result.returncode == 0, f"tests failed on the {path} path ({SELECTION[path]}):\n{result.stdout[-4000:]}"
+    assert " passed" in result.stdout and " deselected" in result.stdout and " failed" not in result.stdout

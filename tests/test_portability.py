@@ -28,6 +28,9 @@ from rvae.metrics import (
     ridge_loo_errors,
 )
 
+# assertions on computed numbers: tests/test_cpu_paths.py reruns them on the AVX2 kernel path
+pytestmark = pytest.mark.computed
+
 
 def _orthogonal(rng, k, reflect=False):
     q, _ = np.linalg.qr(rng.normal(size=(k, k)))

@@ -6,6 +6,9 @@ import pytest
 from rvae.portable import METADATA_KEY, RosettaFileError, RosettaPoints, load_rosetta_points, save_rosetta_points
 from rvae.rosetta import make_rosetta_points, select_rosetta_points
 
+# assertions on computed numbers: tests/test_cpu_paths.py reruns them on the AVX2 kernel path
+pytestmark = pytest.mark.computed
+
 
 def _blobs(rng, centres=8, per=30):
     means = rng.normal(size=(centres, 2)) * 10

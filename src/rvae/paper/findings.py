@@ -51,9 +51,10 @@ import numpy as np
 import pandas as pd
 
 from rvae.atomic import atomic_path
+from rvae.metrics import normalise_by_median
 from rvae.paper.claims import CLAIM_COLUMNS, PAPER_CLAIMS, read_paper_claims
 from rvae.paper.plan import TABLE_NUMBERS
-from rvae.paper.tables import TITLES
+from rvae.paper.tables import NORMALISATION, TITLES
 from rvae.paper.tables import _values as cell_values  # the tables' own definition of a cell's points
 
 REPRODUCED = "reproduced"
@@ -99,21 +100,19 @@ def normalised_median_replicates(metric: str, values, reference, values_idx, ref
     """One normalised median per resample (row of the index arrays); the reference median recomputed.
 
     ``values`` (n,), ``reference`` (m,), ``values_idx`` (B, n) and ``reference_idx`` (B, m) integer
-    indices; returns (B,). The arithmetic is the tables' (``normalise_lsd`` / ``normalise_rv``, then
-    the median), row by row; a reference median of 0 or non-finite gives NaN for LSD, as it cannot
-    normalise.
+    indices; returns (B,). The arithmetic is the tables' (``rvae.metrics.normalised_median_iqr``:
+    the normalisation applied to the raw median), row by row; a reference median of 0 or
+    non-finite gives NaN for LSD, as it cannot normalise.
     """
-    values = np.asarray(values, dtype=np.float64)[values_idx]
-    reference_median = np.median(np.asarray(reference, dtype=np.float64)[reference_idx], axis=1, keepdims=True)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if metric == "lsd":
-            usable = np.isfinite(reference_median) & (reference_median != 0)
-            normalised = np.where(usable, values / np.where(usable, reference_median, 1.0) - 1.0, np.nan)
-        elif metric == "rv":
-            normalised = np.where(np.isneginf(values) & np.isneginf(reference_median), 0.0, values - reference_median)
-        else:
-            raise ValueError(f"metric must be 'lsd' or 'rv', got {metric!r}")
-        return np.median(normalised, axis=1)
+    if metric not in NORMALISATION:
+        raise ValueError(f"metric must be 'lsd' or 'rv', got {metric!r}")
+    medians = np.median(np.asarray(values, dtype=np.float64)[values_idx], axis=1)
+    reference_medians = np.median(np.asarray(reference, dtype=np.float64)[reference_idx], axis=1)
+    kind = NORMALISATION[metric]
+    usable = np.ones(len(medians), bool) if kind == "difference" else np.isfinite(reference_medians) & (reference_medians > 0)
+    out = np.full(len(medians), np.nan)
+    out[usable] = normalise_by_median(kind, medians[usable], reference_medians[usable])
+    return out
 
 
 def percentile_interval(replicates, level: float = LEVEL) -> tuple[float, float]:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from rvae.embeddings import latents, read_embedding
-from rvae.metrics import median_iqr, portability
+from rvae.metrics import median_iqr, normalised_median_iqr, portability
 from rvae.paper.tables import runs_state
 from rvae.portable import load_rosetta_points
 from rvae.vocabulary import MODEL_LABELS
@@ -97,10 +97,13 @@ def portability_per_seed(runs: dict, seeds: list[int], templates: dict, rosetta_
     return out[["reference", "model", "seed", "partition", "alignment", "n", "distance", "mse", "angular_procrustes", "linear_cka", "scale", "ridge"]]
 
 
-def _normalised(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """value / median(reference): 1 is the plain VAE, below 1 a smaller distance (or similarity)."""
+def _normalised_median_iqr(values: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
+    """Median and IQR of value / median(reference): 1 is the plain VAE, below 1 a smaller distance
+    (or similarity); NaN where the reference's median cannot divide."""
     median = float(np.median(reference))
-    return values / median if np.isfinite(median) and median != 0 else np.full_like(values, np.nan)
+    if not np.isfinite(median) or median <= 0:
+        return float("nan"), float("nan")
+    return normalised_median_iqr("ratio", values, reference)
 
 
 def summarise_portability(per_seed: dict, conditions: dict, convergence: dict | None = None) -> pd.DataFrame:
@@ -128,7 +131,7 @@ def summarise_portability(per_seed: dict, conditions: dict, convergence: dict | 
                     converged, collapsed = runs_state(state[model_kind], state[NORMALISER[0]]) if state else (None, None)
                     for metric, kind in METRICS.items():
                         values = arm[metric].to_numpy(dtype=np.float64)
-                        median, iqr = median_iqr(_normalised(values, base[metric].to_numpy(dtype=np.float64)))
+                        median, iqr = _normalised_median_iqr(values, base[metric].to_numpy(dtype=np.float64))
                         raw_median, raw_iqr = median_iqr(values)
                         rows.append(
                             {

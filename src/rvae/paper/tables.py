@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rvae.metrics import median_iqr, normalise_lsd, normalise_rv
+from rvae.metrics import normalised_median_iqr
 from rvae.paper.claims import paper_k
 from rvae.paper.plan import Cell
 
@@ -22,6 +22,8 @@ PANEL = {
     "angular_procrustes": ("angular Procrustes", "angular_procrustes_{p}", "angular Procrustes: shape distance to the template (joint in Table 2, D1 in Table 1), 0 = same up to rotation, scale and shift; normalised as the LSD"),
     "cka": ("linear CKA", "cka_{p}", "linear CKA: a similarity to the template (1 = same up to rotation and scale); normalised as the LSD"),
 }  # fmt: skip
+# How each metric's cells are put beside their reference (``rvae.metrics.NORMALISATIONS``).
+NORMALISATION = {"lsd": "relative_change", "rv": "difference", **{metric: "relative_change" for metric in PANEL}}
 # Per table, the metric file its panel reads and the panel's metrics.
 PANEL_TABLES = {1: ("panel", ("angular_procrustes", "cka")), 2: ("lsd", ("heldout_lsd", "angular_procrustes", "cka"))}
 
@@ -104,17 +106,15 @@ def summarise(
         note = PANEL[cell.metric][2] if cell.metric in PANEL else ""
         if cell.metric in PANEL and not np.isfinite(np.median(reference) if len(reference) else np.nan):
             # a panel metric is undefined on no more points than latent dimensions, and for a collapsed run
-            normalised = np.full(len(values), np.nan)
+            median, iqr = np.nan, np.nan
             note = _join(note, "undefined for the reference (no more points than latent dimensions, or a collapsed run)")
-        elif cell.metric == "lsd" or cell.metric in PANEL:
-            normalised = normalise_lsd(values, reference)
         else:
-            normalised = normalise_rv(values, reference)
+            median, iqr = normalised_median_iqr(NORMALISATION[cell.metric], values, reference)
+        if cell.metric == "rv":
             if np.isneginf(values).all():
                 note = "-inf: the runs are bit-identical (zero covariance)"
             if np.isneginf(np.median(reference)):
                 note = _join(note, "reference median is -inf (bit-identical reference runs)")
-        median, iqr = median_iqr(normalised)
         converged, collapsed, convergence_note = _convergence(cell, convergence)
         rounding = {column: _rounding(cell, convergence, column) for column in ROUNDING}
         if convergence_note:
