@@ -1,79 +1,149 @@
-"""The stopping rule (paper, Appendix B; spec, "The stopping rule") and convergence diagnostics."""
+"""The plateau rule on the step grid (spec, "Training budget", item 3), the budget it sets and the
+convergence diagnostics every run records (item 4)."""
 
 import numpy as np
 import pytest
 import torch
 
-from rvae.convergence import PlateauRule, active_dimensions, diagnostics, ema, plateau_epoch
-from rvae.models import ArchitectureSpec, build_vae
+from rvae.convergence import PLATEAU, PlateauRule, active_dimensions, budget, diagnostics, improvement, plateau_step
 from rvae.inference import encode_means
+from rvae.models import ArchitectureSpec, build_vae
 from rvae.trainer import TrainConfig, Trainer
 
-RULE = PlateauRule(max_epochs=200, min_epochs=10, window=10, tol=0.005, alpha=0.3)
+RULE = PlateauRule(eval_every=10, min_steps=100, min_window=50, patience=0.25, tol=0.01, max_steps=20000)
 
 
-def test_ema_by_hand():
-    np.testing.assert_allclose(ema([10.0, 0.0, 0.0], 0.3), [10.0, 7.0, 4.9])
+def _brute_force(steps, values, rule):
+    """The spec's sentence, literally: best(t) the lowest value recorded up to t; flat at t when
+    t >= min_steps and best(t - w(t)) - best(t) < tol * |best(t)|, w(t) = max(min_window, patience * t)."""
+    for t in steps:
+        if t < rule.min_steps or t > rule.max_steps:
+            continue
+        w = max(rule.min_window, int(np.ceil(rule.patience * t)))
+        earlier = [v for s, v in zip(steps, values) if s <= t - w]
+        if not earlier:
+            continue
+        best_then, best_now = min(earlier), min(v for s, v in zip(steps, values) if s <= t)
+        if best_then - best_now < rule.tol * abs(best_now):
+            return int(t)
+    return None
 
 
-def test_plateau_of_an_exponential_decay_is_where_the_window_gain_drops_below_tol():
-    epochs = np.arange(1, 201)
-    losses = 100 + 50 * np.exp(-epochs / 8.0)
-    found = plateau_epoch(losses, RULE)
-    # brute force: the first epoch >= 11 whose smoothed value fell < 0.5 % over 10 epochs
-    curve = ema(losses, 0.3)
-    expected = next(e for e in range(11, 201) if (curve[e - 11] - curve[e - 1]) / curve[e - 11] < 0.005)
-    assert found == expected and 11 <= found < 60
-
-
-def test_a_curve_still_falling_at_the_cap_has_no_plateau():
-    losses = 1000.0 / np.arange(1, 51) ** 0.5  # falls > 0.5 % per 10 epochs throughout
-    assert plateau_epoch(losses, PlateauRule(max_epochs=50)) is None
-
-
-def test_no_plateau_before_min_epochs_and_noisy_flat_curves_stop():
-    flat = np.full(40, 5.0)
-    assert plateau_epoch(flat, PlateauRule(max_epochs=40, min_epochs=25)) == 25
+def test_the_rule_is_the_specs_sentence_on_random_curves():
     rng = np.random.default_rng(0)
-    noisy = 50 + rng.normal(0, 0.05, 100)
-    assert plateau_epoch(noisy, RULE) == 11
+    for trial in range(40):
+        steps = np.arange(10, 4001, 10)
+        values = 100 + 60 * np.exp(-steps / rng.uniform(100, 1500)) + rng.normal(0, rng.uniform(0, 1.5), len(steps))
+        rule = PlateauRule(eval_every=10, min_steps=int(rng.integers(10, 500)), min_window=int(rng.integers(10, 300)),
+                           patience=float(rng.uniform(0.05, 0.6)), tol=float(rng.uniform(0.001, 0.03)), max_steps=4000)  # fmt: skip
+        assert plateau_step(steps, values, rule) == _brute_force(steps, values, rule), (trial, rule)
 
 
-def test_non_finite_losses_are_refused():
+def test_an_exponential_decay_plateaus_where_a_window_of_a_quarter_of_training_gains_under_one_percent():
+    steps = np.arange(10, 20001, 10)
+    values = 100 + 50 * np.exp(-steps / 400.0)
+    found = plateau_step(steps, values, RULE)
+    # 50 e^{-t/400} (e^{w/400} - 1) < 1 at t with w = t/4 (the window is t/4 past 200 steps)
+    t = np.arange(200, 20000)
+    expected = t[50 * np.exp(-t / 400) * (np.exp(t / 1600) - 1) < 0.01 * (100 + 50 * np.exp(-t / 400))][0]
+    # on the grid the window reaches back to the last recorded step at or before t - w(t), a little
+    # further than w(t): the rule fires on the grid point at or just after the continuous answer
+    assert expected <= found <= expected + 2 * RULE.eval_every
+
+
+def test_a_shoulder_is_not_taken_for_the_end_when_it_is_short_against_the_training_so_far():
+    """A slow decline with a flat stretch (a shoulder) of 150 steps at step 1,000: a fixed 100-step
+    window sees the shoulder as the end, even at half the tolerance; a window of a quarter of all training so far reaches back
+    past it and stops only once a quarter of training gains under 1%."""
+    steps = np.arange(10, 8001, 10)
+    t = np.where(steps < 1000, steps, np.where(steps < 1150, 1000, steps - 150))
+    values = 1000 + 2000 / (1 + t / 50)
+    fixed = PlateauRule(eval_every=10, min_steps=100, min_window=100, patience=0.01, tol=0.005)  # the first rule's 0.5%
+    assert 1000 < plateau_step(steps, values, fixed) <= 1150  # stops on the shoulder, at 1,095 nats
+    stop = plateau_step(steps, values, RULE)
+    # 2000 * 50 * (1 / (0.75 t) - 1 / t) < 0.01 * ~1,030 nats once t is past about 3,400 steps
+    assert stop > 3000 and values[steps == stop][0] < 1035
+
+
+def test_a_rising_curve_stops_and_a_falling_one_reaches_the_cap():
+    steps = np.arange(10, 3001, 10)
+    overfitting = 100 + 50 * np.exp(-steps / 100.0) + 0.01 * steps  # best at ~step 390, then rising
+    stop = plateau_step(steps, overfitting, RULE)
+    assert stop is not None and stop < 1000
+    falling = 1000.0 / np.sqrt(steps)  # falls by more than 1% over any quarter of its length
+    assert plateau_step(steps, falling, PlateauRule(eval_every=10, min_steps=100, min_window=50, max_steps=3000)) is None
+
+
+def test_no_plateau_before_min_steps_nor_past_max_steps_nor_without_enough_history():
+    steps = np.arange(10, 1001, 10)
+    flat = np.full(len(steps), 5.0)
+    assert plateau_step(steps, flat, PlateauRule(eval_every=10, min_steps=300, min_window=50)) == 300
+    assert plateau_step(steps, flat, PlateauRule(eval_every=10, min_steps=10, min_window=50)) == 60  # first step with 50 behind it
+    assert plateau_step(steps, flat, PlateauRule(eval_every=10, min_steps=10, min_window=50, max_steps=40)) is None
+    assert improvement(steps, flat, 0, RULE) == float("inf")  # nothing recorded a window back
+
+
+def test_bad_curves_are_refused():
     with pytest.raises(ValueError, match="NaN"):
-        plateau_epoch([3.0, float("nan"), 2.0], RULE)
+        plateau_step([10, 20, 30], [3.0, float("nan"), 2.0], RULE)
+    with pytest.raises(ValueError, match="increase"):
+        plateau_step([10, 30, 20], [3.0, 2.0, 1.0], RULE)
 
 
 def test_active_dimensions_and_collapse():
     rng = np.random.default_rng(1)
     z = np.column_stack([rng.normal(0, 1, 500), rng.normal(0, 0.01, 500), rng.normal(0, 0.5, 500)])
     assert active_dimensions(z) == 2  # variances 1, 1e-4, 0.25 against 0.01
-    history = [{"loss": v} for v in np.linspace(10, 1, 30)]
+    history = [{"step": 10 * (i + 1), "loss": v} for i, v in enumerate(np.linspace(10, 1, 30))]
     report = diagnostics(history, np.zeros((50, 3)), RULE)
     assert report["collapsed"] and report["active_dims"] == 0 and not report["converged"]
 
 
+def test_a_run_is_converged_when_the_rule_holds_at_its_last_step_on_its_own_curve():
+    steps = np.arange(10, 2001, 10)
+    flat_late = 100 + 50 * np.exp(-steps / 100.0)
+    still_falling = 100 + 50 * np.exp(-steps / 1000.0)
+    z = np.random.default_rng(2).normal(size=(100, 2))
+    for values, converged in ((flat_late, True), (still_falling, False)):
+        history = [{"step": int(s), "epoch": s / 10, "loss": v + 1, "val_neg_elbo": v} for s, v in zip(steps, values)]
+        report = diagnostics(history, z, RULE)
+        w = RULE.window(2000)  # 500 steps: best at 1,500 against best at 2,000
+        expected = (values[steps == 1500][0] - values[-1]) / values[-1]
+        assert report["converged"] == converged and report["improvement"] == pytest.approx(expected)
+        assert report["steps"] == 2000 and w == 500
+
+
+def test_the_budget_is_the_joint_templates_plateau_step_or_its_last_step_unconverged():
+    steps = np.arange(10, 4001, 10)
+    values = 100 + 50 * np.exp(-steps / 200.0)
+    history = [{"step": int(s), "loss": v, "val_neg_elbo": v} for s, v in zip(steps, values)]
+    chosen = budget(history, RULE)
+    assert chosen["converged"] and chosen["steps"] == chosen["plateau_step"] == plateau_step(steps, values, RULE)
+    short = budget(history[:20], RULE)  # stopped at step 200 by its cap, still falling
+    assert not short["converged"] and short["steps"] == 200 and short["plateau_step"] is None
+    assert chosen["rule"] == RULE.as_dict()
+
+
 def test_diagnostics_of_a_real_short_and_long_run():
-    """An easy problem reaches the plateau; the same problem stopped early does not."""
+    """An easy problem trained to its plateau is converged there; the same run stopped early is not."""
     g = torch.Generator().manual_seed(0)
     centres = torch.tensor([[3.0, 0, 0, 0, 0], [-3.0, 0, 0, 0, 0]])
     x = centres[torch.randint(0, 2, (512,), generator=g)] + 0.3 * torch.randn(512, 5, generator=g)
     spec = ArchitectureSpec("mlp", (5,), 2)
-    histories = {}
-    for epochs in (3, 60, 200):
-        model = build_vae(spec, seed=0)
-        history = Trainer(model, TrainConfig(epochs=epochs, batch_size=64, seed=0)).fit(x, x_val=x[:128])
-        histories[epochs] = history
-        report = diagnostics(history, encode_means(model, x), RULE)
-        assert report["active_dims"] >= 1 and not report["collapsed"]
-        assert report["converged"] == (epochs == 200), report
-    stop = plateau_epoch([r["val_neg_elbo"] for r in histories[200]], RULE)
-    assert stop == diagnostics(histories[200], np.eye(2), RULE)["plateau_epoch"] and 60 < stop < 200
+    rule = PlateauRule(eval_every=8, min_steps=80, min_window=40, max_steps=8000)
+    model = build_vae(spec, seed=0)
+    history = Trainer(model, TrainConfig(until=PLATEAU, batch_size=64, seed=0, rule=rule)).fit(x, x_val=x[:128])
+    stop = history[-1]["step"]
+    report = diagnostics(history, encode_means(model, x), rule)
+    assert report["converged"] and report["plateau_step"] == stop and 80 <= stop < 8000
+    assert report["active_dims"] >= 1 and not report["collapsed"]
+    early = build_vae(spec, seed=0)
+    short = Trainer(early, TrainConfig(until=24, batch_size=64, seed=0, rule=rule)).fit(x, x_val=x[:128])
+    assert not diagnostics(short, encode_means(early, x), rule)["converged"]
 
 
 def test_the_joint_template_stops_at_its_plateau_or_at_the_cap():
-    """Appendix B on real training: an easy problem stops early, the same problem with a low cap does not plateau."""
-    from rvae.convergence import chosen_epochs
+    """Appendix B on real training: an easy problem stops at its plateau; with a low cap it does not plateau."""
     from rvae.data.common import RawDataset
     from rvae.data.store import prepare
     from rvae.paper.experiment import train_template
@@ -84,12 +154,12 @@ def test_the_joint_template_stops_at_its_plateau_or_at_the_cap():
     x = (centres[labels] + 0.3 * torch.randn(1000, 5, generator=g)).numpy()
     data = prepare(RawDataset("easy", x, labels.numpy(), np.where(labels.numpy() == 0, "D1", "D2"), ["a", "b"]))
     spec = ArchitectureSpec("mlp", (5,), 2)
-    for cap in (300, 15):
-        rule = PlateauRule(max_epochs=cap)
-        _, history = train_template(data, "joint", spec, TrainConfig(epochs=cap, batch_size=64, seed=0), rule=rule)
-        choice = chosen_epochs(history, rule)
-        assert choice["epochs"] == len(history)
-        if cap == 300:
-            assert choice["converged"] and 11 <= len(history) < 300
+    for cap in (8000, 100):
+        rule = PlateauRule(eval_every=10, min_steps=50, min_window=50, max_steps=cap)
+        _, history = train_template(data, "joint", spec, TrainConfig(until=PLATEAU, batch_size=64, seed=0, rule=rule))
+        chosen = budget(history, rule)
+        assert chosen["steps"] == history[-1]["step"]
+        if cap == 8000:
+            assert chosen["converged"] and 50 <= chosen["steps"] < cap
         else:
-            assert not choice["converged"] and len(history) == 15
+            assert not chosen["converged"] and chosen["steps"] == 100

@@ -7,6 +7,7 @@ import torch
 from rvae.ensemble import SeedBlockTrainer, choose_mode, fit_block
 from rvae.losses import RosettaLoss, batch_loss
 from rvae.models import ArchitectureSpec, build_vae
+from rvae.convergence import PlateauRule
 from rvae.trainer import TrainConfig
 
 MLP = ArchitectureSpec("mlp", (5,), 2)
@@ -18,10 +19,11 @@ def _data(spec, n, seed=0):
     return torch.rand(n, *spec.input_shape, generator=g)
 
 
-def _configs(seeds, epochs=3, **kw):
-    # fp32: these tests bound float32 rounding against float64 (bf16 has its own tests)
-    kw = {"precision": "fp32", **kw}
-    return [TrainConfig(epochs=epochs, batch_size=32, seed=s, rho=1.5, beta=2.0, **kw) for s in seeds]
+def _configs(seeds, steps=9, **kw):
+    # fp32: these tests bound float32 rounding against float64 (bf16 has its own tests);
+    # a history row every 3 steps (96 points in batches of 32 are 3 steps a pass)
+    kw = {"precision": "fp32", "rule": PlateauRule(eval_every=3, min_steps=3, min_window=3), **kw}
+    return [TrainConfig(until=steps, batch_size=32, seed=s, rho=1.5, beta=2.0, **kw) for s in seeds]
 
 
 @pytest.mark.determinism
@@ -88,25 +90,26 @@ def test_vmap_step_agrees_with_a_single_run_to_rounding(spec):
 def test_killed_block_resumes_bit_identical(tmp_path, log_lines):
     x = _data(MLP, 200)
     checkpoints = [tmp_path / f"seed{s}.ckpt" for s in (0, 1)]
-    full = fit_block(MLP, _configs([0, 1], epochs=6), x, x[:30], None, [None, None], "vmap")
+    # 200 points: 7 steps a pass; rows every 3 steps and checkpoints every 6 fall part-way through passes
+    full = fit_block(MLP, _configs([0, 1], steps=18), x, x[:30], None, [None, None], "vmap")
 
     class Killed(Exception):
         pass
 
-    def die_after_epoch_4(line):
-        if "epoch 5/6" in line:
+    def die_at_step_15(line):
+        if "step 15/18" in line:
             raise Killed
 
-    log_lines.on_line = die_after_epoch_4
+    log_lines.on_line = die_at_step_15
     with pytest.raises(Killed):
-        fit_block(MLP, _configs([0, 1], epochs=6, checkpoint_every=2), x, x[:30], None, checkpoints, "vmap")
+        fit_block(MLP, _configs([0, 1], steps=18, checkpoint_every=6), x, x[:30], None, checkpoints, "vmap")
     assert all(p.exists() for p in checkpoints)
     log_lines.on_line = None
     lines = log_lines.lines
     lines.clear()
-    resumed = fit_block(MLP, _configs([0, 1], epochs=6, checkpoint_every=2), x, x[:30], None, checkpoints, "vmap")
-    assert sum("resumed from checkpoint" in line and "epoch 4/6" in line for line in lines) == 2
-    assert not any("epoch 3/6" in line for line in lines), "epochs before the checkpoint are not repeated"
+    resumed = fit_block(MLP, _configs([0, 1], steps=18, checkpoint_every=6), x, x[:30], None, checkpoints, "vmap")
+    assert sum("resumed from checkpoint" in line and "step 12/18" in line for line in lines) == 2
+    assert not any("step 12/18 " in line for line in lines), "steps before the checkpoint are not repeated"
     for (a, history_a), (b, history_b) in zip(full, resumed):
         assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
         assert [r["loss"] for r in history_a] == [r["loss"] for r in history_b]
@@ -115,20 +118,20 @@ def test_killed_block_resumes_bit_identical(tmp_path, log_lines):
 def test_checkpoints_of_another_block_are_not_resumed(tmp_path, log_lines):
     x = _data(MLP, 100)
     checkpoints = [tmp_path / f"seed{s}.ckpt" for s in (0, 1)]
-    fit_block(MLP, _configs([0, 1], epochs=2, checkpoint_every=1), x, None, None, checkpoints, "vmap")
+    fit_block(MLP, _configs([0, 1], steps=6, checkpoint_every=3), x, None, None, checkpoints, "vmap")
     lines = log_lines.lines
     lines.clear()
-    fit_block(MLP, _configs([0, 1], epochs=3, lr=0.01), x, None, None, checkpoints, "vmap")
+    fit_block(MLP, _configs([0, 1], steps=9, lr=0.01), x, None, None, checkpoints, "vmap")
     assert any("another configuration" in line for line in lines)
     assert not any("resumed" in line for line in lines)
 
 
 def test_block_runs_may_differ_only_in_seed_beta_and_rho():
     models = [build_vae(MLP, seed=s) for s in (0, 1)]
-    configs = [TrainConfig(epochs=1, seed=0), TrainConfig(epochs=1, seed=1, lr=0.01)]
+    configs = [TrainConfig(until=1, seed=0), TrainConfig(until=1, seed=1, lr=0.01)]
     with pytest.raises(ValueError, match="differ only in seed, beta, rho"):
         SeedBlockTrainer(models, configs)
-    SeedBlockTrainer(models, [TrainConfig(epochs=1, seed=0), TrainConfig(epochs=1, seed=1, beta=3.0, rho=2.0)])
+    SeedBlockTrainer(models, [TrainConfig(until=1, seed=0), TrainConfig(until=1, seed=1, beta=3.0, rho=2.0)])
 
 
 def test_a_grid_block_gives_each_slot_its_own_beta_and_rho():
@@ -144,7 +147,7 @@ def test_a_grid_block_gives_each_slot_its_own_beta_and_rho():
     eps = torch.randn(len(grid), 32, MLP.latent_dim, generator=g)
     anchors = RosettaLoss(torch.rand(4, *MLP.input_shape, generator=g), torch.randn(4, MLP.latent_dim, generator=g))
     configs = [
-        TrainConfig(epochs=1, batch_size=32, seed=s, beta=b, rho=r, precision="fp32") for s, (b, r) in zip(seeds, grid)
+        TrainConfig(until=3, batch_size=32, seed=s, beta=b, rho=r, precision="fp32") for s, (b, r) in zip(seeds, grid)
     ]
     block = SeedBlockTrainer([build_vae(MLP, seed=s) for s in seeds], configs)
     parts = block.batched_loss(anchors)(x, eps).detach()
@@ -167,7 +170,7 @@ def test_a_loop_grid_split_into_parts_gives_the_same_candidates():
     (``rvae.workflow.params.sweep_parts``): each candidate comes out bit-identical either way."""
     x = _data(CONV, 64)
     anchors = RosettaLoss(x[:4], torch.randn(4, CONV.latent_dim, generator=torch.Generator().manual_seed(1)))
-    grid = [TrainConfig(epochs=2, batch_size=32, seed=s, rho=rho, precision="fp32") for s, rho in ((3, 0.0), (4, 1.5), (5, 6.0))]
+    grid = [TrainConfig(until=6, batch_size=32, seed=s, rho=rho, precision="fp32") for s, rho in ((3, 0.0), (4, 1.5), (5, 6.0))]
     whole = fit_block(CONV, grid, x, x[:16], anchors, [None] * 3, "loop")
     parts = fit_block(CONV, grid[:1], x, x[:16], anchors, [None], "loop")
     parts += fit_block(CONV, grid[1:], x, x[:16], anchors, [None] * 2, "loop")
@@ -200,7 +203,7 @@ def test_vae_same_seed_runs_are_bit_identical_whatever_the_block_mode(spec):
     labels = np.arange(120) % 2
     data = prepare(RawDataset("toy", x, labels, np.where(labels == 0, "D1", "D2"), ["a", "b"]))
     points = RosettaPoints.create(x[:4], torch.randn(4, spec.latent_dim, generator=g).numpy(), [0, 1, 2, 3], "toy", "kmeans")
-    configs = [TrainConfig(epochs=2, batch_size=16, seed=0) for _ in range(3)]
+    configs = [TrainConfig(until=8, batch_size=16, seed=0) for _ in range(3)]
     runs = retrain_block(data, "reproducibility", "vae_same_seed", points, spec, configs, [None] * 3, "vmap")
     first = [p.detach() for p in runs[0][0].parameters()]
     for model, _ in runs[1:]:

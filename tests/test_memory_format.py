@@ -1,7 +1,6 @@
 """The convolutions' memory layout (issue 17): what auto picks, that a channels_last step is the
 same computation up to float32 rounding, and that a trained model comes back as a reloaded one is."""
 
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,6 +9,7 @@ import torch
 from rvae.device import resolve_memory_format
 from rvae.inference import encode_means
 from rvae.models import ArchitectureSpec, build_vae, load_model, save_model
+from rvae.convergence import PlateauRule
 from rvae.trainer import TrainConfig, Trainer
 
 AVA = ArchitectureSpec(family="ava", input_shape=(1, 32, 32), latent_dim=4)
@@ -24,7 +24,7 @@ def test_auto_takes_channels_last_only_for_the_ava_net_on_a_cpu():
     with pytest.raises(ValueError, match="memory_format must be one of"):
         resolve_memory_format("nhwc", CPU, "ava")
     with pytest.raises(ValueError, match="memory_format must be one of"):
-        TrainConfig(epochs=1, memory_format="nhwc")
+        TrainConfig(until=1, memory_format="nhwc")
 
 
 @pytest.mark.determinism
@@ -40,7 +40,7 @@ def test_a_channels_last_step_is_the_contiguous_step_up_to_rounding(step_agrees_
 @pytest.mark.determinism
 def test_a_channels_last_run_is_repeatable_recorded_and_handed_back_contiguous(tmp_path):
     x = torch.rand(48, *AVA.input_shape, generator=torch.Generator().manual_seed(6))
-    config = TrainConfig(epochs=2, batch_size=16, seed=3, precision="fp32", memory_format="auto")
+    config = TrainConfig(until=4, batch_size=16, seed=3, precision="fp32", memory_format="auto", rule=PlateauRule(eval_every=2, min_steps=2, min_window=2))
     runs = []
     for _ in range(2):
         trainer = Trainer(build_vae(AVA, seed=3), config)
@@ -59,33 +59,43 @@ def test_a_channels_last_run_is_repeatable_recorded_and_handed_back_contiguous(t
 
 
 @pytest.mark.determinism
-def test_training_runs_in_the_layout_it_records_and_resumes_bit_identical(tmp_path):
+def test_training_runs_in_the_layout_it_records_and_resumes_bit_identical(tmp_path, log_lines):
     """The weights and Adam's moments are channels_last while training (a conv with more than one
     input channel, where the layouts differ), the result differs from a contiguous run in rounding,
-    and a run stopped after one epoch and resumed ends where an uninterrupted one does."""
+    and a run killed part-way and resumed ends where an uninterrupted one does."""
     x = torch.rand(48, *AVA.input_shape, generator=torch.Generator().manual_seed(7))
-    base = dict(epochs=2, batch_size=16, seed=5, precision="fp32", checkpoint_every=1)
+    # 3 steps a pass; a row and a checkpoint every 3 steps
+    base = dict(until=6, batch_size=16, seed=5, precision="fp32", checkpoint_every=3, rule=PlateauRule(eval_every=3, min_steps=3, min_window=3))
     seen = []
 
-    def watch(trainer):
-        def stop(history):
-            conv = trainer.model.encoder[4]  # down(8, 16): 8 input channels
-            moments = trainer.optimizer.state[conv.weight]
-            seen.append((conv.weight.is_contiguous(memory_format=torch.channels_last),
-                         all(m.stride() == conv.weight.stride() for m in (moments["exp_avg"], moments["exp_avg_sq"]))))
-            return False
-        return stop
+    class Watched(Trainer):
+        def _at_plateau(self):  # asked after every history row: look at the layout mid-training
+            if all(self.histories):
+                conv = self.model.encoder[4]  # down(8, 16): 8 input channels
+                moments = self.optimizer.state[conv.weight]
+                seen.append((conv.weight.is_contiguous(memory_format=torch.channels_last),
+                             all(m.stride() == conv.weight.stride() for m in (moments["exp_avg"], moments["exp_avg_sq"]))))  # fmt: skip
+            return super()._at_plateau()
 
     trained = {}
     for layout in ("channels_last", "contiguous"):
-        trainer = Trainer(build_vae(AVA, seed=5), TrainConfig(**base, memory_format=layout))
-        trainer.fit(x, stop=watch(trainer))
+        trainer = Watched(build_vae(AVA, seed=5), TrainConfig(**base, memory_format=layout))
+        trainer.fit(x)
         trained[layout] = trainer.model
     assert seen == [(True, True)] * 2 + [(False, True)] * 2
     weights = [torch.cat([p.flatten() for p in trained[k].parameters()]) for k in ("channels_last", "contiguous")]
     assert not torch.equal(*weights)  # another summation order: not the contiguous bits
     config = TrainConfig(**base, memory_format="channels_last")
-    Trainer(build_vae(AVA, seed=5), replace(config, epochs=1), tmp_path / "ck.pt").fit(x)
+
+    def kill(line):
+        if line.startswith("step 6/"):
+            raise KeyboardInterrupt
+
+    log_lines.on_line = kill
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(build_vae(AVA, seed=5), config, tmp_path / "ck.pt").fit(x)
+    log_lines.on_line = None
     resumed = Trainer(build_vae(AVA, seed=5), config, tmp_path / "ck.pt")
     resumed.fit(x)
+    assert any("resumed from checkpoint" in line and "step 3/6" in line for line in log_lines.lines)
     assert all(torch.equal(a, b) for a, b in zip(resumed.model.state_dict().values(), trained["channels_last"].state_dict().values()))

@@ -23,20 +23,20 @@ def test_auto_precision_takes_bf16_only_for_image_nets_on_native_hardware():
     with pytest.raises(ValueError, match="precision must be one of"):
         resolve_precision("fp16", CPU, "conv")
     with pytest.raises(ValueError, match="precision must be one of"):
-        TrainConfig(epochs=1, precision="half")
+        TrainConfig(until=1, precision="half")
     assert resolve_compile("auto", CPU) == "off" and resolve_compile("on", CPU) == "on"
 
 
 def test_a_run_records_its_precision_and_checkpoints_name_it():
     x = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     for precision in ("fp32", "bf16"):
-        trainer = Trainer(build_vae(CONV, seed=0), TrainConfig(epochs=1, batch_size=32, precision=precision))
+        trainer = Trainer(build_vae(CONV, seed=0), TrainConfig(until=1, batch_size=32, precision=precision))
         history = trainer.fit(x)
         assert history[0]["precision"] == precision and trainer.config.precision == precision
-    auto = Trainer(build_vae(CONV, seed=0), TrainConfig(epochs=1, precision="auto"))
+    auto = Trainer(build_vae(CONV, seed=0), TrainConfig(until=1, precision="auto"))
     assert auto.config.precision in ("fp32", "bf16")  # resolved: a checkpoint never says "auto"
-    assert auto.config.identity() != TrainConfig(epochs=1, precision="auto").identity()
-    fp32, bf16 = TrainConfig(epochs=1, precision="fp32"), TrainConfig(epochs=1, precision="bf16")
+    assert auto.config.identity() != TrainConfig(until=1, precision="auto").identity()
+    fp32, bf16 = TrainConfig(until=1, precision="fp32"), TrainConfig(until=1, precision="bf16")
     assert fp32.identity() != bf16.identity()  # a bf16 checkpoint never resumes an fp32 run
 
 
@@ -68,7 +68,7 @@ def test_bf16_step_is_the_fp32_loss_up_to_bf16_rounding():
 @pytest.mark.determinism
 def test_bf16_training_is_deterministic_on_one_machine():
     x = torch.rand(96, 1, 28, 28, generator=torch.Generator().manual_seed(2))
-    config = TrainConfig(epochs=2, batch_size=32, seed=4, precision="bf16")
+    config = TrainConfig(until=4, batch_size=32, seed=4, precision="bf16")
     runs = [Trainer(build_vae(CONV, seed=4), config).fit(x) for _ in range(2)]
     assert [r["loss"] for r in runs[0]] == [r["loss"] for r in runs[1]]
 
@@ -80,6 +80,6 @@ def test_compiled_step_is_the_eager_step_up_to_rounding(tmp_path, step_agrees_to
     g = torch.Generator().manual_seed(3)
     x = torch.rand(64, *MLP.input_shape, generator=g)
     eps = torch.randn(64, MLP.latent_dim, generator=g)
-    config = TrainConfig(epochs=1, precision="fp32", compile="on", compile_cache=str(tmp_path / "cache"))
+    config = TrainConfig(until=1, precision="fp32", compile="on", compile_cache=str(tmp_path / "cache"))
     step_agrees_to_rounding(lambda: build_vae(MLP, seed=0), x, eps, loss=compiled(batch_loss, config))
     assert any((tmp_path / "cache").iterdir())  # inductor wrote its cache where the config said

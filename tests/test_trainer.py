@@ -11,9 +11,12 @@ from rvae.ensemble import fit_block
 from rvae.losses import RosettaLoss
 from rvae.models import ArchitectureSpec, build_vae
 from rvae.inference import encode_means, evaluate
+from rvae.convergence import PLATEAU, PlateauRule
 from rvae.trainer import TrainConfig, Trainer, TrainingDiverged
 
 SPEC = ArchitectureSpec("mlp", (5,), 2)
+# 256 points in batches of 32: 8 steps a pass; one history row a pass
+RULE = PlateauRule(eval_every=8, min_steps=40, min_window=16)
 
 
 def _data(n=256, seed=0):
@@ -23,8 +26,8 @@ def _data(n=256, seed=0):
     return torch.cat([centre + 0.1 * torch.randn(n, 2, generator=gen), torch.randn(n, 3, generator=gen) * 0.1], 1)
 
 
-def _train(tmp_path=None, epochs=6, seed=0, rosetta=None, name="ckpt.pt", **kw):
-    config = TrainConfig(epochs=epochs, batch_size=32, seed=seed, checkpoint_every=2, **kw)
+def _train(tmp_path=None, steps=48, seed=0, rosetta=None, name="ckpt.pt", **kw):
+    config = TrainConfig(**{"until": steps, "batch_size": 32, "seed": seed, "checkpoint_every": 16, "rule": RULE, **kw})
     trainer = Trainer(build_vae(SPEC, seed=seed), config, checkpoint_path=tmp_path / name if tmp_path else None)
     history = trainer.fit(_data(), rosetta=rosetta)
     return trainer, history
@@ -35,8 +38,9 @@ def _weights(model):
 
 
 def test_short_training_reduces_the_loss():
-    _, history = _train(epochs=15)
+    _, history = _train(steps=120)
     assert history[-1]["loss"] < 0.7 * history[0]["loss"]
+    assert [h["step"] for h in history] == list(range(8, 121, 8)) and history[-1]["epoch"] == 15.0
 
 
 @pytest.mark.determinism
@@ -51,58 +55,94 @@ def test_same_seed_gives_bit_identical_weights_and_other_seed_does_not():
 
 @pytest.mark.determinism
 def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path, log_lines):
-    full, full_history = _train(tmp_path, epochs=6, name="full.pt")
-    # "Kill" after epoch 4: a run of 4 epochs leaves a checkpoint at epoch 4 ...
-    _train(tmp_path, epochs=4, name="part.pt")
+    # rows every 6 steps, checkpoints every 12: the one at step 36 lies part-way through the 5th pass
+    # of 8 steps, so the resumed run must restore its permutation and cursor, not only its streams
+    kw = {"rule": PlateauRule(eval_every=6, min_steps=6, min_window=6), "checkpoint_every": 12}
+    full, full_history = _train(tmp_path, steps=52, name="full.pt", **kw)
+
+    def kill(line):
+        if line.startswith("step 42/"):
+            raise KeyboardInterrupt
+
+    log_lines.on_line = kill
+    with pytest.raises(KeyboardInterrupt):
+        _train(tmp_path, steps=52, name="part.pt", **kw)
+    log_lines.on_line = None
     lines = log_lines.lines
     lines.clear()
-    resumed, history = _train(tmp_path, epochs=6, name="part.pt")
-    assert any("resumed from checkpoint" in line and "epoch 4/6" in line for line in lines)
-    assert [l for l in lines if l.startswith("epoch ")][0].startswith("epoch 5/6")
+    resumed, history = _train(tmp_path, steps=52, name="part.pt", **kw)
+    assert any("resumed from checkpoint" in line and "step 36/52" in line for line in lines), lines
+    assert [l for l in lines if l.startswith("step ")][0].startswith("step 42/52")
     wf, wr = _weights(full.model), _weights(resumed.model)
     assert all(torch.equal(wf[k], wr[k]) for k in wf)
     assert [h["loss"] for h in history] == [h["loss"] for h in full_history]
 
 
 def test_checkpoint_of_another_configuration_is_not_resumed(tmp_path, log_lines):
-    _train(tmp_path, epochs=2, beta=1.0)
-    _train(tmp_path, epochs=2, beta=4.0)
+    _train(tmp_path, steps=16, beta=1.0)
+    _train(tmp_path, steps=16, beta=4.0)
     assert any("another configuration" in line for line in log_lines.lines)
+
+
+@pytest.mark.parametrize(
+    "other", [{"until": 64}, {"until": PLATEAU}, {"rule": PlateauRule(eval_every=8, min_steps=40, min_window=16, tol=0.02)}]
+)
+def test_a_checkpoint_trained_under_another_budget_or_rule_is_not_resumed(tmp_path, log_lines, other):
+    """Spec, "Training budget", item 5: the budget and the rule are part of a run's identity."""
+    _train(tmp_path, steps=48)
+    log_lines.lines.clear()
+    config = TrainConfig(**{"until": 48, "batch_size": 32, "seed": 0, "checkpoint_every": 16, "rule": RULE, **other})
+    history = Trainer(build_vae(SPEC, seed=0), config, tmp_path / "ckpt.pt").fit(_data(), x_val=_data(64, seed=3))
+    assert any("another configuration" in line for line in log_lines.lines), log_lines.lines
+    assert not any("resumed" in line for line in log_lines.lines) and history[0]["step"] == 8
 
 
 def test_corrupt_checkpoint_is_ignored_with_a_message(tmp_path, log_lines):
     (tmp_path / "ckpt.pt").write_bytes(b"not a checkpoint")
-    _, history = _train(tmp_path, epochs=2)
+    _, history = _train(tmp_path, steps=16)
     assert any("unreadable" in line for line in log_lines.lines) and len(history) == 2
 
 
 def test_divergence_stops_with_a_clear_error(tmp_path):
-    with pytest.raises(TrainingDiverged, match="epoch 1"):
-        _train(tmp_path, epochs=3, lr=1e12)
+    with pytest.raises(TrainingDiverged, match="by step 8 "):
+        _train(tmp_path, steps=24, lr=1e12)
     assert not (tmp_path / "ckpt.pt").exists()
 
 
 def test_nan_data_is_refused():
     x = _data()
     x[3, 1] = float("nan")
-    trainer = Trainer(build_vae(SPEC, seed=0), TrainConfig(epochs=1))
+    trainer = Trainer(build_vae(SPEC, seed=0), TrainConfig(until=1))
     with pytest.raises(ValueError, match="NaN"):
         trainer.fit(x)
 
 
-@pytest.mark.parametrize("field,value", [("epochs", 0), ("batch_size", -1), ("rho", -1.0), ("beta", float("nan")), ("lr", 0.0)])
+@pytest.mark.parametrize(
+    "field,value",
+    [("until", 0), ("until", "forever"), ("until", 2.5), ("batch_size", -1), ("rho", -1.0), ("beta", float("nan")), ("lr", 0.0)],
+)
 def test_impossible_training_settings_are_refused(field, value):
     with pytest.raises(ValueError, match=field):
-        TrainConfig(**{"epochs": 1, field: value})
+        TrainConfig(**{"until": 1, field: value})
+
+
+@pytest.mark.parametrize(
+    "field,value,message",
+    [("eval_every", 0, "eval_every"), ("patience", 1.0, "patience"), ("patience", 0.0, "patience"), ("tol", -0.1, "tol"),
+     ("min_steps", 30000, "min_steps .* above plateau.max_steps"), ("min_window", 0, "min_window")],
+)  # fmt: skip
+def test_impossible_plateau_settings_are_refused_naming_the_key(field, value, message):
+    with pytest.raises(ValueError, match=f"plateau.{message}"):
+        PlateauRule(**{field: value})
 
 
 def test_rosetta_loss_pulls_the_encoder_onto_the_anchors():
-    template, _ = _train(epochs=20, seed=0)
+    template, _ = _train(steps=160, seed=0)
     x_r = _data()[::32]
     z_r = torch.as_tensor(encode_means(template.model, x_r))
     rosetta = RosettaLoss(x_r, z_r)
-    plain, _ = _train(epochs=20, seed=1)
-    anchored, history = _train(epochs=20, seed=1, rosetta=rosetta, rho=5.0)
+    plain, _ = _train(steps=160, seed=1)
+    anchored, history = _train(steps=160, seed=1, rosetta=rosetta, rho=5.0)
     with torch.no_grad():
         err_plain = float(rosetta.anchor_error(plain.model))
         err_anchored = float(rosetta.anchor_error(anchored.model))
@@ -111,7 +151,7 @@ def test_rosetta_loss_pulls_the_encoder_onto_the_anchors():
 
 
 def test_evaluate_and_encode_means():
-    trainer, _ = _train(epochs=2)
+    trainer, _ = _train(steps=16)
     x = _data(64, seed=9)
     val = evaluate(trainer.model, x)
     assert np.isfinite(val["neg_elbo"]) and val["selection_score"] == val["neg_elbo"]
@@ -127,12 +167,12 @@ def test_editing_rho_in_the_readme_example_does_not_resume_a_stale_checkpoint(tm
     checkpoint's identity, so this resumed the rho=1.5 run. Now TrainConfig is rho's one home.
     """
     anchors = RosettaLoss(_data()[::32], torch.zeros(8, 2))
-    _train(tmp_path, epochs=2, rosetta=anchors, rho=1.5)
-    _train(tmp_path, epochs=4, rosetta=anchors, rho=3.0)
+    _train(tmp_path, steps=32, rosetta=anchors, rho=1.5)
+    _train(tmp_path, steps=32, rosetta=anchors, rho=3.0)
     assert any("another configuration" in line for line in log_lines.lines)
     assert not any("resumed" in line for line in log_lines.lines), log_lines.lines
-    _train(tmp_path, epochs=6, rosetta=anchors, rho=3.0)
-    assert any("resumed" in line and "epoch 4/6" in line for line in log_lines.lines)
+    _train(tmp_path, steps=32, rosetta=anchors, rho=3.0)
+    assert any("resumed" in line and "step 32/32" in line for line in log_lines.lines)
 
 
 def test_the_readmes_ten_lines_run_as_written(tmp_path, monkeypatch, log_lines):
@@ -146,35 +186,54 @@ def test_the_readmes_ten_lines_run_as_written(tmp_path, monkeypatch, log_lines):
     np.save("my_data.npy", rng.random((40, 1, 28, 28)).astype("float32"))
     points = RosettaPoints.create(rng.random((4, 1, 28, 28)), rng.standard_normal((4, 16)), np.arange(4), "mnist", "kmeans")
     save_rosetta_points(points, "rosetta.parquet")
-    short = code.replace("epochs=50", "epochs=2")
+    short = code.replace("until=2000", "until=3")
     assert short != code
     scope: dict = {}
     exec(short, scope)
     assert scope["z"].shape == (40, 16) and Path("run.ckpt").exists()
-    exec(short.replace("epochs=2", "epochs=3"), {})
-    assert any("resumed from checkpoint run.ckpt at epoch 2/3" in line for line in log_lines.lines)
+    exec(short, {})
+    assert any("resumed from checkpoint run.ckpt at step 3/3" in line for line in log_lines.lines)
+    log_lines.lines.clear()
+    exec(short.replace("until=3", "until=4"), {})  # another budget: not this run's checkpoint
+    assert any("another configuration" in line for line in log_lines.lines) and not any("resumed" in l for l in log_lines.lines)
 
 
-def test_steps_per_epoch_caps_the_optimiser_steps_and_the_default_is_one_pass():
+def test_a_run_takes_exactly_its_steps_and_passes_wrap_with_fresh_permutations():
+    """Steps are the unit: 20 steps of 32 over 200 points are 2 full passes (7 steps each, the last
+    batch of 8) and 6 steps into a third; the first 14 steps are those of two passes."""
     x = _data(200)
-    model = build_vae(SPEC, seed=0)
-    trainer = Trainer(model, TrainConfig(epochs=2, batch_size=32, seed=0, steps_per_epoch=3))
+    trainer = Trainer(build_vae(SPEC, seed=0), TrainConfig(until=20, batch_size=32, seed=0, rule=PlateauRule(eval_every=7, min_steps=7, min_window=7)))
     history = trainer.fit(x)
-    steps = {int(state["step"]) for state in trainer.optimizer.state_dict()["state"].values()}
-    assert steps == {6} and len(history) == 2
-    one_pass = Trainer(build_vae(SPEC, seed=0), TrainConfig(epochs=2, batch_size=32, seed=0))
-    explicit = Trainer(build_vae(SPEC, seed=0), TrainConfig(epochs=2, batch_size=32, seed=0, steps_per_epoch=7))
-    one_pass.fit(x), explicit.fit(x)
-    assert {int(s["step"]) for s in one_pass.optimizer.state_dict()["state"].values()} == {14}  # ceil(200 / 32) = 7
-    assert all(torch.equal(a, b) for a, b in zip(one_pass.model.parameters(), explicit.model.parameters()))
-    with pytest.raises(ValueError, match="more than one pass"):
-        Trainer(build_vae(SPEC, seed=0), TrainConfig(epochs=1, batch_size=32, steps_per_epoch=8)).fit(x)
+    assert {int(state["step"]) for state in trainer.optimizer.state_dict()["state"].values()} == {20}
+    assert [h["step"] for h in history] == [7, 14, 20] and history[1]["epoch"] == 2.0
+    assert history[2]["epoch"] == pytest.approx(2 + 6 * 32 / 200)
+    two_passes = Trainer(build_vae(SPEC, seed=0), TrainConfig(until=14, batch_size=32, seed=0, rule=PlateauRule(eval_every=7, min_steps=7, min_window=7)))
+    two_passes.fit(x)
+    assert not all(torch.equal(a, b) for a, b in zip(trainer.model.parameters(), two_passes.model.parameters()))
+    again = Trainer(build_vae(SPEC, seed=0), TrainConfig(until=14, batch_size=32, seed=0, rule=PlateauRule(eval_every=7, min_steps=7, min_window=7)))
+    again.fit(x)
+    assert all(torch.equal(a, b) for a, b in zip(again.model.parameters(), two_passes.model.parameters()))
 
 
-def test_every_model_of_a_comparison_takes_the_same_steps(caplog):
-    """Spec, "Equal optimisation": VAE and beta-VAE train on n + R points for the R-VAE's ceil(n / B) steps."""
-    import logging
+def test_until_plateau_stops_where_the_rule_first_holds_and_records_it(log_lines):
+    from rvae.convergence import judged_curve, plateau_step
 
+    rule = PlateauRule(eval_every=8, min_steps=40, min_window=16, max_steps=4000)
+    trainer = Trainer(build_vae(SPEC, seed=0), TrainConfig(until=PLATEAU, batch_size=32, seed=0, rule=rule))
+    history = trainer.fit(_data(), x_val=_data(64, seed=3))
+    steps, values = judged_curve(history)
+    assert trainer.plateau_steps == [history[-1]["step"]] == [plateau_step(steps, values, rule)]
+    assert plateau_step(steps[:-1], values[:-1], rule) is None and 40 <= history[-1]["step"] < 4000
+    assert any(f"the plateau rule held at step {history[-1]['step']}" in line for line in log_lines.lines)
+    capped = Trainer(build_vae(SPEC, seed=0), TrainConfig(until=PLATEAU, batch_size=32, seed=0, rule=PlateauRule(eval_every=8, min_steps=16, min_window=16, max_steps=24)))
+    history = capped.fit(_data(), x_val=_data(64, seed=3))
+    assert history[-1]["step"] == 24 and capped.plateau_steps == [None]
+    assert any("no plateau by the cap of 24 steps" in line for line in log_lines.lines)
+
+
+def test_every_model_of_a_comparison_takes_the_same_steps():
+    """Spec, "Training budget": VAE and beta-VAE draw their batches from n + R points, the R-VAE
+    from n, every one for the same number of optimiser steps."""
     from rvae.data.common import RawDataset
     from rvae.data.store import prepare
     from rvae.paper.experiment import retrain_block
@@ -183,16 +242,15 @@ def test_every_model_of_a_comparison_takes_the_same_steps(caplog):
     x = _data(300).numpy()
     labels = np.arange(300) % 2
     data = prepare(RawDataset("toy", x, labels, np.where(labels == 0, "D1", "D2"), ["a", "b"]))
-    n = len(data.rows("D1", "train"))  # 90 points: 3 steps of 32
+    n = len(data.rows("D1", "train"))  # 90 points: 3 steps of 32 a pass; with the 40 Rosetta inputs 5
     points = RosettaPoints.create(x[:40], np.zeros((40, 2), np.float32), list(range(40)), "toy", "kmeans")
-    steps = {}
-    with caplog.at_level(logging.INFO):
-        for kind in ("vae", "beta_vae", "rvae", "vae_same_seed"):
-            caplog.clear()
-            retrain_block(data, "reproducibility", kind, points, SPEC, [TrainConfig(epochs=1, batch_size=32, seed=0)], [None], "loop")
-            line = next(r.getMessage() for r in caplog.records if "steps per epoch" in r.getMessage())
-            steps[kind] = int(line.split(" steps per epoch")[0].rsplit(" ", 1)[1])
-    assert n == 90 and set(steps.values()) == {3}, steps  # a pass over n + R = 130 points would be 5 steps
+    rule = PlateauRule(eval_every=5, min_steps=5, min_window=5)
+    passes = {}
+    for kind in ("vae", "beta_vae", "rvae", "vae_same_seed"):
+        [(_, history)] = retrain_block(data, "reproducibility", kind, points, SPEC, [TrainConfig(until=12, batch_size=32, seed=0, rule=rule)], [None], "loop")
+        assert [h["step"] for h in history] == [5, 10, 12]
+        passes[kind] = history[-1]["epoch"]
+    assert n == 90 and passes["rvae"] == pytest.approx(4.0) and passes["vae"] == pytest.approx(2 + 2 * 32 / 130), passes
 
 
 def test_the_training_span_is_logged_for_the_job_overhead_benchmark(tmp_path, log_lines):
@@ -201,28 +259,28 @@ def test_the_training_span_is_logged_for_the_job_overhead_benchmark(tmp_path, lo
     SPAN, job_costs = job_overhead["SPAN"], job_overhead["job_costs"]
 
     start = time.perf_counter()
-    _train(epochs=3)
+    _train(steps=24)
     wall = time.perf_counter() - start
     spans = [float(s) for s in SPAN.findall("\n".join(log_lines.lines))]
     assert len(spans) == 1 and 0 < spans[0] <= wall
-    assert any(re.fullmatch(r"training span: 1 run to epoch 3 in [\d.]+ s", line) for line in log_lines.lines)
+    assert any(re.fullmatch(r"training span: 1 run to step 24 in [\d.]+ s", line) for line in log_lines.lines)
     # a vmapped block: one span for all its runs
-    configs = [TrainConfig(epochs=2, batch_size=32, seed=seed) for seed in (1, 2)]
+    configs = [TrainConfig(until=4, batch_size=32, seed=seed, rule=RULE) for seed in (1, 2)]
     fit_block(SPEC, configs, _data(64), None, None, [None, None], "vmap")
-    assert any(re.fullmatch(r"training span: 2 runs to epoch 2 in [\d.]+ s", line) for line in log_lines.lines)
+    assert any(re.fullmatch(r"training span: 2 runs to step 4 in [\d.]+ s", line) for line in log_lines.lines)
     # a job of 5.0 s whose log holds two spans (a loop block of two seeds) paid 5.0 - 1.5 - 2.0 s besides training
     (tmp_path / "benchmarks/retrain/x").mkdir(parents=True)
     (tmp_path / "logs/retrain/x").mkdir(parents=True)
     (tmp_path / "benchmarks/retrain/x/block0.tsv").write_text("s\th:m:s\n5.0\t0:00:05\n")
     (tmp_path / "logs/retrain/x/block0.log").write_text(
-        "job started at 1.0\ntraining span: 1 run to epoch 3 in 1.500 s\ntraining span: 1 run to epoch 3 in 2.000 s\n"
+        "job started at 1.0\ntraining span: 1 run to step 3 in 1.500 s\ntraining span: 1 run to step 3 in 2.000 s\n"
     )
     (tmp_path / "benchmarks/retrain/x/block1.tsv").write_text("s\th:m:s\n4.0\t0:00:04\n")  # no log: skipped
     # a job run twice: the log keeps both attempts, the benchmark file only the last, so only its span counts
     (tmp_path / "benchmarks/retrain/x/block2.tsv").write_text("s\th:m:s\n6.0\t0:00:06\n")
     (tmp_path / "logs/retrain/x/block2.log").write_text(
-        "job started at 1.0\ntraining span: 3 runs to epoch 9 in 40.000 s\n"
-        "job started at 99.0\ntraining span: 3 runs to epoch 9 in 4.250 s\njob finished at 104.0\n"
+        "job started at 1.0\ntraining span: 3 runs to step 9 in 40.000 s\n"
+        "job started at 99.0\ntraining span: 3 runs to step 9 in 4.250 s\njob finished at 104.0\n"
     )
     rows, skipped = job_costs(tmp_path, "retrain")
     assert rows == [(5.0, 1.5), (6.0, 1.75)] and skipped == 1

@@ -3,7 +3,7 @@
 Both trainers (one run, a seed block) write one file per seed through these functions, so the
 rules for resuming are the same everywhere: a checkpoint is resumed only for the same
 configuration (``TrainConfig.identity``), the same kind of trainer and the same training data
-and Rosetta anchors; anything else, or an unreadable file, costs epochs, never the run.
+and Rosetta anchors; anything else, or an unreadable file, costs steps, never the run.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import torch
 
 from rvae.atomic import atomic_path
 
-CHECKPOINT_FORMAT = 2  # 2: one state layout for every trainer ("step" holds the optimiser's share)
+CHECKPOINT_FORMAT = 3  # 3: runs counted in optimiser steps, with the current permutation and its cursor
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def read_checkpoint(path: Path, config, data_id: str, kind: str) -> dict | None:
     if state.get("data_identity") != data_id:
         log.info(f"checkpoint {path} was written for other training data; starting afresh")
         return None
-    if state["epoch"] > config.epochs:
-        log.info(f"checkpoint {path} is past the configured {config.epochs} epochs; starting afresh")
+    if state["step"] > config.max_steps:
+        log.info(f"checkpoint {path} is past the configured {config.max_steps} steps; starting afresh")
         return None
     return state

@@ -98,28 +98,104 @@ def _out_folder(folder: Path, given: str) -> Path:
     return folder
 
 
+class _Progress(logging.Handler):
+    """On a terminal, one line rewritten in place per history row: step, losses, time left (at most,
+    under the plateau rule, whose cap is the most it can run)."""
+
+    def __init__(self, stream):
+        super().__init__(logging.INFO)
+        self.stream = stream
+        self.start: float | None = None
+
+    def emit(self, record):
+        import time
+
+        row = getattr(record, "progress", None)
+        if row is None:
+            self.stream.write("\r\033[K" + record.getMessage() + "\n")
+            return
+        now = time.perf_counter()
+        if self.start is None:
+            self.start = now - row["seconds"]
+        per_step = (now - self.start) / max(1, row["step"])
+        left = per_step * (row["max_steps"] - row["step"])
+        bound = "at most " if row["until"] == "plateau" else ""
+        val = f" validation {row['val_neg_elbo']:.4g}" if "val_neg_elbo" in row else ""
+        self.stream.write(
+            f"\r\033[Kstep {row['step']}/{row['max_steps']} loss {row['loss']:.4g}{val}, {bound}{left:.0f} s left"
+        )
+        self.stream.flush()
+
+
+def _training_output(args, out: Path) -> list[logging.Handler]:
+    """Plain lines to ``train.log`` in the output folder; on a terminal a progress line, else the
+    same plain lines on stdout (``--quiet``: warnings only). Returns the handlers, to remove after."""
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    to_file = logging.FileHandler(out / "train.log", mode="w")
+    to_file.setFormatter(logging.Formatter("%(message)s"))
+    root.addHandler(to_file)
+    screen = _Progress(sys.stdout) if sys.stdout.isatty() else logging.StreamHandler(sys.stdout)
+    screen.setLevel(logging.WARNING if args.quiet else logging.INFO)
+    screen.setFormatter(logging.Formatter("%(message)s"))
+    root.addHandler(screen)
+    return [to_file, screen]
+
+
+def _until(args, data) -> int | str:
+    """``--steps N``, else the plateau rule on the run's own validation curve (a lab without a joint
+    template has no budget to borrow); ``--epochs E`` is kept as E passes over the training split."""
+    from rvae.convergence import PLATEAU
+
+    if args.epochs is not None:
+        if args.steps is not None:
+            raise CliError("give --steps or --epochs, not both")
+        n = len(data.rows(split="train"))
+        steps = args.epochs * -(-n // args.batch_size)
+        logging.getLogger(__name__).warning(
+            f"--epochs is deprecated: training counts optimiser steps; --epochs {args.epochs} = --steps {steps} "
+            f"({n} training points, batch {args.batch_size})"
+        )
+        return steps
+    return args.steps if args.steps is not None else PLATEAU
+
+
 def cmd_train(args) -> int:
+    out = _out_folder(Path(args.out), args.out)
+    handlers = _training_output(args, out)
+    try:
+        return _train(args, out)
+    finally:
+        for handler in handlers:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+
+
+def _train(args, out: Path) -> int:
     import pandas as pd
 
+    from rvae.convergence import PlateauRule
     from rvae.embeddings import write_embedding
     from rvae.models import save_model
     from rvae.portable import load_rosetta_points
     from rvae.sharing import embed, shared_point_errors, train_on_shared_points, train_plain
     from rvae.trainer import TrainConfig
 
-    logging.basicConfig(stream=sys.stdout, level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
-
     data, meta = _load_folder(args.data)
     points = load_rosetta_points(args.rosetta) if args.rosetta else None
     spec = _spec(data, meta, args, latent_dim=points.latent_dim if points is not None else None)
     if points is not None and args.latent_dim is not None and args.latent_dim != points.latent_dim:
         raise CliError(f"--latent-dim {args.latent_dim} but the Rosetta file {args.rosetta} has latent size {points.latent_dim}")
+    defaults = PlateauRule()
+    try:
+        rule = PlateauRule(**{**defaults.as_dict(), "eval_every": args.eval_every or defaults.eval_every, "max_steps": args.max_steps or defaults.max_steps})
+    except ValueError as err:
+        raise CliError(str(err).replace("plateau.eval_every", "--eval-every").replace("plateau.max_steps", "--max-steps")) from None
     config = TrainConfig(
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, beta=args.beta, rho=args.rho,
+        until=_until(args, data), batch_size=args.batch_size, lr=args.lr, beta=args.beta, rho=args.rho, rule=rule,
         seed=args.seed, device=args.device, threads=args.threads, precision=args.precision, compile=args.compile,
         memory_format=args.memory_format,
     )  # fmt: skip
-    out = _out_folder(Path(args.out), args.out)
     if points is None:
         model, history = train_plain(data, spec, config)
     else:
@@ -132,7 +208,7 @@ def cmd_train(args) -> int:
     save_model(model, out / "model.pt", {"history": history})
     write_embedding(embed(model, data), out / "embedding.parquet")
     pd.DataFrame(history).to_parquet(out / "history.parquet", index=False)
-    print(f"wrote {out / 'model.pt'}, {out / 'embedding.parquet'}, {out / 'history.parquet'}")
+    print(f"wrote {out / 'model.pt'}, {out / 'embedding.parquet'}, {out / 'history.parquet'}, {out / 'train.log'}")
     return 0
 
 
@@ -267,7 +343,7 @@ def parser() -> argparse.ArgumentParser:
     from rvae.trainer import TrainConfig
     from rvae.vocabulary import COMPILE_CHOICES, FAMILIES, MEMORY_FORMAT_CHOICES, PRECISION_CHOICES, SELECTION_METHODS
 
-    library = TrainConfig(epochs=1)  # the library's defaults, which the schema's agree with
+    library = TrainConfig(until=1)  # the library's defaults, which the schema's agree with
 
     top.add_argument("--version", action="version", version=f"rosetta-vae {__version__}")
     sub = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -281,7 +357,10 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--sweep-epochs", type=_positive_int, default=SWEEP_EPOCHS, help=f"epochs per rho candidate (default {SWEEP_EPOCHS})")
     train.add_argument("--family", choices=FAMILIES, help="default: dataset.yaml's family")
     train.add_argument("--latent-dim", type=_positive_int, help="default: the Rosetta file's, dataset.yaml's, or 16")
-    train.add_argument("--epochs", type=_positive_int, default=20)
+    train.add_argument("--steps", type=_positive_int, help="optimiser steps to train (default: until the run's own validation curve plateaus)")
+    train.add_argument("--eval-every", type=_positive_int, help=f"steps between validation evaluations (default {library.rule.eval_every})")
+    train.add_argument("--max-steps", type=_positive_int, help=f"the plateau rule's cap (default {library.rule.max_steps})")
+    train.add_argument("--epochs", type=_positive_int, help=argparse.SUPPRESS)  # deprecated: passes, converted to --steps
     train.add_argument("--batch-size", type=_positive_int, default=library.batch_size)
     train.add_argument("--lr", type=float, default=library.lr)
     train.add_argument("--beta", type=float, default=library.beta)
@@ -294,7 +373,7 @@ def parser() -> argparse.ArgumentParser:
                        help="torch.compile the training step (default auto: on CUDA only)")  # fmt: skip
     train.add_argument("--memory-format", choices=MEMORY_FORMAT_CHOICES, default=library.memory_format,
                        help="layout of the convolutions (default auto: channels_last for AVA nets on a CPU)")  # fmt: skip
-    train.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    train.add_argument("--quiet", action="store_true", help="no progress lines (train.log keeps them)")
     train.set_defaults(run=cmd_train)
 
     export = sub.add_parser("export-rosetta", help="select Rosetta points from a trained model and write the portable file")

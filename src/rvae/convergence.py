@@ -1,70 +1,118 @@
-"""The paper's stopping rule (Appendix B) and the convergence diagnostics every run records.
+"""The plateau rule that sets a dataset's training budget, and the convergence diagnostics every run records.
 
-Appendix B: "letting joint data models train until loss plateaued and then using that same
-number of epochs for each of the second-phase comparison models". The spec fixes what a plateau
-is ("The stopping rule"): the validation negative ELBO, smoothed by an exponential moving
-average, improved by less than ``tol`` (relative) over the last ``window`` epochs. A table is
-only as good as the training behind it, so every run also says whether it converged and how
-many latent dimensions it uses.
+The paper (Appendix B) trains the joint template "until loss plateaued" and gives every comparison
+model the same budget. The spec ("Training budget: steps, set by the joint template") counts that
+budget in optimiser steps and fixes what a plateau is: the validation negative ELBO is recorded
+every ``eval_every`` steps; with ``best(t)`` the lowest value recorded up to step ``t``, the curve
+has plateaued at ``t`` when ``t >= min_steps`` and ``best(t - w(t)) - best(t) < tol * |best(t)|``,
+with a window ``w(t) = max(min_window, patience * t)`` that grows with training, so a flat stretch
+must last a fixed share of all training so far before it counts as the end. A table is only as
+good as the training behind it, so every run is also judged on its own curve.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import asdict, dataclass
 
 import numpy as np
+
+# What a run trains until: a step count (an int), or this word, the plateau rule (its cap: ``max_steps``).
+PLATEAU = "plateau"
 
 
 @dataclass(frozen=True)
 class PlateauRule:
-    """When a loss curve counts as flat (spec defaults)."""
+    """When a validation curve counts as flat; the defaults are the schema's (``plateau``), where
+    their reasons are written down."""
 
-    max_epochs: int = 300  # the cap: a run that reaches it without a plateau is not converged
-    min_epochs: int = 10  # no plateau is declared before this epoch
-    window: int = 10  # epochs the smoothed loss is compared across
-    tol: float = 0.005  # relative improvement over ``window`` below which the curve is flat
-    alpha: float = 0.3  # weight of the newest epoch in the moving average
+    eval_every: int = 20  # optimiser steps between validation evaluations (the step grid)
+    min_steps: int = 400  # no plateau is declared before this step
+    min_window: int = 200  # the shortest window, in steps
+    patience: float = 0.25  # the window as a share of the steps so far
+    tol: float = 0.01  # relative improvement of the best value over the window below which the curve is flat
+    max_steps: int = 20000  # the cap: a curve without a plateau by then is not converged
 
     def __post_init__(self):
-        if not (self.window >= 1 and 1 <= self.min_epochs <= self.max_epochs):
-            raise ValueError(f"need 1 <= window and 1 <= min_epochs <= max_epochs, got {self}")
-        if not (0 < self.alpha <= 1 and self.tol >= 0):
-            raise ValueError(f"need 0 < alpha <= 1 and tol >= 0, got alpha={self.alpha}, tol={self.tol}")
+        for name in ("eval_every", "min_steps", "min_window", "max_steps"):
+            if not isinstance(getattr(self, name), (int, np.integer)) or getattr(self, name) < 1:
+                raise ValueError(f"plateau.{name} must be a positive integer, got {getattr(self, name)!r}")
+        if not 0 < self.patience < 1:
+            raise ValueError(f"plateau.patience must lie in (0, 1), got {self.patience}")
+        if not (np.isfinite(self.tol) and self.tol >= 0):
+            raise ValueError(f"plateau.tol must be a finite number >= 0, got {self.tol}")
+        if self.min_steps > self.max_steps:
+            raise ValueError(f"plateau.min_steps ({self.min_steps}) is above plateau.max_steps ({self.max_steps})")
+
+    def window(self, step: int) -> int:
+        """``w(t)``: the steps a flat stretch must last at step ``t``."""
+        return max(self.min_window, math.ceil(self.patience * step))
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _curve(steps, values) -> tuple[np.ndarray, np.ndarray]:
+    steps = np.asarray(steps, dtype=np.int64)
+    values = np.asarray(values, dtype=np.float64)
+    if steps.shape != values.shape or steps.ndim != 1:
+        raise ValueError(f"need one value per recorded step, got {steps.shape} steps and {values.shape} values")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("the loss curve holds NaN or infinite values; no plateau can be read from it")
+    if len(steps) > 1 and not np.all(np.diff(steps) > 0):
+        raise ValueError("the recorded steps must increase")
+    return steps, values
+
+
+def improvement(steps, values, i: int, rule: PlateauRule) -> float:
+    """``(best(t - w(t)) - best(t)) / |best(t)|`` at the ``i``-th recorded step ``t``; ``inf`` when
+    nothing was recorded as far back as ``t - w(t)`` (a curve too short to judge is not flat)."""
+    steps, values = _curve(steps, values)
+    best = np.minimum.accumulate(values)
+    t = int(steps[i])
+    j = int(np.searchsorted(steps, t - rule.window(t), side="right")) - 1
+    if j < 0:
+        return float("inf")
+    return float((best[j] - best[i]) / max(abs(best[i]), 1e-12))
+
+
+def flat_at(steps, values, i: int, rule: PlateauRule) -> bool:
+    """The rule's test at the ``i``-th recorded step, ``min_steps`` aside."""
+    return improvement(steps, values, i, rule) < rule.tol
+
+
+def plateau_step(steps, values, rule: PlateauRule, cap: int | None = None) -> int | None:
+    """The first recorded step ``t`` with ``min_steps <= t <= cap`` (default ``max_steps``) at which
+    the curve is flat; None if none is.
+
+    ``values`` are validation losses (lower is better) recorded at ``steps``. A curve that rises
+    also counts as flat: its best value stops improving.
+    """
+    steps, values = _curve(steps, values)
+    cap = rule.max_steps if cap is None else cap
+    best = np.minimum.accumulate(values)
+    for i, t in enumerate(steps):
+        if t > cap:
+            break
+        if t < rule.min_steps:
+            continue
+        j = int(np.searchsorted(steps, t - rule.window(int(t)), side="right")) - 1
+        if j >= 0 and best[j] - best[i] < rule.tol * abs(best[i]):
+            return int(t)
+    return None
 
 
 # A latent dimension is active when its posterior means vary across the training points by more
-# than this (spec, "Convergence diagnostics"); with a N(0, I) prior an unused dimension sits at 0.
+# than this (spec, "Training budget", item 4); with a N(0, I) prior an unused dimension sits at 0.
 ACTIVE_VARIANCE = 0.01
 
 
-def ema(values, alpha: float) -> np.ndarray:
-    """Exponential moving average, starting from the first value."""
-    values = np.asarray(values, dtype=np.float64)
-    out = np.empty_like(values)
-    for i, value in enumerate(values):
-        out[i] = value if i == 0 else alpha * value + (1 - alpha) * out[i - 1]
-    return out
-
-
-def relative_improvement(curve: np.ndarray, epoch: int, window: int) -> float:
-    """How much the smoothed curve fell over the ``window`` epochs up to ``epoch`` (1-based)."""
-    before, now = curve[epoch - 1 - window], curve[epoch - 1]
-    return float((before - now) / max(abs(before), 1e-12))
-
-
-def plateau_epoch(losses, rule: PlateauRule) -> int | None:
-    """The first epoch ``e >= min_epochs`` (1-based) at which the curve is flat; None if none is.
-
-    ``losses`` are per-epoch validation losses, lower is better. Only the first ``max_epochs``
-    count. A curve that rises also counts as flat (improvement below ``tol``).
-    """
-    curve = ema(np.asarray(losses, dtype=np.float64)[: rule.max_epochs], rule.alpha)
-    if not np.all(np.isfinite(curve)):
-        raise ValueError("the loss curve holds NaN or infinite values; no plateau can be read from it")
-    for epoch in range(max(rule.min_epochs, rule.window + 1), len(curve) + 1):
-        if relative_improvement(curve, epoch, rule.window) < rule.tol:
-            return epoch
-    return None
+def judged_curve(history: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, values) the rule reads from a history: the validation negative ELBO (fixed noise),
+    or the training loss of a run without a validation set."""
+    steps = [int(r["step"]) for r in history]
+    values = [r.get("val_neg_elbo", r["loss"]) for r in history]
+    return np.asarray(steps, dtype=np.int64), np.asarray(values, dtype=np.float64)
 
 
 def active_dimensions(latent_means: np.ndarray, threshold: float = ACTIVE_VARIANCE) -> int:
@@ -83,58 +131,47 @@ def is_collapsed(latent_means: np.ndarray) -> bool:
 
 
 def diagnostics(history: list[dict], latent_means: np.ndarray, rule: PlateauRule) -> dict:
-    """What every run records beside its history (spec, "Convergence diagnostics").
+    """What every run records beside its history (spec, "Training budget", item 4).
 
-    ``converged``: the run's smoothed validation loss (the training loss when it had no
-    validation set) reached a plateau by the rule's definition at or before its last epoch;
-    ``plateau_epoch`` says where. A curve that has once been flat by the rule may wobble
-    afterwards (SGD noise is about a per cent on small data), so the run is judged by whether it
-    got there, not by its last window alone. The validation loss is the signal because it is
-    evaluated with fixed noise, while the training loss carries each epoch's fresh
-    reparameterisation noise. ``collapsed``: no latent dimension is active (the posterior
-    equals the prior).
+    ``converged``: the rule holds at the run's last step on its own validation curve (its best
+    value improved by less than ``tol`` over the last ``w(S)`` steps); ``improvement`` is that
+    relative improvement; ``plateau_step`` is where the rule first held, had the run stopped on
+    it. ``collapsed``: no latent dimension is active (the posterior equals the prior).
     """
-    losses = np.asarray([r["loss"] for r in history], dtype=np.float64)
-    judged = [r.get("val_neg_elbo", r["loss"]) for r in history]
-    epochs = len(losses)
-    tenth = max(1, epochs // 10)
-    last_change = float((losses[-1 - tenth] - losses[-1]) / max(abs(losses[-1 - tenth]), 1e-12)) if epochs > tenth else float("nan")
-    reached = None
-    if epochs >= rule.min_epochs:
-        reached = plateau_epoch(judged, PlateauRule(epochs, rule.min_epochs, rule.window, rule.tol, rule.alpha))
+    if not history:
+        raise ValueError("an empty history has no convergence to report")
+    steps, values = judged_curve(history)
+    last = improvement(steps, values, len(steps) - 1, rule)
     active = active_dimensions(latent_means)
     return {
-        "epochs": epochs,
-        "relative_change_last_tenth": last_change,
+        "steps": int(steps[-1]),
+        "epochs": float(history[-1].get("epoch", np.nan)),
+        "improvement": last,
         "active_dims": active,
         "collapsed": active < 1,
-        "plateau_epoch": reached,
-        "converged": reached is not None,
-        # the arithmetic the run trained in (histories before issue 17 have none: fp32)
-        "precision": str(history[-1].get("precision") or "fp32") if history else "fp32",
-        # the weights' layout, which changes rounding as precision does (histories before it: contiguous)
-        "memory_format": str(history[-1].get("memory_format") or "contiguous") if history else "contiguous",
+        "plateau_step": plateau_step(steps, values, rule, cap=int(steps[-1])),
+        "converged": bool(last < rule.tol),
+        # the arithmetic and the weights' layout the run trained in (both change rounding)
+        "precision": str(history[-1].get("precision") or "fp32"),
+        "memory_format": str(history[-1].get("memory_format") or "contiguous"),
     }
 
 
-def chosen_epochs(history: list[dict], rule: PlateauRule) -> dict:
-    """The epoch count the joint template's plateau gives every other model of its dataset.
+def budget(history: list[dict], rule: PlateauRule) -> dict:
+    """The training budget the joint template's curve gives every other model of its dataset.
 
-    The template stopped at its plateau epoch (``stop_at_plateau``); one that reached the cap
-    without a plateau gives the cap and is *not converged*.
+    The template trained until the rule held (``until = "plateau"``); ``steps`` is the step at
+    which it first held. A template that reached ``max_steps`` without a plateau gives its last
+    step and is *not converged*: its dataset's cells say so.
     """
-    reached = plateau_epoch([r["val_neg_elbo"] for r in history], rule)
+    steps, values = judged_curve(history)
+    reached = plateau_step(steps, values, rule)
     return {
-        "epochs": int(reached if reached is not None else len(history)),
-        "plateau_epoch": reached,
+        "steps": int(reached if reached is not None else steps[-1]),
+        "plateau_step": reached,
         "converged": reached is not None,
-        "rule": {"max_epochs": rule.max_epochs, "min_epochs": rule.min_epochs, "window": rule.window, "tol": rule.tol, "alpha": rule.alpha},
+        "rule": rule.as_dict(),
     }
-
-
-def stop_at_plateau(rule: PlateauRule):
-    """A trainer's ``stop`` callback: true once the validation loss has reached the rule's plateau."""
-    return lambda history: plateau_epoch([r["val_neg_elbo"] for r in history], rule) is not None
 
 
 def knn_accuracy(z_train: np.ndarray, y_train: np.ndarray, z_val: np.ndarray, y_val: np.ndarray, k: int = 5) -> float:

@@ -34,7 +34,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from rvae.device import resolve_device
 from rvae.losses import RosettaLoss, batch_loss
 from rvae.models import ArchitectureSpec, VAE, build_vae
-from rvae.trainer import EpochLoop, TrainConfig, Trainer
+from rvae.trainer import TrainConfig, Trainer, TrainingLoop
 from rvae.vocabulary import block_mode
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class _StepLoss(nn.Module):
         return torch.stack([parts.total, parts.recon, parts.kl, parts.rosetta])
 
 
-class SeedBlockTrainer(EpochLoop):
+class SeedBlockTrainer(TrainingLoop):
     """Train a block of models as one batched computation (the step).
 
     The models may differ in seed and in beta and rho (per-model tensors under ``vmap``), so a
@@ -135,24 +135,18 @@ class SeedBlockTrainer(EpochLoop):
         rho = torch.tensor([c.rho for c in self.configs], device=self.device)
         return lambda x, eps: batched(self.params, self.buffers, x, eps, beta, rho)
 
-    def _train_epoch(self, x_train, rosetta):
-        cfg = self.config
+    def _train_mode(self) -> None:
+        """The stacked step calls the models functionally; nothing to switch."""
+
+    def _step(self, x_train, idx, eps, rosetta):
         if self._batched is None:
             self._batched = self.batched_loss(rosetta)
-        n, k, b = x_train.shape[0], self.models[0].latent_dim, len(self.models)
-        orders = torch.stack([torch.randperm(n, generator=g) for g in self.order_rngs]).to(self.device)
-        sums = torch.zeros(b, 4, device=self.device, dtype=torch.float64)
-        batches = self._epoch_batches(n)
-        for first in batches:
-            idx = orders[:, first : first + cfg.batch_size]
-            batch = x_train[idx]  # (models, batch, ...)
-            eps = torch.stack([torch.randn(idx.shape[1], k, generator=g, device=self.device) for g in self.noise_rngs])
-            parts = self._batched(batch, eps)  # (models, 4)
-            self.optimizer.zero_grad(set_to_none=True)
-            parts[:, 0].sum().backward()
-            self.optimizer.step()
-            sums += parts.detach().double() * idx.shape[1]
-        return (sums / min(n, batches.stop)).tolist()
+        batch = x_train[torch.stack(idx)]  # (models, batch, ...)
+        parts = self._batched(batch, torch.stack(eps))  # (models, 4)
+        self.optimizer.zero_grad(set_to_none=True)
+        parts[:, 0].sum().backward()
+        self.optimizer.step()
+        return parts
 
 
 def fit_block(

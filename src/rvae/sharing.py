@@ -30,8 +30,9 @@ from rvae.rosetta import make_rosetta_points
 from rvae.trainer import TrainConfig, train_vae
 
 log = logging.getLogger(__name__)
-# Epochs per rho candidate when a grid is given; the workflow schema's hyperparameter `epochs`
-# default, which the `rvae` command shares (tests/test_layers.py checks they agree).
+# Passes over the training split per rho candidate when a grid is given (a candidate's fixed
+# budget); the workflow schema's hyperparameter `epochs` default, which the `rvae` command shares
+# (tests/test_layers.py checks they agree).
 SWEEP_EPOCHS = 20
 
 CITATION = (
@@ -177,7 +178,7 @@ def train_on_shared_points(
                 **{
                     **config.__dict__,
                     "rho": float(rho),
-                    "epochs": int(sweep_epochs),
+                    "until": int(sweep_epochs) * -(-len(x_train) // config.batch_size),
                     "seed": role_seed(config.seed, f"sweep/rho/{float(rho)}"),
                 }
             )

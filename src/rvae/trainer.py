@@ -1,14 +1,20 @@
 """The training loop: resident tensors, seeded RNG streams, atomic checkpoints, exact resume.
 
-One epoch loop (:class:`EpochLoop`) serves every trainer: it resumes, runs the epochs, stops on
-a non-finite loss, validates, keeps the history and checkpoints each seed. A trainer supplies
-only its step: :class:`Trainer` trains one model; ``rvae.ensemble.SeedBlockTrainer`` trains a
-block of seeds as one batched computation.
+A run trains *until U*: U a number of optimiser steps (the budget its dataset's joint template
+set), or the plateau rule (``rvae.convergence``), which the joint template and a lab without one
+train by. Steps are the unit; epochs only say how the data order wraps: each pass over the data
+draws a fresh permutation from the run's own stream, and a run may stop part-way through one.
+
+One loop (:class:`TrainingLoop`) serves every trainer: it resumes, runs the steps, stops on a
+non-finite loss, validates every ``rule.eval_every`` steps, keeps the history and checkpoints
+each seed. A trainer supplies only its step: :class:`Trainer` trains one model;
+``rvae.ensemble.SeedBlockTrainer`` trains a block of seeds as one batched computation.
 
 A run's randomness comes from two generators of its own (data order, reparameterisation
-noise) seeded from ``TrainConfig.seed``; the global RNG is never used. Their states are saved
-in each checkpoint with the model and the optimiser, so a run killed after a checkpoint and
-resumed ends bit-identical to an uninterrupted one on CPU.
+noise) seeded from ``TrainConfig.seed``; the global RNG is never used. Their states, and where
+the run is in its current permutation, are saved in each checkpoint with the model and the
+optimiser, so a run killed after a checkpoint and resumed ends bit-identical to an
+uninterrupted one on CPU.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -25,6 +31,7 @@ import numpy as np
 import torch
 
 from rvae.checkpoints import data_identity, read_checkpoint, write_checkpoint
+from rvae.convergence import PLATEAU, PlateauRule, judged_curve, plateau_step
 from rvae.device import (
     configure_runtime,
     resolve_compile,
@@ -53,20 +60,23 @@ class TrainConfig:
     the same configuration.
     """
 
-    epochs: int  # passes over the training set; a longer run extends a shorter one's checkpoint
-    batch_size: int = 64  # points per optimisation step (the last batch of an epoch may be smaller)
+    # what the run trains until: a number of optimiser steps, or "plateau" (the rule below, capped
+    # at its max_steps). Part of the identity: a checkpoint trained under another budget or rule
+    # is never resumed as this run
+    until: int | str
+    batch_size: int = 64  # points per optimisation step (the last batch of a pass may be smaller)
     lr: float = 1e-3  # Adam's learning rate
     beta: float = 1.0  # weight of the KL term (1: VAE, > 1: beta-VAE)
     rho: float = 0.0  # weight of the Rosetta anchor term (R-VAE); unused without Rosetta points
     obs_precision: float = 10.0  # precision of the Gaussian decoder, 1 / sigma^2 (spec, "Losses")
     seed: int = 0  # initial weights come from build_vae(seed); data order and noise from this seed's streams
-    checkpoint_every: int = 10  # epochs between checkpoints (and always after the last); no effect on results
+    # the validation grid (eval_every) and the plateau rule: where a run stops under "plateau",
+    # and by which every run is judged converged on its own curve
+    rule: PlateauRule = field(default_factory=PlateauRule)
+    checkpoint_every: int = 200  # optimiser steps between checkpoints (and always after the last); no effect on results
     device: str = "cpu"  # cpu, cuda, cuda:N or auto (rvae.device.resolve_device)
     threads: int | None = None  # torch's CPU threads; None leaves torch's choice; no effect on results
     deterministic: bool = True  # deterministic kernels (rvae.device.configure_runtime)
-    # optimiser steps per epoch; None: one pass, ceil(n / batch_size). Fewer steps than a pass make
-    # every model of a comparison take the same number of steps (spec, "Equal optimisation")
-    steps_per_epoch: int | None = None
     # fp32, bf16 (autocast, fp32 weights and sums) or auto (bf16 where native and measured to pay;
     # rvae.device.resolve_precision); the trainer resolves it, so identities name fp32 or bf16
     precision: str = "auto"
@@ -86,9 +96,11 @@ class TrainConfig:
             raise ValueError(f"compile must be one of {COMPILE_CHOICES}, got {self.compile!r}")
         if self.memory_format not in MEMORY_FORMAT_CHOICES:
             raise ValueError(f"memory_format must be one of {MEMORY_FORMAT_CHOICES}, got {self.memory_format!r}")
-        if self.steps_per_epoch is not None and int(self.steps_per_epoch) < 1:
-            raise ValueError(f"steps_per_epoch must be >= 1 or None, got {self.steps_per_epoch}")
-        for name in ("epochs", "batch_size", "checkpoint_every"):
+        if isinstance(self.rule, dict):
+            object.__setattr__(self, "rule", PlateauRule(**self.rule))
+        if self.until != PLATEAU and not (isinstance(self.until, (int, np.integer)) and not isinstance(self.until, bool) and self.until >= 1):
+            raise ValueError(f"until must be a number of steps >= 1 or {PLATEAU!r}, got {self.until!r}")
+        for name in ("batch_size", "checkpoint_every"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         for name in ("beta", "rho", "lr", "obs_precision"):
@@ -96,9 +108,14 @@ class TrainConfig:
             if not np.isfinite(value) or value < 0 or (name in ("lr", "obs_precision") and value == 0):
                 raise ValueError(f"{name} must be a finite number > 0 (>= 0 for beta, rho), got {value}")
 
+    @property
+    def max_steps(self) -> int:
+        """The steps the run takes at most: its budget, or the rule's cap."""
+        return self.rule.max_steps if self.until == PLATEAU else int(self.until)
+
     def identity(self) -> str:
-        """Hash of everything that changes the trajectory (not epochs: a longer run extends a shorter one)."""
-        drop = ("epochs", "checkpoint_every", "threads", "compile_cache")
+        """Hash of everything that decides the run: its trajectory, its budget and its rule."""
+        drop = ("checkpoint_every", "threads", "compile_cache")
         keep = {k: v for k, v in asdict(self).items() if k not in drop}
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -128,13 +145,13 @@ def checked_training_data(x: torch.Tensor, device) -> torch.Tensor:
     return x
 
 
-class EpochLoop:
-    """The epoch loop shared by every trainer; a subclass supplies the step and its optimiser state.
+class TrainingLoop:
+    """The step loop shared by every trainer; a subclass supplies the step and its optimiser state.
 
-    Subclasses implement ``_train_epoch`` (one pass over the data, returning each seed's mean
-    loss parts) and ``_step_state``/``_load_step_state`` (one seed's share of what the step
-    keeps besides the model's weights: the optimiser, stacked copies), for its checkpoint;
-    ``_sync_models`` copies trained weights into ``models``.
+    Subclasses implement ``_step`` (one optimiser step of every model on its batch, returning
+    each model's loss parts) and ``_step_state``/``_load_step_state`` (one seed's share of what
+    the step keeps besides the model's weights: the optimiser, stacked copies), for its
+    checkpoint; ``_sync_models`` copies trained weights into ``models``.
     """
 
     kind = "single"  # recorded in checkpoints: a seed block's checkpoint never resumes a single run
@@ -172,11 +189,18 @@ class EpochLoop:
             order_seed, noise_seed = stream_seeds(config.seed)
             self.order_rngs.append(torch.Generator(device="cpu").manual_seed(order_seed))
             self.noise_rngs.append(torch.Generator(device=self.device).manual_seed(noise_seed))
-        self.epoch = 0
+        self.step = 0
+        # the current pass over the data: each seed's permutation, how far into it, how many drawn
+        self.orders: list[torch.Tensor] | None = None
+        self.cursor = 0
+        self.passes = 0
         self.histories: list[list[dict]] = [[] for _ in models]
+        self.plateau_steps: list[int | None] = [None for _ in models]  # where the rule first held
 
     # -- the step (subclasses) ----------------------------------------------------------
-    def _train_epoch(self, x_train: torch.Tensor, rosetta: RosettaLoss | None) -> list[list[float]]:
+    def _step(self, x_train: torch.Tensor, idx: list[torch.Tensor], eps: list[torch.Tensor], rosetta) -> torch.Tensor:
+        """One optimiser step of every model on its batch ``x_train[idx[i]]`` with noise ``eps[i]``;
+        returns the (models, 4) loss parts (total, recon, KL, anchor) of the step."""
         raise NotImplementedError
 
     def _step_state(self, i: int) -> dict:
@@ -188,23 +212,43 @@ class EpochLoop:
     def _sync_models(self) -> None:
         """Make ``models`` hold the trained weights (a no-op when the step trains them in place)."""
 
-    def _epoch_batches(self, n: int) -> range:
-        """Where each step's batch starts in the epoch's permutation: one pass, or the first
-        ``steps_per_epoch`` batches of it (each epoch draws a fresh permutation, so every point
-        has the same chance of being seen)."""
-        cfg = self.config
-        passes = -(-n // cfg.batch_size)
-        steps = passes if cfg.steps_per_epoch is None else int(cfg.steps_per_epoch)
-        if steps > passes:
-            raise ValueError(
-                f"steps_per_epoch = {steps} needs more than one pass over {n} points in batches of {cfg.batch_size} "
-                f"({passes} steps); lower it or the batch size"
-            )
-        return range(0, min(n, steps * cfg.batch_size), cfg.batch_size)
+    def _train_mode(self) -> None:
+        for model in self.models:
+            model.train()
+
+    # -- data order: passes wrap, a run may stop part-way through one ------------------
+    def _next_batch(self, n: int) -> list[torch.Tensor]:
+        """Each seed's indices for the next step; a fresh permutation from its order stream at the
+        start of every pass over the ``n`` points (the last batch of a pass may be smaller)."""
+        if self.orders is None or self.cursor >= n:
+            self.orders = [torch.randperm(n, generator=g).to(self.device) for g in self.order_rngs]
+            self.cursor = 0
+            self.passes += 1
+        first = self.cursor
+        self.cursor = min(n, first + self.config.batch_size)
+        return [order[first : self.cursor] for order in self.orders]
+
+    def _train_steps(self, x_train: torch.Tensor, rosetta, count: int) -> tuple[list[list[float]], int]:
+        """``count`` steps; each seed's loss parts averaged over the points they saw, and that count."""
+        self._train_mode()
+        n, k = x_train.shape[0], self.models[0].latent_dim
+        sums = torch.zeros(len(self.models), 4, device=self.device, dtype=torch.float64)
+        seen = 0
+        for _ in range(count):
+            idx = self._next_batch(n)
+            size = idx[0].shape[0]
+            eps = [torch.randn(size, k, generator=g, device=self.device) for g in self.noise_rngs]
+            parts = self._step(x_train, idx, eps, rosetta)
+            sums += parts.detach().double() * size
+            seen += size
+        return (sums / seen).tolist(), seen
 
     # -- checkpoints (one per seed, so each seed can resume on its own) -----------------
-    def _say(self, i: int, message: str) -> None:
-        log.info(f"seed {self.configs[i].seed} {message}" if self.label_seeds else message)
+    def _say(self, i: int, message: str, progress: dict | None = None) -> None:
+        """A plain log line; ``progress`` (a history row with the run's target) rides along for a
+        terminal display (``rvae train``)."""
+        extra = {"progress": progress} if progress is not None else None
+        log.info(f"seed {self.configs[i].seed} {message}" if self.label_seeds else message, extra=extra)
 
     def save_checkpoints(self, data_id: str) -> None:
         self._sync_models()
@@ -215,17 +259,20 @@ class EpochLoop:
                 "kind": self.kind,
                 "config_identity": self.configs[i].identity(),
                 "data_identity": data_id,
-                "epoch": self.epoch,
+                "step": self.step,
                 "model": self.models[i].state_dict(),
-                "step": self._step_state(i),
+                "step_state": self._step_state(i),
                 "order_rng": self.order_rngs[i].get_state(),
                 "noise_rng": self.noise_rngs[i].get_state().cpu(),
+                "order": None if self.orders is None else self.orders[i].cpu(),
+                "cursor": self.cursor,
+                "passes": self.passes,
                 "history": self.histories[i],
             }
             write_checkpoint(path, state)
 
     def try_resume(self, data_id: str) -> bool:
-        """Resume when every seed has a valid checkpoint, all at the same epoch; say why if not."""
+        """Resume when every seed has a valid checkpoint, all at the same step; say why if not."""
         states = []
         for i, path in enumerate(self.checkpoint_paths):
             if path is None or not path.exists():
@@ -234,30 +281,29 @@ class EpochLoop:
             if state is None:
                 return False
             states.append(state)
-        if len({s["epoch"] for s in states}) != 1:
-            log.info("the block's checkpoints are at different epochs; starting the block afresh")
+        if len({s["step"] for s in states}) != 1:
+            log.info("the block's checkpoints are at different steps; starting the block afresh")
             return False
         for i, state in enumerate(states):
             self.models[i].load_state_dict(state["model"])
-            self._load_step_state(i, state["step"])
+            self._load_step_state(i, state["step_state"])
             self.order_rngs[i].set_state(state["order_rng"])
             self.noise_rngs[i].set_state(state["noise_rng"].to(self.noise_rngs[i].get_state().device))
             self.histories[i] = list(state["history"])
-        self.epoch = int(states[0]["epoch"])
+        self.step = int(states[0]["step"])
+        self.cursor, self.passes = int(states[0]["cursor"]), int(states[0]["passes"])
+        self.orders = None if states[0]["order"] is None else [s["order"].to(self.device) for s in states]
         for i, path in enumerate(self.checkpoint_paths):
-            self._say(i, f"resumed from checkpoint {path} at epoch {self.epoch}/{self.config.epochs}")
+            self._say(i, f"resumed from checkpoint {path} at step {self.step}/{self.config.max_steps}")
         return True
 
     # -- the loop ----------------------------------------------------------------------
     def fit(
-        self,
-        x_train: torch.Tensor,
-        rosetta: RosettaLoss | None = None,
-        x_val: torch.Tensor | None = None,
-        stop: Callable[[list[dict]], bool] | None = None,
+        self, x_train: torch.Tensor, rosetta: RosettaLoss | None = None, x_val: torch.Tensor | None = None
     ) -> list[list[dict]]:
-        """Train to ``config.epochs``, or until ``stop(history)`` says so after an epoch (every
-        seed's); returns each seed's per-epoch history. A resumed run asks ``stop`` again."""
+        """Train until the config's ``until``: its steps, or every seed's plateau (by the rule,
+        on the validation curve, or the training loss without ``x_val``); returns each seed's
+        history, one row per ``rule.eval_every`` steps and one at the last step."""
         x_train = checked_training_data(x_train, self.device)
         rosetta = rosetta.to(self.device) if rosetta is not None else None
         x_val = x_val.to(self.device, torch.float32) if x_val is not None else None
@@ -265,45 +311,59 @@ class EpochLoop:
         start = time.perf_counter()
         try:
             self._set_memory_format(self.config.memory_format)  # resolved, as precision and compile
-            self._fit_epochs(x_train, rosetta, x_val, stop, data_id)
+            self._fit_steps(x_train, rosetta, x_val, data_id)
         finally:  # also on a failure: what a saved and reloaded model has, so embeddings agree bit for bit
             self._set_memory_format("contiguous")
         # the span a job spends training: its benchmark's seconds minus these are its fixed cost
         # (benchmarks/job_overhead.py)
         runs = f"{len(self.models)} runs" if len(self.models) > 1 else "1 run"
-        log.info(f"training span: {runs} to epoch {self.epoch} in {time.perf_counter() - start:.3f} s")
+        log.info(f"training span: {runs} to step {self.step} in {time.perf_counter() - start:.3f} s")
         for model in self.models:
             model.eval()
         return self.histories
 
-    def _fit_epochs(self, x_train, rosetta, x_val, stop, data_id) -> None:
+    def _at_plateau(self) -> bool:
+        """Under ``until = "plateau"``: has the rule held on every seed's curve?"""
+        if self.config.until != PLATEAU or not all(self.histories):
+            return False
+        self.plateau_steps = [plateau_step(*judged_curve(h), self.config.rule) for h in self.histories]
+        return all(step is not None for step in self.plateau_steps)
+
+    def _fit_steps(self, x_train, rosetta, x_val, data_id) -> None:
         cfg = self.config
+        every, target = cfg.rule.eval_every, cfg.max_steps
         self.try_resume(data_id)
-        n = x_train.shape[0]
-        seen = min(n, self._epoch_batches(n).stop)  # points per epoch, and a bad steps_per_epoch fails here
-        stopped = stop is not None and self.epoch > 0 and all(stop(h) for h in self.histories)
-        while self.epoch < cfg.epochs and not stopped:
+        stopped = self._at_plateau()
+        saved = self.step
+        while self.step < target and not stopped:
+            count = min(every - self.step % every, target - self.step)
             start = time.perf_counter()
-            means = self._train_epoch(x_train, rosetta)
+            means, seen = self._train_steps(x_train, rosetta, count)
             seconds = time.perf_counter() - start
-            self.epoch += 1
+            self.step += count
             self._sync_models()
+            passes = self.passes - 1 + self.cursor / x_train.shape[0]
             for i, seed_means in enumerate(means):
                 seed = self.configs[i].seed
                 if not np.all(np.isfinite(seed_means)):
                     raise TrainingDiverged(
-                        f"loss became non-finite (loss={seed_means[0]}) in epoch {self.epoch} of seed {seed}; "
-                        f"lower the learning rate or check the data; nothing was saved for this epoch"
+                        f"loss became non-finite (loss={seed_means[0]}) by step {self.step} of seed {seed}; "
+                        f"lower the learning rate or check the data; nothing was saved for these steps"
                     )
-                record = epoch_record(self.epoch, seed_means, seconds, seen * len(self.models), cfg.precision, cfg.memory_format)
+                record = history_row(self.step, passes, seed_means, seconds, seen * len(self.models), cfg.precision, cfg.memory_format)
                 if x_val is not None:
                     val = evaluate(self.models[i], x_val, rosetta, cfg.obs_precision, seed=seed)
                     record.update({f"val_{key}": value for key, value in val.items()})
                 self.histories[i].append(record)
-                self._say(i, format_epoch(record, cfg.epochs))
-            stopped = stop is not None and all(stop(h) for h in self.histories)
-            if self.epoch % cfg.checkpoint_every == 0 or self.epoch == cfg.epochs or stopped:
+                self._say(i, format_row(record, cfg), {**record, "max_steps": target, "until": cfg.until})
+            stopped = self._at_plateau()
+            if self.step // cfg.checkpoint_every > saved // cfg.checkpoint_every or self.step == target or stopped:
                 self.save_checkpoints(data_id)
+                saved = self.step
+        if cfg.until == PLATEAU:
+            for i, reached in enumerate(self.plateau_steps):
+                where = f"the plateau rule held at step {reached}" if reached is not None else f"no plateau by the cap of {target} steps"
+                self._say(i, where)
 
     def _set_memory_format(self, name: str) -> None:
         """Lay the models' weights out as ``name``; the Parameters stay the same objects (the
@@ -312,8 +372,8 @@ class EpochLoop:
             model.to(memory_format=torch_memory_format(name))
 
 
-class Trainer(EpochLoop):
-    """Adam on one model; ``fit`` returns the per-epoch history."""
+class Trainer(TrainingLoop):
+    """Adam on one model; ``fit`` returns its history."""
 
     def __init__(
         self, model: VAE, config: TrainConfig, checkpoint_path: str | Path | None = None, label_seed: bool = False
@@ -327,23 +387,14 @@ class Trainer(EpochLoop):
     def history(self) -> list[dict]:
         return self.histories[0]
 
-    def _train_epoch(self, x_train, rosetta):
-        cfg, model, n = self.config, self.model, x_train.shape[0]
-        model.train()
-        order = torch.randperm(n, generator=self.order_rngs[0]).to(self.device)
-        sums = torch.zeros(4, device=self.device, dtype=torch.float64)
-        batches = self._epoch_batches(n)
-        for first in batches:
-            idx = order[first : first + cfg.batch_size]
-            batch = x_train.index_select(0, idx)
-            eps = torch.randn(batch.shape[0], model.latent_dim, generator=self.noise_rngs[0], device=self.device)
-            parts = self._loss(model, batch, eps, cfg.beta, cfg.obs_precision, rosetta, cfg.rho, cfg.precision)
-            self.optimizer.zero_grad(set_to_none=True)
-            parts.total.backward()
-            self.optimizer.step()
-            weight = batch.shape[0]
-            sums += torch.stack([parts.total, parts.recon, parts.kl, parts.rosetta]).detach().double() * weight
-        return [(sums / min(n, batches.stop)).tolist()]
+    def _step(self, x_train, idx, eps, rosetta):
+        cfg = self.config
+        batch = x_train.index_select(0, idx[0])
+        parts = self._loss(self.model, batch, eps[0], cfg.beta, cfg.obs_precision, rosetta, cfg.rho, cfg.precision)
+        self.optimizer.zero_grad(set_to_none=True)
+        parts.total.backward()
+        self.optimizer.step()
+        return torch.stack([parts.total, parts.recon, parts.kl, parts.rosetta])[None]
 
     def _set_memory_format(self, name: str) -> None:
         """The weights and Adam's moments together: the fused kernel takes strides as given, and a
@@ -361,8 +412,8 @@ class Trainer(EpochLoop):
     def _load_step_state(self, i: int, state: dict) -> None:
         self.optimizer.load_state_dict(state)
 
-    def fit(self, x_train, rosetta=None, x_val=None, stop=None) -> list[dict]:
-        return super().fit(x_train, rosetta=rosetta, x_val=x_val, stop=stop)[0]
+    def fit(self, x_train, rosetta=None, x_val=None) -> list[dict]:
+        return super().fit(x_train, rosetta=rosetta, x_val=x_val)[0]
 
 
 def train_vae(
@@ -372,11 +423,10 @@ def train_vae(
     x_val: torch.Tensor | None = None,
     rosetta: RosettaLoss | None = None,
     checkpoint: str | Path | None = None,
-    stop: Callable[[list[dict]], bool] | None = None,
 ) -> tuple[VAE, list[dict]]:
-    """Build the seeded model and train it: the one path every template, run and sweep takes."""
+    """Build the seeded model and train it until ``config.until``: the one path every template, run and sweep takes."""
     model = build_vae(spec, seed=config.seed)
-    history = Trainer(model, config, checkpoint).fit(x_train, rosetta=rosetta, x_val=x_val, stop=stop)
+    history = Trainer(model, config, checkpoint).fit(x_train, rosetta=rosetta, x_val=x_val)
     return model, history
 
 
@@ -399,13 +449,15 @@ def compiled(step: Callable, config: TrainConfig) -> Callable:
     return torch.compile(step)
 
 
-def epoch_record(
-    epoch: int, means, seconds: float, samples: int, precision: str = "fp32", memory_format: str = "contiguous"
+def history_row(
+    step: int, passes: float, means, seconds: float, samples: int, precision: str = "fp32", memory_format: str = "contiguous"
 ) -> dict:
-    """One history row: the epoch's mean loss terms (total, recon, KL, anchor), its speed and
-    the arithmetic and layout it ran in."""
+    """One history row: the step reached, the passes over the data so far, the mean loss terms
+    (total, recon, KL, anchor) since the last row, their speed and the arithmetic and layout
+    they ran in."""
     return {
-        "epoch": epoch,
+        "step": int(step),
+        "epoch": float(passes),
         "loss": means[0],
         "recon": means[1],
         "kl": means[2],
@@ -417,14 +469,15 @@ def epoch_record(
     }
 
 
-def format_epoch(record: dict, epochs: int) -> str:
-    """One plain log line per epoch (no progress bars in log files)."""
+def format_row(record: dict, config: TrainConfig) -> str:
+    """One plain log line per history row (no progress bars in log files)."""
     fields = " ".join(
         f"{key}={value:.6g}"
         for key, value in record.items()
-        if key not in ("epoch", "seconds", "samples_per_s", "precision", "memory_format")
+        if key not in ("step", "epoch", "seconds", "samples_per_s", "precision", "memory_format")
     )
+    target = f"{config.max_steps}" + (" (cap)" if config.until == PLATEAU else "")
     return (
-        f"epoch {record['epoch']}/{epochs} {fields} "
+        f"step {record['step']}/{target} epoch={record['epoch']:.2f} {fields} "
         f"seconds={record['seconds']:.3f} samples_per_s={record['samples_per_s']:.0f} precision={record['precision']}"
     )

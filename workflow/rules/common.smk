@@ -90,9 +90,9 @@ def run_histories(wildcards):
     return targets.run_histories(config, wildcards)
 
 
-def epochs_input(wildcards):
+def budget_input(wildcards):
     which = getattr(wildcards, "which", None)
-    return job_params.epochs_input(config, wildcards.dataset, which)
+    return job_params.budget_input(config, wildcards.dataset, which)
 
 
 def sweep_part_files(wildcards):
@@ -122,7 +122,7 @@ def portable_inputs(wildcards):
     return {
         **paths.data_files(run["dataset"]),
         "rosetta": run["rosetta"],
-        **job_params.epochs_input(config, run["dataset"]),
+        **job_params.budget_input(config, run["dataset"]),
     }
 
 

@@ -63,6 +63,7 @@ rule similarity_panel:
 
 rule convergence:
     input:
+        unpack(budget_input),
         embeddings=run_embeddings,
         histories=run_histories,
     output:
@@ -73,6 +74,6 @@ rule convergence:
         "../../envs/rvae.yaml"
     params:
         seeds=list(range(config["n_seeds"])),
-        stopping=lambda w: job_params.stopping_params(config, w.dataset),
+        rule=lambda w: job_params.plateau_rule(config, w.dataset),
     script:
         "../scripts/convergence.py"

@@ -1,7 +1,7 @@
 rule retrain:
     input:
         unpack(dataset_data),
-        unpack(epochs_input),
+        unpack(budget_input),
         unpack(chosen_hyperparameter),
         rosetta=paths.ROSETTA,
     output:

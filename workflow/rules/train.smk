@@ -1,7 +1,7 @@
 rule train_template:
     input:
         unpack(dataset_data),
-        unpack(epochs_input),
+        unpack(budget_input),
     output:
         model=paths.TEMPLATE_MODEL,
         embedding=paths.TEMPLATE_EMBEDDING,
@@ -24,27 +24,26 @@ rule train_template:
             job_params.seed_of(config, job_params.template_role(w.dataset, w.which)),
         ),
         seed_role=lambda w: job_params.template_role(w.dataset, w.which),
-        stopping=lambda w: job_params.stopping_params(config, w.dataset),
         architecture=lambda w: job_params.architecture_params(config, w.dataset),
         checkpoint=paths.TEMPLATE_CHECKPOINT,
     script:
         "../scripts/train_template.py"
 
 
-rule choose_epochs:
+rule budget:
     input:
         history=paths.fill(paths.TEMPLATE_HISTORY, which="joint"),
     output:
-        paths.EPOCHS,
+        paths.BUDGET,
     log:
-        paths.log("choose_epochs", "{dataset}"),
+        paths.log("budget", "{dataset}"),
     localrule: True
     conda:
         "../../envs/rvae.yaml"
     params:
-        stopping=lambda w: job_params.stopping_params(config, w.dataset),
+        rule=lambda w: job_params.plateau_rule(config, w.dataset),
     script:
-        "../scripts/choose_epochs.py"
+        "../scripts/budget.py"
 
 
 rule template_diagnostics:
@@ -65,6 +64,6 @@ rule template_diagnostics:
     conda:
         "../../envs/rvae.yaml"
     params:
-        stopping=lambda w: job_params.stopping_params(config, w.dataset),
+        rule=lambda w: job_params.plateau_rule(config, w.dataset),
     script:
         "../scripts/template_diagnostics.py"

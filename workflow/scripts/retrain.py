@@ -10,13 +10,13 @@ from rvae.models import save_model
 from rvae.paper.experiment import embed_all, retrain_block
 from rvae.vocabulary import MODEL_HYPERPARAMETER
 from rvae.workflow.paths import block_file
-from rvae.workflow.script import finish, run_inputs, start, train_config, training_epochs
+from rvae.workflow.script import finish, run_inputs, start, train_config, training_until
 
 sm = snakemake  # noqa: F821
 start(sm)
 w = sm.wildcards
 data, spec, points = run_inputs(sm)
-training = training_epochs(sm, dict(sm.params.training))
+training = training_until(sm, sm.params.training)
 param = MODEL_HYPERPARAMETER.get(w.model_kind)
 if param:
     chosen = sm.params.hyperparameter

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from rvae.atomic import atomic_path
-from rvae.paper.sweep import score_grid
+from rvae.paper.sweep import candidate_steps, score_grid
 from rvae.workflow.script import finish, run_inputs, start, train_config
 
 sm = snakemake  # noqa: F821
@@ -12,8 +12,9 @@ start(sm)
 w = sm.wildcards
 data, spec, points = run_inputs(sm)
 sweep = sm.params.sweep
+until = candidate_steps(data, w.experiment, w.param, len(points), sweep["training"]["batch_size"], sweep["epochs"])
 configs = [
-    train_config(sm, sweep["training"], **{w.param: float(c["value"]), "seed": int(c["seed"])})
+    train_config(sm, {**sweep["training"], "until": until}, **{w.param: float(c["value"]), "seed": int(c["seed"])})
     for c in sweep["candidates"]
 ]
 checkpoints = [c["checkpoint"] for c in sweep["candidates"]]

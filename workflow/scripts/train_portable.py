@@ -12,7 +12,7 @@ from rvae.models import save_model
 from rvae.paper.experiment import architecture
 from rvae.portable import load_rosetta_points
 from rvae.sharing import embed, shared_point_errors, train_on_shared_points
-from rvae.workflow.script import finish, start, train_config, training_epochs
+from rvae.workflow.script import finish, start, train_config, training_until
 
 sm = snakemake  # noqa: F821
 start(sm)
@@ -20,7 +20,7 @@ data = load_prepared(Path(sm.input.x).parent)
 spec = architecture(data, **sm.params.architecture)
 points = load_rosetta_points(sm.input.rosetta, spec.input_shape, spec.latent_dim)
 rho = sm.params.rho  # the schema's hyperparameter entry: value or grid, and the sweep's epochs
-config = train_config(sm, training_epochs(sm, sm.params.training), rho=float(rho.get("value", 0.0)))
+config = train_config(sm, training_until(sm, sm.params.training), rho=float(rho.get("value", 0.0)))
 model, history, choice = train_on_shared_points(data, points, spec, config, rho.get("grid"), rho["epochs"])
 errors = shared_point_errors(model, points)
 logging.info(f"mean distance of the shared inputs' latents to the file's: {errors['distance'].mean():.4f}")

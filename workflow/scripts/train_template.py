@@ -4,24 +4,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from rvae.convergence import PlateauRule
 from rvae.data.store import load_prepared
 from rvae.embeddings import write_embedding
 from rvae.models import save_model
 from rvae.paper.experiment import architecture, embed_all, train_template
-from rvae.workflow.script import finish, start, train_config, training_epochs
+from rvae.workflow.script import finish, start, train_config, training_until
 
 sm = snakemake  # noqa: F821
 start(sm)
 data = load_prepared(Path(sm.input.x).parent)
 spec = architecture(data, **sm.params.architecture)
-training, rule = dict(sm.params.training), None
-if training["epochs"] == "auto" and sm.wildcards.which == "joint":  # the stopping rule: train to the plateau
-    rule = PlateauRule(**sm.params.stopping)
-    training["epochs"] = rule.max_epochs
-training = training_epochs(sm, training)
-config = train_config(sm, training)
-model, history = train_template(data, sm.wildcards.which, spec, config, sm.params.checkpoint, rule)
+config = train_config(sm, training_until(sm, sm.params.training, joint=sm.wildcards.which == "joint"))
+model, history = train_template(data, sm.wildcards.which, spec, config, sm.params.checkpoint)
 save_model(model, sm.output.model, {"history": history, "seed": config.seed, "seed_role": sm.params.seed_role})
 write_embedding(embed_all(model, data), sm.output.embedding)
 pd.DataFrame(history).to_parquet(sm.output.history, index=False)

@@ -6,14 +6,13 @@ The workflow's scripts call these functions; a lab without Snakemake can call th
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from rvae.convergence import PlateauRule, stop_at_plateau
+from rvae.convergence import PlateauRule
 from rvae.data.store import PreparedDataset, take_rows
 from rvae.embeddings import embedding_frame
 from rvae.ensemble import fit_block
@@ -44,20 +43,19 @@ def train_template(
     spec: ArchitectureSpec,
     config: TrainConfig,
     checkpoint: str | Path | None = None,
-    rule: PlateauRule | None = None,
 ) -> tuple[VAE, list[dict]]:
     """Joint template: D1 + D2 train splits; D1 template: D1 train split (spec, "Templates").
 
-    With ``rule`` the template stops at its validation plateau (``config.epochs`` is the cap):
-    the paper's stopping rule, applied to the joint template.
+    The joint template trains until its plateau (``config.until = "plateau"``): the step at which
+    the rule held is its dataset's budget, which the D1 template and every retraining then take.
     """
     if which not in TEMPLATES:
         raise ValueError(f"template must be one of {TEMPLATES}, got {which!r}")
     partitions = ["D1", "D2"] if which == "joint" else ["D1"]
     x_train = take_rows(data, _rows(data, partitions, "train"))
     x_val = take_rows(data, _rows(data, partitions, "val"))
-    log.info(f"template {which}: {len(x_train)} training points, {len(x_val)} validation points, {spec}")
-    return train_vae(spec, config, x_train, x_val, None, checkpoint, stop_at_plateau(rule) if rule else None)
+    log.info(f"template {which}: {len(x_train)} training points, {len(x_val)} validation points, {spec}, until {config.until}")
+    return train_vae(spec, config, x_train, x_val, None, checkpoint)
 
 
 def training_set(
@@ -81,17 +79,6 @@ def training_set(
     return torch.cat([x_train, x_r]), x_val, None
 
 
-def equal_steps(data: PreparedDataset, experiment: str, configs: list[TrainConfig]) -> list[TrainConfig]:
-    """Every model of a comparison takes ``ceil(n / B)`` steps per epoch (spec, "Equal optimisation").
-
-    ``n`` is the R-VAE's training split. VAE and beta-VAE train on ``n + R`` points (the Rosetta
-    inputs appended); a full pass over those would give them more steps than the R-VAE, so they
-    draw the same number of batches from their larger set instead.
-    """
-    n = len(data.rows(TRAIN_PARTITION[experiment], "train"))
-    return [replace(c, steps_per_epoch=-(-n // c.batch_size)) for c in configs]
-
-
 def retrain_block(
     data: PreparedDataset,
     experiment: str,
@@ -110,10 +97,9 @@ def retrain_block(
         # runs repeat the identical computation, so on CPU its runs are bit-identical by construction.
         mode = "loop"
     x_train, x_val, rosetta = training_set(data, experiment, model_kind, points)
-    configs = equal_steps(data, experiment, configs)
     log.info(
         f"{experiment} {model_kind} seeds {[c.seed for c in configs]}: {len(x_train)} training points, "
-        f"{len(points)} Rosetta points, {configs[0].steps_per_epoch} steps per epoch, "
+        f"{len(points)} Rosetta points, {configs[0].until} steps, "
         f"beta={configs[0].beta}, rho={configs[0].rho if rosetta else 0}"
     )
     return fit_block(spec, configs, x_train, x_val, rosetta, checkpoints, mode)

@@ -167,24 +167,29 @@ def figure_linear_maps(lsd_files: dict, path6_png, path6_pdf, path7_png, path7_p
 
 
 def figure_training_curves(histories: dict, path_png, path_pdf) -> None:
-    """Loss parts by epoch; median and range over seeds. ``histories[(dataset, model)] = [files]``."""
+    """Loss parts by optimiser step (the budget's unit), median and range over seeds; on the loss
+    panel the validation negative ELBO (dashed), the curve the plateau rule judges.
+    ``histories[(dataset, model)] = [files]``."""
     parts = ["loss", "recon", "kl", "rosetta"]
     datasets = list(dict.fromkeys(d for d, _ in histories))
     fig, axes = plt.subplots(len(datasets), len(parts), figsize=(12, 2.6 * len(datasets)), squeeze=False)
     for (dataset, model), files in histories.items():
         r = datasets.index(dataset)
         runs = [pd.read_parquet(f) for f in files]
-        epochs = runs[0]["epoch"].to_numpy()
+        steps = runs[0]["step"].to_numpy()
         for c, part in enumerate(parts):
             ax = axes[r, c]
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             if part == "rosetta" and model != "rvae":
                 continue  # only the R-VAE has an anchor term
             values = np.stack([run[part].to_numpy() for run in runs])
-            ax.plot(epochs, np.median(values, 0), color=MODEL_COLOURS[model], label=MODEL_LABELS[model])
-            ax.fill_between(epochs, values.min(0), values.max(0), color=MODEL_COLOURS[model], alpha=0.2)
-            ax.set_title(f"{dataset}: {part}", fontsize=9)
-            ax.set_xlabel("epoch", fontsize=7)
+            ax.plot(steps, np.median(values, 0), color=MODEL_COLOURS[model], label=MODEL_LABELS[model])
+            ax.fill_between(steps, values.min(0), values.max(0), color=MODEL_COLOURS[model], alpha=0.2)
+            if part == "loss" and all("val_neg_elbo" in run for run in runs):
+                val = np.stack([run["val_neg_elbo"].to_numpy() for run in runs])
+                ax.plot(steps, np.median(val, 0), color=MODEL_COLOURS[model], linestyle="--", linewidth=0.8)
+            ax.set_title(f"{dataset}: {part}" + (" (dashed: validation)" if part == "loss" else ""), fontsize=9)
+            ax.set_xlabel("optimiser step", fontsize=7)
             ax.set_ylabel("per-point mean (nats)" if part != "rosetta" else "anchor error (squared units)", fontsize=7)
             ax.tick_params(labelsize=6)
     axes[0, 0].legend(fontsize=6)

@@ -13,12 +13,20 @@ from rvae.data.store import PreparedDataset
 from rvae.ensemble import fit_block
 from rvae.inference import evaluate
 from rvae.models import ArchitectureSpec
-from rvae.paper.experiment import equal_steps, training_set
+from rvae.paper.experiment import TRAIN_PARTITION, training_set
 from rvae.portable import RosettaPoints
 from rvae.trainer import TrainConfig
 from rvae.vocabulary import SWEPT_MODEL
 
 log = logging.getLogger(__name__)
+
+
+def candidate_steps(data: PreparedDataset, experiment: str, param: str, n_rosetta: int, batch_size: int, epochs: int) -> int:
+    """A candidate's fixed budget: ``epochs`` passes over its own training set (spec: sweeps keep
+    the paper's 20 epochs of their own data, not the joint template's budget). The R-VAE trains on
+    the partition's train split; the beta-VAE on it plus the Rosetta inputs (``training_set``)."""
+    n = len(data.rows(TRAIN_PARTITION[experiment], "train")) + (0 if SWEPT_MODEL[param] == "rvae" else int(n_rosetta))
+    return int(epochs) * -(-n // int(batch_size))
 
 
 def score_grid(
@@ -39,7 +47,6 @@ def score_grid(
     rounding per step, not bit for bit: adding a value to the grid moves the others at rounding level."""
     points.check_compatible(spec.input_shape, spec.latent_dim, "Rosetta points")
     x_train, x_val, rosetta = training_set(data, experiment, SWEPT_MODEL[param], points)
-    configs = equal_steps(data, experiment, list(configs))
     values = [getattr(config, param) for config in configs]
     log.info(f"{experiment} {param} sweep, {len(values)} candidates {values}: {len(x_train)} training points")
     trained = fit_block(spec, configs, x_train, x_val, rosetta, checkpoints or [None] * len(configs), mode)
@@ -54,7 +61,7 @@ def score_grid(
                 "seed": config.seed,
                 "score": scores["selection_score"],
                 "validation": scores,
-                "epochs": len(history),
+                "steps": history[-1]["step"],
             }
         )
     return out

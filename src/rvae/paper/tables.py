@@ -46,10 +46,12 @@ def _values(frame: pd.DataFrame, metric: str, partition: str) -> np.ndarray:
 
 
 def runs_state(runs: pd.DataFrame, reference: pd.DataFrame) -> tuple[bool, int]:
-    """(converged, collapsed runs): every run and every reference run reached the plateau and none
-    collapsed; the count is of ``runs`` only. Rows: ``rvae.convergence.diagnostics``, one per seed."""
+    """(converged, collapsed runs): every run and every reference run converged on its own curve,
+    none collapsed, and their budget came from a joint template that reached its plateau; the count
+    is of ``runs`` only. Rows: ``rvae.convergence.diagnostics``, one per seed."""
     both = pd.concat([runs, reference])
-    return bool(both["converged"].all() and not both["collapsed"].any()), int(runs["collapsed"].sum())
+    budget = both["budget_converged"].all() if "budget_converged" in both else True
+    return bool(both["converged"].all() and not both["collapsed"].any() and budget), int(runs["collapsed"].sum())
 
 
 def _join(note: str, more: str) -> str:
@@ -67,13 +69,15 @@ def _convergence(cell: Cell, convergence: dict | None) -> tuple:
         for row in frame.itertuples()
         if not row.converged or row.collapsed
     ]
+    frames = [convergence[cell.retraining], convergence[cell.reference]]
+    if any("budget_converged" in f and not f["budget_converged"].all() for f in frames):
+        failed.insert(0, "the joint template reached plateau.max_steps without a plateau")
     note = "" if converged else f"not converged: {', '.join(dict.fromkeys(failed))}"
     return converged, collapsed, note
 
 
-# what the runs behind a cell trained with that changes rounding: column -> (value where a convergence file
-# lacks it, note's words). Files from before issue 17 ran fp32; files from before the layout column may
-# come from channels_last runs (session 7), so theirs is not guessed.
+# what the runs behind a cell trained with that changes rounding: column -> (value where a convergence
+# file lacks it, note's words); a layout not recorded is not guessed.
 ROUNDING = {"precision": ("fp32", "Training precision"), "memory_format": ("unrecorded", "Memory layout")}
 
 
@@ -95,8 +99,9 @@ def summarise(
     """One tidy row per cell. ``metric_frames[(metric, retraining)]`` holds the retraining's metric file;
     ``convergence[retraining]`` its runs' diagnostics (``rvae.convergence.diagnostics``, one row per seed).
 
-    A cell is *converged* when every run behind it and its reference reached the plateau and none
-    collapsed (spec, "Convergence diagnostics"); the note names the runs that did not.
+    A cell is *converged* when every run behind it and its reference converged on its own curve,
+    none collapsed and their budget was a plateau's (spec, "Training budget", item 4); the note
+    names the runs that did not.
     """
     rows = []
     for cell in cells + _panel_cells(cells):

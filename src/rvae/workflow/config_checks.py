@@ -38,9 +38,27 @@ def declared_input_shape(settings: dict):
     return dataset_facts(settings["kind"], settings.get("load") or {}).input_shape
 
 
+def check_training(config: dict) -> None:
+    """Budget and plateau settings that cannot work, named by key (most bounds are the schema's)."""
+    from rvae.convergence import PlateauRule
+    from rvae.workflow.params import plateau_rule
+
+    factor = config.get("budget_factor", 1)
+    if not (isinstance(factor, (int, float)) and factor > 0):
+        raise ConfigError(f"budget_factor must be a number > 0, got {factor!r}")
+    for name, settings in config["datasets"].items():
+        own = settings["training"].get("plateau", {})
+        try:
+            PlateauRule(**plateau_rule(config, name))
+        except (TypeError, ValueError) as err:
+            where = f"datasets.{name}.training.plateau" if own else "plateau"
+            raise ConfigError(f"{where} (dataset {name!r}): {str(err).replace('plateau.', where + '.')}") from err
+
+
 def check_config(config: dict) -> None:
     datasets = config["datasets"]
     tables = config["tables"]
+    check_training(config)
     for name, settings in datasets.items():
         try:
             shape = declared_input_shape(settings)

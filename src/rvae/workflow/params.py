@@ -7,13 +7,18 @@ repeats a default. Dict keys are sorted (:func:`canonical`), so reordering YAML 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
+from rvae.convergence import PLATEAU
 from rvae.paper.plan import hyperparameter
 from rvae.seeds import role_seed
 from rvae.vocabulary import MODEL_HYPERPARAMETER, block_mode
 from rvae.workflow import paths
+
+
+AUTO = "auto"  # training.steps: the budget is the joint template's plateau step
 
 
 def canonical(value):
@@ -21,12 +26,22 @@ def canonical(value):
     return json.loads(json.dumps(value, sort_keys=True))
 
 
+def plateau_rule(config: dict, dataset: str) -> dict:
+    """The dataset's plateau rule (``rvae.convergence.PlateauRule``'s fields): the config's
+    ``plateau`` with the dataset's own ``training.plateau`` keys over it."""
+    return canonical({**config["plateau"], **config["datasets"][dataset]["training"].get("plateau", {})})
+
+
 def training_params(config: dict, dataset: str, seed: int, beta: float = 1.0, rho: float = 0.0) -> dict:
-    """Everything that changes a run's trajectory (``TrainConfig``'s fields but threads and checkpoints)."""
+    """Everything that decides a run (``TrainConfig``'s fields but threads and checkpoints), with
+    its budget still as configured (``steps``, ``budget_factor``): :func:`resolve_until` turns it
+    into the run's ``until`` once the joint template's budget is known."""
     settings = config["datasets"][dataset]["training"]
     return canonical(
         {
-            "epochs": settings["epochs"],
+            "steps": settings["steps"],
+            "budget_factor": config["budget_factor"],
+            "rule": plateau_rule(config, dataset),
             "batch_size": settings["batch_size"],
             "lr": config["optimizer"]["lr"],
             "obs_precision": config["obs_precision"],
@@ -40,6 +55,21 @@ def training_params(config: dict, dataset: str, seed: int, beta: float = 1.0, rh
             "memory_format": config["memory_format"],
         }
     )
+
+
+def resolve_until(steps, budget_factor: float, joint: bool, budget_steps: int | None = None) -> int | str:
+    """What a run trains until (spec, "Training budget"), the one place ``steps: auto`` is read.
+
+    The joint template: its plateau (``auto``) or the configured steps. Every other model: the
+    joint template's budget (``budget_steps``, from its budget file, under ``auto``) or the
+    configured steps, times ``budget_factor``, rounded up.
+    """
+    if joint:
+        return PLATEAU if steps == AUTO else int(steps)
+    base = budget_steps if steps == AUTO else steps
+    if base is None:
+        raise ValueError("steps: auto needs the joint template's budget (its budget file)")
+    return max(1, math.ceil(float(budget_factor) * int(base)))
 
 
 def seed_of(config: dict, role: str) -> int:
@@ -81,8 +111,8 @@ def sweep_parts(config: dict, dataset: str, param: str) -> list[list[float]]:
 
 def sweep_params(config: dict, experiment: str, dataset: str, param: str, part: int) -> dict:
     """One part of a sweep: its training settings and its candidates, each trained from a stream of
-    its own for the sweep's own number of epochs (not the template's: the rho = 0 candidate would
-    otherwise replay the template)."""
+    its own for the sweep's own fixed budget, ``epochs`` passes over its own data (not the
+    template's budget: the rho = 0 candidate would otherwise replay the template)."""
     setting = hyperparameter(config, dataset, param)
     candidates = [
         {
@@ -92,7 +122,8 @@ def sweep_params(config: dict, experiment: str, dataset: str, param: str, part: 
         }
         for value in sweep_parts(config, dataset, param)[int(part)]
     ]
-    return {"training": {**training_params(config, dataset, 0), "epochs": setting["epochs"]}, "candidates": candidates}
+    training = {k: v for k, v in training_params(config, dataset, 0).items() if k not in ("steps", "budget_factor")}
+    return {"training": training, "epochs": setting["epochs"], "candidates": candidates}
 
 
 def sweep_part_files(config: dict, experiment: str, dataset: str, param: str) -> list[str]:
@@ -101,23 +132,16 @@ def sweep_part_files(config: dict, experiment: str, dataset: str, param: str) ->
     return [paths.fill(paths.SWEEP_PART, experiment=experiment, dataset=dataset, param=param, part=i) for i in range(n)]
 
 
-def auto_epochs(config: dict, dataset: str) -> bool:
-    return config["datasets"][dataset]["training"]["epochs"] == "auto"
+def auto_budget(config: dict, dataset: str) -> bool:
+    return config["datasets"][dataset]["training"]["steps"] == AUTO
 
 
-def stopping_params(config: dict, dataset: str) -> dict:
-    """The plateau rule (``rvae.convergence.PlateauRule``'s fields) with the dataset's cap."""
-    rule = dict(config["stopping"])
-    rule["max_epochs"] = config["datasets"][dataset]["training"].get("max_epochs", rule["max_epochs"])
-    return canonical(rule)
-
-
-def epochs_input(config: dict, dataset: str, which: str | None = None) -> dict:
-    """``{"epochs": file}`` when the dataset's epochs are chosen by the joint template's plateau
+def budget_input(config: dict, dataset: str, which: str | None = None) -> dict:
+    """``{"budget": file}`` when the dataset's budget is set by the joint template's plateau
     (every model but the joint template itself waits for it), else nothing."""
-    if not auto_epochs(config, dataset) or which == "joint":
+    if not auto_budget(config, dataset) or which == "joint":
         return {}
-    return {"epochs": paths.fill(paths.EPOCHS, dataset=dataset)}
+    return {"budget": paths.fill(paths.BUDGET, dataset=dataset)}
 
 
 def architecture_params(config: dict, dataset: str, variant: str = "same") -> dict:

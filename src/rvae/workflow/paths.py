@@ -24,8 +24,8 @@ TEMPLATE_CHECKPOINT = "results/checkpoints/templates/{dataset}/{which}.ckpt"
 
 ROSETTA = "results/rosetta/{dataset}/{method}-k{k}.parquet"
 
-# `epochs: auto`: the epoch count the joint template's plateau chose for every model of a dataset
-EPOCHS = "results/epochs/{dataset}.json"
+# `steps: auto`: the training budget (optimiser steps) the joint template's plateau set for its dataset
+BUDGET = "results/budget/{dataset}.json"
 # convergence diagnostics: one row per seed of a retraining; the templates' (with kNN accuracy)
 CONVERGENCE = f"results/metrics/convergence/{RETRAINING}.parquet"
 TEMPLATE_DIAGNOSTICS = "results/metrics/templates/{dataset}.json"

@@ -35,15 +35,22 @@ def finish() -> None:
     log.info(f"job finished at {time.time():.3f}")
 
 
-def training_epochs(snakemake, training: dict) -> dict:
-    """``training`` with ``epochs: auto`` resolved: the count the joint template chose (its file)."""
-    if training["epochs"] != "auto":
-        return training
+def training_until(snakemake, training: dict, joint: bool = False) -> dict:
+    """A job's training params with its budget resolved into ``until``
+    (``rvae.workflow.params.resolve_until``; under ``steps: auto`` from its budget file)."""
     import json
 
-    chosen = json.loads(Path(snakemake.input.epochs).read_text())
-    log.info(f"epochs: {chosen['epochs']}, chosen by the joint template's plateau ({snakemake.input.epochs})")
-    return {**training, "epochs": int(chosen["epochs"])}
+    from rvae.workflow.params import AUTO, resolve_until
+
+    training = dict(training)
+    steps, factor = training.pop("steps"), training.pop("budget_factor")
+    budget = None
+    if steps == AUTO and not joint:
+        budget = json.loads(Path(snakemake.input.budget).read_text())["steps"]
+    until = resolve_until(steps, factor, joint, budget)
+    source = f"the joint template's budget of {budget} steps ({snakemake.input.budget})" if budget is not None else f"steps: {steps}"
+    log.info(f"training until {until}: {source}, budget_factor {factor}" + (" (the joint template sets the budget)" if joint else ""))
+    return {**training, "until": until}
 
 
 def train_config(snakemake, training: dict, **overrides):

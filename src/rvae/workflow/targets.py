@@ -249,9 +249,9 @@ def convergence_warnings(config: dict) -> list[str]:
 
     lines = []
     for dataset in config["datasets"]:
-        path = Path(paths.fill(paths.EPOCHS, dataset=dataset))
+        path = Path(paths.fill(paths.BUDGET, dataset=dataset))
         if path.exists() and not json.loads(path.read_text())["converged"]:
-            lines.append(f"WARNING not converged: {dataset} joint template reached its cap without a plateau ({path})")
+            lines.append(f"WARNING not converged: {dataset} joint template reached plateau.max_steps without a plateau ({path})")
     retrainings = dict.fromkeys(r for n in table_numbers(config) for _, r in table_retrainings(n, config["tables"]))
     for r in retrainings:
         path = Path(paths.fill(paths.CONVERGENCE, **paths.retraining_values(r)))

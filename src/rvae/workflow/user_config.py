@@ -106,6 +106,10 @@ def _table_line(number: int, spec: dict) -> str:
     return f"table{number}: {experiment}, " + "; ".join(f"{d} k={_ks(k)}" for d, k in spec.items())
 
 
+def _budget(steps) -> str:
+    return "steps set by the joint template's plateau" if steps == "auto" else f"{steps} steps"
+
+
 def _dataset_line(name: str, settings: dict, config: dict) -> str:
     load = settings.get("load") or {}
     source = load.get("path") or load.get("source") or "generated"
@@ -120,7 +124,7 @@ def _dataset_line(name: str, settings: dict, config: dict) -> str:
     unused = "only in the datasets figure" if config["tables"] else "unused, nothing built"
     return (
         f"dataset {name}: {settings['kind']} ({source}), {arch['family']} latent {arch['latent_dim']}, "
-        f"{settings['training']['epochs']} epochs -> {'; '.join(uses) or unused}"
+        f"{_budget(settings['training']['steps'])} -> {'; '.join(uses) or unused}"
     )
 
 
