@@ -28,7 +28,8 @@ from rvae.trainer import TrainConfig  # noqa: E402
 
 
 def seconds_per_epoch(spec, x_train, x_val, anchors, slots: int, epochs: int, batch: int) -> float:
-    configs = [TrainConfig(epochs=epochs, batch_size=batch, seed=s, rho=1.5, threads=1, checkpoint_every=10**6) for s in range(slots)]
+    steps = epochs * -(-len(x_train) // batch)
+    configs = [TrainConfig(until=steps, batch_size=batch, seed=s, rho=1.5, threads=1, checkpoint_every=10**6) for s in range(slots)]
     trainer = SeedBlockTrainer([build_vae(spec, seed=s) for s in range(slots)], configs)
     start = time.perf_counter()
     trainer.fit(x_train, rosetta=anchors, x_val=x_val)

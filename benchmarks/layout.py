@@ -42,13 +42,14 @@ def main(precision: str) -> None:
         for batch in batches:
             for layout in ("contiguous", "channels_last"):
                 x_train, x_val = torch.rand(n_train, *spec.input_shape), torch.rand(n_val, *spec.input_shape)
-                config = TrainConfig(epochs=1, batch_size=batch, precision=precision, threads=1, memory_format=layout)
+                config = TrainConfig(until=1, batch_size=batch, precision=precision, threads=1, memory_format=layout)
                 trainer = Trainer(build_vae(spec, seed=0), config)
                 trainer._set_memory_format(layout)
-                trainer._train_epoch(x_train, None)  # warm-up
+                passes = -(-len(x_train) // batch)
+                trainer._train_steps(x_train, None, passes)  # warm-up
 
                 def epoch():
-                    trainer._train_epoch(x_train, None)
+                    trainer._train_steps(x_train, None, passes)
                     evaluate(trainer.model, x_val)
 
                 cells.append(f"B{batch} {layout} {best(epoch):.3f} s")

@@ -102,38 +102,38 @@ def step_rates(spec, batch: int, seconds: float = 3.0) -> list[dict]:
 
 
 def time_to_plateau(config: dict, name: str, data, batch: int, precision: str, compile: str, memory_format: str = "auto") -> dict:
-    """Train the dataset's joint template to the stopping rule's plateau; CPU-seconds and the result."""
-    from rvae.convergence import PlateauRule, ema
+    """Train the dataset's joint template to the plateau rule's plateau; CPU-seconds and the result."""
+    from rvae.convergence import PLATEAU, PlateauRule
+    from rvae.workflow.params import plateau_rule
     from rvae.paper.experiment import train_template
     from rvae.seeds import role_seed
     from rvae.trainer import TrainConfig
 
-    rule = PlateauRule(**config["stopping"])
+    rule = PlateauRule(**plateau_rule(config, name))
     spec = spec_of(config, name, data)
     train = TrainConfig(
-        epochs=rule.max_epochs, batch_size=batch, lr=config["optimizer"]["lr"], obs_precision=config["obs_precision"],
+        until=PLATEAU, rule=rule, batch_size=batch, lr=config["optimizer"]["lr"], obs_precision=config["obs_precision"],
         seed=role_seed(config["root_seed"], f"template/{name}/joint"), threads=1, precision=precision, compile=compile,
         memory_format=memory_format,
     )  # fmt: skip
     cpu, wall = time.process_time(), time.perf_counter()
-    _, history = train_template(data, "joint", spec, train, rule=rule)
+    _, history = train_template(data, "joint", spec, train)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     val = [row["val_neg_elbo"] for row in history]
-    n_train = len(data.rows("D1", "train")) + len(data.rows("D2", "train"))
     return {
         "dataset": name,
         "batch": batch,
         "precision": history[-1]["precision"],
         "compile": compile,
         "memory_format": history[-1]["memory_format"],  # resolved, as the precision
-        "epochs": len(history),
-        "capped": len(history) >= rule.max_epochs,
-        "steps": len(history) * -(-n_train // batch),
+        "epochs": round(history[-1]["epoch"], 1),
+        "capped": history[-1]["step"] >= rule.max_steps,
+        "steps": history[-1]["step"],
         "cpu_s": cpu,
         "wall_s": wall,
-        "val_at_plateau": float(ema(val, rule.alpha)[-1]),
+        "val_at_plateau": float(np.min(val)),
         "val_best": float(np.min(val)),
-        "val_curve": [float(v) for v in ema(val, rule.alpha)],
+        "val_curve": [float(v) for v in np.minimum.accumulate(val)],
     }
 
 
@@ -173,7 +173,7 @@ spec = architecture(data, **{config['datasets'][name]['architecture']!r})
 model = build_vae(spec, seed=0)
 t3 = time.perf_counter()
 from rvae.trainer import TrainConfig, Trainer
-trainer = Trainer(model, TrainConfig(epochs=1, batch_size=8, threads=1))
+trainer = Trainer(model, TrainConfig(until=1, batch_size=8, threads=1))
 t4 = time.perf_counter()
 print(json.dumps({{"imports_s": t1 - t0, "data_s": t2 - t1, "model_s": t3 - t2, "trainer_s": t4 - t3}}))
 """
@@ -241,7 +241,8 @@ if args["param"] == "rho":  # timing only: 8 training points as anchors, latents
     anchors = RosettaLoss(x_train[pick], torch.randn(8, spec.latent_dim, generator=g))
 else:
     x_train = torch.cat([x_train, x_train[:8]])  # the beta-VAE's n + R points
-configs = [TrainConfig(epochs=args["epochs"], batch_size=settings["training"]["batch_size"], seed=100 + i, threads=1,
+batch = settings["training"]["batch_size"]
+configs = [TrainConfig(until=args["epochs"] * -(-len(x_train) // batch), batch_size=batch, seed=100 + i, threads=1,
                        **{args["param"]: float(v)}) for i, v in enumerate(args["values"])]
 t1 = time.perf_counter()
 trained = fit_block(spec, configs, x_train, x_val, anchors, [None] * len(configs), "auto")

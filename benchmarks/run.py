@@ -41,6 +41,7 @@ from rvae.ensemble import choose_mode, fit_block  # noqa: E402
 from rvae.losses import batch_loss  # noqa: E402
 from rvae.metrics import lsd, retraining_variability  # noqa: E402
 from rvae.models import ArchitectureSpec, build_vae  # noqa: E402
+from rvae.convergence import PlateauRule
 from rvae.trainer import TrainConfig, Trainer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,9 +118,12 @@ def timed(fn):
 def benchmark_case(name, spec, batch_size, device, block_size, mode):
     n, epochs = POINTS[name], EPOCHS[name]
     x = torch.rand(n, *spec.input_shape, generator=torch.Generator().manual_seed(0))
-    config = TrainConfig(epochs=epochs, batch_size=batch_size, beta=2.5, seed=0, device=str(device), threads=None)
+    # one row a pass, so the trainer's history and the naive loop's losses line up pass by pass
+    steps_per_pass = -(-n // batch_size)
+    rule = PlateauRule(eval_every=steps_per_pass, min_steps=steps_per_pass, min_window=steps_per_pass)
+    config = TrainConfig(until=epochs * steps_per_pass, batch_size=batch_size, beta=2.5, seed=0, device=str(device), threads=None, rule=rule)
     # warm-up (allocator, oneDNN primitive caches) for both, outside the timings
-    naive_train(spec, x[: batch_size * 2], TrainConfig(epochs=1, batch_size=batch_size, device=str(device)))
+    naive_train(spec, x[: batch_size * 2], TrainConfig(until=2, batch_size=batch_size, device=str(device)))
     naive_s, naive_losses = timed(lambda: naive_train(spec, x, config))
     trainer_s, history = timed(lambda: Trainer(build_vae(spec, seed=0), config).fit(x))
     seeds = list(range(block_size))

@@ -45,17 +45,18 @@ def test_shipped_configs_are_valid_on_their_own(name, tmp_path, monkeypatch):
 def test_schema_supplies_every_default_a_short_config_leaves_out():
     """A user config is not merged into config/config.yaml: what it leaves out is these defaults
     (the list config/README.md gives under "Which config runs")."""
-    config = {"datasets": {"g": {"kind": "gaussians", "architecture": {"family": "mlp", "latent_dim": 2}, "training": {"epochs": 1}}}}
+    config = {"datasets": {"g": {"kind": "gaussians", "architecture": {"family": "mlp", "latent_dim": 2}, "training": {"steps": 1}}}}
     check(config)
     assert config == {
         "datasets": {"g": {"kind": "gaussians", "architecture": {"family": "mlp", "latent_dim": 2}, "load": {}, "max_points": None,
-                           "training": {"epochs": 1, "batch_size": 64}}},
+                           "training": {"steps": 1, "batch_size": 64}}},
         "n_seeds": 3, "seed_block": {"size": 5, "mode": "auto"}, "device": "cpu", "deterministic": True, "threads_per_job": 1,
         "precision": "auto", "compile": "auto", "memory_format": "auto", "compile_cache": "results/.cache/torchinductor",
-        "checkpoint_every": 5, "root_seed": 0, "same_seed": 0, "rv_estimator": "ledoit_wolf", "max_rosetta_fraction": 0.25,
+        "checkpoint_every": 200, "root_seed": 0, "same_seed": 0, "rv_estimator": "ledoit_wolf", "max_rosetta_fraction": 0.25,
         "hyperparameters": {"beta": {"value": 2.5, "epochs": 20}, "rho": {"value": 1.5, "epochs": 20}},
         "split": {"train_fraction": 0.6, "seed": 0}, "optimizer": {"lr": 0.001}, "obs_precision": 10.0,
-        "stopping": {"alpha": 0.3, "window": 10, "tol": 0.005, "min_epochs": 10, "max_epochs": 300},
+        "plateau": {"eval_every": 20, "min_steps": 400, "min_window": 200, "patience": 0.25, "tol": 0.01, "max_steps": 20000},
+        "budget_factor": 1,
         "tables": {}, "portable": {},
     }  # fmt: skip
 
@@ -64,7 +65,7 @@ def _set(path, value):
     def edit(config):
         node = config
         for key in path[:-1]:
-            node = node[key]
+            node = node.setdefault(key, {})
         node[path[-1]] = value
 
     return edit
@@ -74,7 +75,7 @@ def _delete(path):
     def edit(config):
         node = config
         for key in path[:-1]:
-            node = node[key]
+            node = node.setdefault(key, {})
         del node[path[-1]]
 
     return edit
@@ -88,7 +89,16 @@ BAD = [
     ("negative rho", _set(["hyperparameters", "rho", "value"], -1.0), "rho|minimum"),
     ("negative beta", _set(["hyperparameters", "beta", "value"], -0.5), "beta|minimum"),
     ("empty beta grid", _set(["hyperparameters", "beta"], {"grid": []}), "grid|beta"),
-    ("zero epochs", _set(["datasets", "gaussians", "training", "epochs"], 0), "epochs"),
+    ("zero steps", _set(["datasets", "gaussians", "training", "steps"], 0), "steps"),
+    ("epochs instead of steps", _set(["datasets", "gaussians", "training"], {"epochs": "auto"}), "epochs"),
+    ("zero eval_every", _set(["plateau", "eval_every"], 0), "eval_every"),
+    ("zero budget_factor", _set(["budget_factor"], 0), "budget_factor"),
+    ("negative budget_factor", _set(["budget_factor"], -1.5), "budget_factor"),
+    ("patience of 1", _set(["plateau", "patience"], 1.0), "patience"),
+    ("patience of 0", _set(["plateau", "patience"], 0), "patience"),
+    ("negative tol", _set(["plateau", "tol"], -0.01), "tol"),
+    ("min_steps above max_steps", _set(["plateau", "min_steps"], 30000), "plateau.min_steps"),
+    ("a dataset's min_steps above its max_steps", _set(["datasets", "gaussians", "training", "plateau"], {"max_steps": 100}), "datasets.gaussians.training.plateau.min_steps"),
     ("negative batch", _set(["datasets", "mnist", "training", "batch_size"], -8), "batch_size"),
     ("unknown dataset kind", _set(["datasets", "mnist", "kind"], "cifar"), "kind"),
     ("unknown architecture family", _set(["datasets", "mnist", "architecture", "family"], "resnet"), "family"),
@@ -111,14 +121,14 @@ BAD = [
     ("zero seed block", _set(["seed_block"], {"size": 0}), "seed_block|size|minimum"),
     ("unknown ensemble mode", _set(["seed_block"], {"mode": "parallel"}), "mode|parallel"),
     ("missing MNIST files", _set(["datasets", "mnist", "load"], {"source": "idx", "path": "/nonexistent/mnist"}), "datasets.mnist.load.path"),
-    ("folder without a path", _set(["datasets", "mnist"], {"kind": "folder", "architecture": {"family": "conv", "latent_dim": 2}, "training": {"epochs": 1}}), "datasets.mnist.load.path"),
+    ("folder without a path", _set(["datasets", "mnist"], {"kind": "folder", "architecture": {"family": "conv", "latent_dim": 2}, "training": {"steps": 1}}), "datasets.mnist.load.path"),
     ("shared file not found", _set(["portable"], {"bob": {"dataset": "gaussians", "rosetta": "/nonexistent/alice.parquet"}}), "portable.bob.rosetta"),
     ("portable run on undefined data", _set(["portable"], {"bob": {"dataset": "carol", "rosetta": "x.parquet"}}), "portable.bob.dataset"),
     ("export k of zero", _set(["datasets", "gaussians", "export"], {"k": 0}), "export|minimum"),
     ("chair images the conv net cannot halve twice", _set(["datasets", "chairs", "load", "size"], 30), r"datasets\.chairs.*divisible by 4"),
     ("spectrograms the AVA net cannot halve four times", _set(["datasets", "birdsong", "load", "spectrogram"], {"size": 40}), r"datasets\.birdsong.*divisible by 16"),
     ("resized AVA HDF5 spectrograms", _set(["datasets", "birdsong", "load"], {"source": "hdf5", "path": "/nonexistent", "spectrogram": {"size": 64}}), "128x128"),
-    ("dataset name with a slash", _set(["datasets", "my/data"], {"kind": "gaussians", "architecture": {"family": "mlp", "latent_dim": 2}, "training": {"epochs": 1}}), "my/data"),
+    ("dataset name with a slash", _set(["datasets", "my/data"], {"kind": "gaussians", "architecture": {"family": "mlp", "latent_dim": 2}, "training": {"steps": 1}}), "my/data"),
 ]
 
 

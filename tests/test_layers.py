@@ -111,7 +111,12 @@ def test_the_library_and_the_command_line_share_the_schemas_defaults():
     from rvae.trainer import TrainConfig
 
     props, dataset = SCHEMA["properties"], SCHEMA["definitions"]["dataset"]["properties"]
-    library = TrainConfig(epochs=1)
+    from rvae.convergence import PlateauRule
+
+    library = TrainConfig(until=1)
+    # the plateau rule's defaults, the checkpoint spacing and the budget factor: the schema's
+    assert PlateauRule().as_dict() == {key: spec["default"] for key, spec in props["plateau"]["properties"].items()}
+    assert library.rule == PlateauRule() and library.checkpoint_every == props["checkpoint_every"]["default"]
     assert library.batch_size == dataset["training"]["properties"]["batch_size"]["default"]
     assert library.lr == props["optimizer"]["properties"]["lr"]["default"]
     assert library.obs_precision == props["obs_precision"]["default"]

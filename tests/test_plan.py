@@ -107,8 +107,11 @@ def test_job_params():
     config = tiny()
     training = params.training_params(config, "birdsong", 0)
     assert training["batch_size"] == 32 and training["lr"] == 0.003 and training["rho"] == 0.0
+    assert training["steps"] == 2 and training["budget_factor"] == 1 and training["rule"]["eval_every"] == 20
+    # the dataset's own plateau keys over the config's
+    assert params.training_params(config, "gaussians", 0)["rule"] == {**config["plateau"], "eval_every": 5, "min_steps": 50, "min_window": 25, "max_steps": 1500}
     sweep = params.sweep_params(config, "sequential", "gaussians", "beta", 0)
-    assert sweep["training"]["epochs"] == 10
+    assert sweep["epochs"] == 10 and "steps" not in sweep["training"] and "budget_factor" not in sweep["training"]
     values = [c["value"] for c in sweep["candidates"]]
     seeds = [c["seed"] for c in sweep["candidates"]]
     assert values == [1.0, 4.0] and len(set(seeds)) == 2  # every candidate from a stream of its own
@@ -120,6 +123,24 @@ def test_job_params():
         "chosen": "results/hyperparameters/sequential/gaussians/beta.json"
     }
     assert params.architecture_params(config, "birdsong", "simple")["variant"] == "simple"
+
+
+def test_until_is_resolved_in_one_place():
+    """Spec, "Training budget": the joint template trains to its plateau (auto) or the configured
+    steps; every other model the budget times budget_factor, rounded up."""
+    from rvae.convergence import PLATEAU
+
+    assert params.resolve_until("auto", 1.5, joint=True) == PLATEAU
+    assert params.resolve_until(300, 1.5, joint=True) == 300  # the joint template sets the budget, unscaled
+    assert params.resolve_until("auto", 1.0, joint=False, budget_steps=1234) == 1234
+    assert params.resolve_until("auto", 1.5, joint=False, budget_steps=1001) == 1502
+    assert params.resolve_until(300, 0.5, joint=False) == 150
+    with pytest.raises(ValueError, match="budget file"):
+        params.resolve_until("auto", 1.0, joint=False)
+    config = tiny()
+    assert params.budget_input(config, "gaussians", "joint") == {}
+    assert params.budget_input(config, "gaussians", "d1") == {"budget": "results/budget/gaussians.json"}
+    assert params.budget_input(config, "birdsong", "d1") == {}  # fixed steps: no plateau to wait for
 
 
 def test_sweep_parts_split_only_grids_trained_one_after_another():

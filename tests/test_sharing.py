@@ -57,7 +57,7 @@ def test_alice_and_bob_share_a_latent_space_on_mnist(tmp_path):
     card = (ex / "rosetta.md").read_text()
     for needle in ("mnist_alice", "| number of points (k) | 24 |", "| latent size | 8 |", "1 x 28 x 28", "How to cite"):
         assert needle in card
-    assert rvae(["train", "--data", str(ex / "bob"), "--latent-dim", "8", "--epochs", "10", "--quiet",
+    assert rvae(["train", "--data", str(ex / "bob"), "--latent-dim", "8", "--steps", "80", "--quiet",
                  "--out", str(ex / "bob_vae")]) == 0  # fmt: skip
     from rvae.models import load_model
     from rvae.portable import load_rosetta_points
@@ -93,7 +93,7 @@ def test_cli_help_lists_the_commands():
 @pytest.fixture(scope="module")
 def tiny_labs(tmp_path_factory):
     """Alice's and Bob's example folders (20 per digit), Alice's model and file (k=12 > latent 8), Bob's R-VAE
-    and plain VAE (2 epochs each), and the printed output of Bob's R-VAE training."""
+    and plain VAE (4 steps each, 2 passes over 60 training images), and the printed output of Bob's R-VAE training."""
     import contextlib
     import io
 
@@ -103,7 +103,7 @@ def tiny_labs(tmp_path_factory):
     root = tmp_path_factory.mktemp("labs")
     ex = root / "example"
     assert rvae(["example-data", "--out", str(ex), "--per-digit", "20"]) == 0
-    common = ["--epochs", "2", "--quiet", "--batch-size", "32"]
+    common = ["--steps", "4", "--quiet", "--batch-size", "32"]
     assert rvae(["train", "--data", str(ex / "alice"), "--out", str(ex / "alice_model"), *common]) == 0
     assert rvae(["export-rosetta", "--model", str(ex / "alice_model/model.pt"), "--data", str(ex / "alice"), "--k", "12",
                  "--out", str(ex / "rosetta.parquet")]) == 0  # fmt: skip
@@ -180,7 +180,7 @@ def test_compare_adds_file_inputs_missing_from_the_data_and_selects_points_witho
 
 def test_compare_refuses_models_and_data_that_do_not_fit(tiny_labs, capsys, tmp_path):
     ex, _ = tiny_labs
-    assert rvae(["train", "--data", str(ex / "bob"), "--latent-dim", "3", "--epochs", "1", "--quiet", "--out", str(tmp_path / "m3")]) == 0
+    assert rvae(["train", "--data", str(ex / "bob"), "--latent-dim", "3", "--steps", "2", "--quiet", "--out", str(tmp_path / "m3")]) == 0
     capsys.readouterr()
     flat = _folder(tmp_path / "flat", np.ones((30, 5), dtype=np.float32))
     cases = [
@@ -228,7 +228,7 @@ def test_export_from_an_external_encoders_latents(tiny_labs, tmp_path, capsys):
     assert points.metadata["template_kind"] == "external" and len(points) == 6
     np.testing.assert_allclose(points.z, z[points.point_ids], rtol=1e-6)
     assert "external encoder (fingerprint: SHA-256 of its latents array)" in out.with_suffix(".md").read_text()
-    assert rvae(["train", "--data", str(ex / "bob"), "--rosetta", str(out), "--epochs", "1", "--quiet", "--out", str(tmp_path / "bob")]) == 0
+    assert rvae(["train", "--data", str(ex / "bob"), "--rosetta", str(out), "--steps", "2", "--quiet", "--out", str(tmp_path / "bob")]) == 0
     capsys.readouterr()
     bad = {"rows.npy": z[:-3], "nan.npy": np.where(np.arange(len(z))[:, None] == 2, np.nan, z), "ints.npy": np.ones((len(z), 4), dtype=np.int64),
            "obj.npy": np.array([{"a": 1}] * len(z), dtype=object)}  # fmt: skip
@@ -250,7 +250,7 @@ def test_rho_grid_is_chosen_on_validation(tmp_path):
     bob = _folder(tmp_path / "bob", rng.normal(size=(120, 5)).astype(np.float32))
     rosetta = _points(tmp_path)
     assert rvae(["train", "--data", str(bob), "--rosetta", str(rosetta), "--rho-grid", "0.1,3", "--sweep-epochs", "2",
-                 "--epochs", "2", "--out", str(tmp_path / "out"), "--quiet"]) == 0  # fmt: skip
+                 "--steps", "4", "--out", str(tmp_path / "out"), "--quiet"]) == 0  # fmt: skip
     choice = json.loads((tmp_path / "out/rho.json").read_text())
     assert sorted(c["value"] for c in choice["candidates"]) == [0.1, 3.0]
     assert choice["value"] == min(choice["candidates"], key=lambda c: c["score"])["value"]
@@ -272,7 +272,7 @@ def test_bob_refuses_a_bad_rosetta_file(tmp_path, capsys, make, message):
     rng = np.random.default_rng(2)
     bob = _folder(tmp_path / "bob", rng.normal(size=(60, 5)).astype(np.float32))
     path = make(tmp_path)
-    code = rvae(["train", "--data", str(bob), "--rosetta", str(path), "--epochs", "1", "--out", str(tmp_path / "o"), "--quiet"])
+    code = rvae(["train", "--data", str(bob), "--rosetta", str(path), "--steps", "2", "--out", str(tmp_path / "o"), "--quiet"])
     err = capsys.readouterr().err
     if message is None:
         assert code == 0
@@ -323,7 +323,7 @@ def _with(folder: Path, name: str, content) -> Path:
 def model_file(tmp_path_factory):
     """A small model trained by the CLI (5-d points, MLP)."""
     tmp = tmp_path_factory.mktemp("model")
-    assert rvae(["train", "--data", str(_data(tmp)), "--out", str(tmp / "m"), "--epochs", "1", "--quiet"]) == 0
+    assert rvae(["train", "--data", str(_data(tmp)), "--out", str(tmp / "m"), "--steps", "2", "--quiet"]) == 0
     return tmp / "m" / "model.pt"
 
 
@@ -333,7 +333,7 @@ def _export(t, model, data=None, **flags):
 
 
 def _train(t, data=None, *extra):
-    return ["train", "--data", str(data or _data(t)), "--out", str(t / "out"), "--epochs", "1", "--quiet", *extra]
+    return ["train", "--data", str(data or _data(t)), "--out", str(t / "out"), "--steps", "2", "--quiet", *extra]
 
 
 # (name, argv builder given tmp_path and a model file, what the one line says)
@@ -371,7 +371,9 @@ BAD_INPUT = [
     ("model file as --rosetta", lambda t, m: _train(t, None, "--rosetta", str(m)), "model.pt is not a readable Parquet file"),
     ("--out is a file", lambda t, m: ["train", "--data", str(_data(t)), "--out", str(_with(t, "f", b"x") / "f")], "f is a file, not a folder"),
     ("--out under a file", lambda t, m: _export(t, m)[:-1] + [str(_with(t, "f", b"x") / "f" / "r.parquet")], "f is a file, not a folder"),
-    ("--epochs 0", lambda t, m: _train(t) + ["--epochs", "0"], "rvae train: error: argument --epochs: must be at least 1, got 0"),
+    ("--steps 0", lambda t, m: _train(t) + ["--steps", "0"], "rvae train: error: argument --steps: must be at least 1, got 0"),
+    ("--steps and --epochs", lambda t, m: _train(t) + ["--epochs", "2"], "error: give --steps or --epochs, not both"),
+    ("--max-steps below the rule's min_steps", lambda t, m: _train(t) + ["--max-steps", "10"], "error: plateau.min_steps (400) is above --max-steps (10)"),
     ("--latent-dim 0", lambda t, m: _train(t) + ["--latent-dim", "0"], "argument --latent-dim: must be at least 1, got 0"),
     ("--rho-grid text", lambda t, m: _train(t) + ["--rho-grid", "a,b"], "argument --rho-grid: 'a,b' is not a comma-separated list of numbers"),
     ("--k 0", lambda t, m: _export(t, m, k=0), "rvae export-rosetta: error: argument --k: must be at least 1, got 0"),
@@ -408,6 +410,48 @@ def test_the_reported_cases_through_the_real_command(tmp_path):
     ):  # fmt: skip
         done = subprocess.run([RVAE, *argv], capture_output=True, text=True)
         assert done.returncode == 2 and done.stderr.startswith(message) and done.stderr.count("\n") == 1, done.stderr
+
+
+def test_train_without_steps_trains_to_its_own_plateau_and_logs_plain_lines(tmp_path, capsys):
+    """Bob has no joint template: by default ``rvae train`` stops where its own validation curve
+    plateaus (the library's rule), writes plain lines to train.log, and --epochs still works as
+    passes over the training split, with a warning."""
+    from rvae.convergence import PlateauRule, judged_curve, plateau_step
+
+    x = np.random.default_rng(1).normal(size=(400, 5)).astype(np.float32)
+    data = _data(tmp_path, "plain", x=x)
+    assert rvae(["train", "--data", str(data), "--out", str(tmp_path / "m"), "--batch-size", "32", "--eval-every", "10"]) == 0
+    history = pd.read_parquet(tmp_path / "m" / "history.parquet")
+    rule = PlateauRule(eval_every=10)
+    steps, values = judged_curve(history.to_dict("records"))
+    assert history["step"].iloc[-1] == plateau_step(steps, values, rule) >= rule.min_steps
+    log = (tmp_path / "m" / "train.log").read_text().splitlines()
+    assert sum(line.startswith("step ") for line in log) == len(history) and "\r" not in "".join(log)
+    assert f"the plateau rule held at step {history['step'].iloc[-1]}" in log
+    out = capsys.readouterr().out
+    assert f"step 10/{rule.max_steps} (cap)" in out  # not a terminal: the same plain lines
+    assert rvae(["train", "--data", str(data), "--out", str(tmp_path / "e"), "--batch-size", "32", "--epochs", "3", "--quiet"]) == 0
+    n_train = 240  # 60% of 400
+    assert pd.read_parquet(tmp_path / "e" / "history.parquet")["step"].iloc[-1] == 3 * -(-n_train // 32)
+    assert "--epochs is deprecated" in (tmp_path / "e" / "train.log").read_text()
+
+
+def test_the_progress_line_on_a_terminal_says_steps_losses_and_time_left():
+    import io
+    import logging
+
+    from rvae.cli import _Progress
+
+    screen = io.StringIO()
+    handler = _Progress(screen)
+    record = logging.LogRecord("rvae.trainer", logging.INFO, "", 0, "step 20/100 ...", None, None)
+    record.progress = {"step": 20, "max_steps": 100, "until": "plateau", "loss": 12.5, "val_neg_elbo": 13.25, "seconds": 2.0}
+    handler.emit(record)
+    line = screen.getvalue()
+    assert line.startswith("\r") and "step 20/100 loss 12.5 validation 13.25, at most" in line and line.endswith(" s left")
+    done = logging.LogRecord("rvae.trainer", logging.INFO, "", 0, "the plateau rule held at step 20", None, None)
+    handler.emit(done)
+    assert screen.getvalue().endswith("the plateau rule held at step 20\n")
 
 
 def _truncated(path: Path) -> Path:
@@ -467,7 +511,7 @@ def test_folder_dataset_is_validated(tmp_path):
 def _sharing_config(tmp_path, rosetta, latent=2, shape=(5,)):
     folder = _folder(tmp_path / "bob", np.ones((10, *shape), dtype=np.float32))
     return {
-        "datasets": {"bob": {"kind": "folder", "load": {"path": str(folder)}, "architecture": {"family": "mlp", "latent_dim": latent}, "training": {"epochs": 1}}},
+        "datasets": {"bob": {"kind": "folder", "load": {"path": str(folder)}, "architecture": {"family": "mlp", "latent_dim": latent}, "training": {"steps": 2}}},
         "hyperparameters": {"rho": {"value": 1.0}},
         "portable": {"run1": {"dataset": "bob", "rosetta": str(rosetta)}},
     }  # fmt: skip
@@ -496,7 +540,7 @@ def test_workflow_exports_and_trains_the_portable_model(tmp_path):
     _folder(tmp_path / "alice", rng.normal(size=(200, 5)).astype(np.float32), labels=np.arange(200) % 4)
     _folder(tmp_path / "bob", (rng.normal(size=(160, 5)) + 1).astype(np.float32), labels=np.arange(160) % 3)
     dataset = lambda path: {"kind": "folder", "load": {"path": path}, "architecture": {"family": "mlp", "latent_dim": 2},
-                            "training": {"epochs": 4}}  # fmt: skip
+                            "training": {"steps": 8}}  # fmt: skip
     config = {
         "datasets": {"alice": {**dataset("alice"), "export": {"k": 6}}, "bob": dataset("bob")},
         "portable": {"bob_from_alice": {"dataset": "bob", "rosetta": "results/export/alice/rosetta.parquet",

@@ -76,7 +76,7 @@ def test_no_configfile_runs_the_default_config(tmp_path):
         "prepare_data": 4,
         "plot_datasets": 1,
         "train_template": 4 * 2,  # joint and D1 per dataset
-        "choose_epochs": 4,  # every dataset trains `epochs: auto`
+        "budget": 4,  # every dataset trains `steps: auto`
         "select_rosetta": 4 + 2 + 6 + 1,  # gaussians k 2,4,8,16; mnist 32,64; birdsong 4,16,32 + 3 methods; chairs 32
         **all_tables_jobs(reproducibility, sequential, n_seeds=3),
     }
@@ -101,7 +101,7 @@ def test_sharing_config_builds_only_the_sharing_targets(tmp_path):
         "all": 1,
     }
     assert jobs == {**expected, "total": 7}, jobs
-    assert "  dataset alice: folder (example/alice), conv latent 8, 15 epochs -> export k=24 kmeans" in stderr
+    assert "  dataset alice: folder (example/alice), conv latent 8, 120 steps -> export k=24 kmeans" in stderr
     assert not re.findall(r"^  table\d+:", stderr, re.M)
 
 
@@ -131,22 +131,22 @@ def test_readme_one_dataset_config_builds_exactly_its_table(tmp_path):
     assert jobs == {**expected, "total": 39}, jobs
     assert "runs 39 jobs" in README
     assert re.findall(r"^  (\w+.*)$", stderr, re.M)[:2] == [
-        "dataset gaussians: gaussians (generated), mlp latent 2, 60 epochs -> table1",
+        "dataset gaussians: gaussians (generated), mlp latent 2, 2000 steps -> table1",
         "table1: reproducibility, gaussians k=8",
     ]
 
 
 def test_readme_extends_config_changes_only_what_it_says(tmp_path):
     """The README's `extends:` example: the default with 10 seeds (two blocks of 5 per run),
-    MNIST at a fixed 60 epochs and no Table 5 (whose own runs are birdsong k=4's and k=16's three each)."""
+    MNIST at a fixed 1,200 steps and no Table 5 (whose own runs are birdsong k=4's and k=16's three each)."""
     workdir = fresh_clone(tmp_path)
     (workdir / "more_seeds.yaml").write_text(readme_yaml("extends-config"))
     jobs, stderr = dry_run(workdir, "--configfile", "more_seeds.yaml")
     runs = 62 - 6  # the default's runs (test above) less Table 5's own
     assert jobs["retrain"] == 2 * runs and jobs["seed_result"] == 10 * runs and jobs["convergence"] == runs
     assert jobs["make_table"] == 9 and jobs["select_rosetta"] == 13 - 1  # birdsong k=4 was Table 5's only (Table 8 uses k=16)
-    assert jobs["choose_epochs"] == 3  # MNIST's epochs are fixed now: no plateau to find
-    assert "dataset mnist: mnist (embedded), conv latent 16, 60 epochs" in stderr
+    assert jobs["budget"] == 3  # MNIST's steps are fixed now: no plateau to find
+    assert "dataset mnist: mnist (embedded), conv latent 16, 1200 steps" in stderr
     assert f"more_seeds.yaml + {workdir / 'config' / 'config.yaml'} (10 seeds" in stderr
 
 
@@ -165,6 +165,7 @@ def test_paper_config_builds_its_whole_dag(tmp_path):
         "prepare_data": 4,
         "plot_datasets": 1,
         "train_template": 8,
+        "budget": 4,  # every dataset trains until its joint template plateaus (Appendix B), in steps
         "select_rosetta": 4 + 2 + 8 + 1,  # birdsong: 4, 8, 16, 32, 64 and 3 other methods at 32
         "sweep": swept * 2,  # one job per grid on the paper's GPU: beta (11 candidates) and rho (21)
         "gather_sweep": swept * 2,
@@ -172,7 +173,7 @@ def test_paper_config_builds_its_whole_dag(tmp_path):
         "figure_sweeps": 1,
         **all_tables_jobs(reproducibility, sequential, n_seeds=10),
     }
-    assert jobs == {**expected, "total": sum(expected.values())} and jobs["total"] == 1005
+    assert jobs == {**expected, "total": sum(expected.values())} and jobs["total"] == 1009
     # on CPUs the conv grids (MNIST, birdsong, chairs) train one candidate after another, so each
     # is split into parts of at most seed_block.size (10): beta's 11 in 2 parts, rho's 21 in 3
     on_cpu, _ = dry_run(workdir, "--configfile", "config/paper.yaml", "--config", "device=cpu")
