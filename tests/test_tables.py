@@ -83,6 +83,22 @@ def test_a_panel_cell_without_a_defined_reference_is_nan_with_a_note():
     assert (table.loc[table["metric"] == "rv", "note"].str.contains("k = 32 here, the paper's value is at k = 64")).any()
 
 
+def test_a_cell_whose_reference_has_no_points_in_its_set_is_nan_with_a_note():
+    """An RV cell on R1 when the reference's file has no Rosetta rows: NaN and a note, not a crash."""
+    from rvae.paper.tables import summarise
+
+    cells = [c for c in table_cells(1, {"table1": {"gaussians": 8}}) if c.metric == "rv" and c.partition == "R1"]
+    frames = {}
+    for cell in cells:
+        for run in (cell.retraining, cell.reference):
+            rosetta = run.model_kind != "vae"  # the reference (the VAE) has no R1 rows
+            frames[("rv", run)] = pd.DataFrame({"partition": ["D1"] * 4, "is_rosetta": [rosetta, rosetta, False, False], "rv": [1.0, 2.0, 3.0, 4.0]})
+            frames[("panel", run)] = pd.DataFrame({f"{m}_R1": [0.2, 0.3, 0.4] for m in ("angular_procrustes", "cka")})
+    table = summarise(cells, frames, "ledoit_wolf")
+    rv = table[table["metric"] == "rv"]
+    assert len(rv) and rv["median"].isna().all() and rv["note"].str.contains("the reference has no values").all()
+
+
 def test_the_layout_and_precision_behind_a_cell_are_stated_and_an_unrecorded_layout_is_not_guessed():
     """Each cell names its runs' precision and weights' layout (both change rounding); a convergence
     file from before the layout column says "unrecorded" rather than a default that may be wrong."""

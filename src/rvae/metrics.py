@@ -189,8 +189,10 @@ def median_iqr(values) -> tuple[float, float]:
 def normalised_median_iqr(kind: str, values, reference) -> tuple[float, float]:
     """Median and IQR of ``values`` normalised by the median of ``reference`` (``NORMALISATIONS``).
 
-    The normalisation is an increasing affine map, and such a map commutes with quantiles, so it is
-    applied to the raw quartiles rather than the quartiles taken of normalised values. The reference
+    With a finite reference median the normalisation is an increasing affine map, and such a map
+    commutes with quantiles, so it is applied to the raw quartiles rather than the quartiles taken of
+    normalised values. (RV against bit-identical reference runs, median -inf, is no affine map: there
+    a -inf value becomes 0 and a finite one +inf, and only the median is meaningful.) The reference
     summarised against itself is then ``m / m - 1``, ``m - m`` or ``m / m``: exactly 0 (or 1) by
     construction on every CPU kernel path, where the median of rounded differences is not (5.6e-17
     with AVX2 kernels on an even count)."""

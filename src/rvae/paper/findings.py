@@ -101,11 +101,11 @@ def normalised_median_replicates(metric: str, values, reference, values_idx, ref
 
     ``values`` (n,), ``reference`` (m,), ``values_idx`` (B, n) and ``reference_idx`` (B, m) integer
     indices; returns (B,). The arithmetic is the tables' (``rvae.metrics.normalised_median_iqr``:
-    the normalisation applied to the raw median), row by row; a reference median of 0 or
-    non-finite gives NaN for LSD, as it cannot normalise.
+    the normalisation applied to the raw median), row by row; a reference median <= 0 or
+    non-finite gives NaN for LSD and the panel distances, as it cannot normalise.
     """
     if metric not in NORMALISATION:
-        raise ValueError(f"metric must be 'lsd' or 'rv', got {metric!r}")
+        raise ValueError(f"metric must be one of {sorted(NORMALISATION)}, got {metric!r}")
     medians = np.median(np.asarray(values, dtype=np.float64)[values_idx], axis=1)
     reference_medians = np.median(np.asarray(reference, dtype=np.float64)[reference_idx], axis=1)
     kind = NORMALISATION[metric]

@@ -109,16 +109,19 @@ def summarise(
         values = _values(metric_frames[(frame_metric, cell.retraining)], cell.metric, cell.partition)
         reference = _values(metric_frames[(frame_metric, cell.reference)], cell.metric, cell.partition)
         note = PANEL[cell.metric][2] if cell.metric in PANEL else ""
-        if cell.metric in PANEL and not np.isfinite(np.median(reference) if len(reference) else np.nan):
+        if not len(reference):
+            median, iqr = np.nan, np.nan
+            note = _join(note, "the reference has no values for this point set")
+        elif cell.metric in PANEL and not np.isfinite(np.median(reference)):
             # a panel metric is undefined on no more points than latent dimensions, and for a collapsed run
             median, iqr = np.nan, np.nan
             note = _join(note, "undefined for the reference (no more points than latent dimensions, or a collapsed run)")
         else:
             median, iqr = normalised_median_iqr(NORMALISATION[cell.metric], values, reference)
         if cell.metric == "rv":
-            if np.isneginf(values).all():
+            if len(values) and np.isneginf(values).all():
                 note = "-inf: the runs are bit-identical (zero covariance)"
-            if np.isneginf(np.median(reference)):
+            if len(reference) and np.isneginf(np.median(reference)):
                 note = _join(note, "reference median is -inf (bit-identical reference runs)")
         converged, collapsed, convergence_note = _convergence(cell, convergence)
         rounding = {column: _rounding(cell, convergence, column) for column in ROUNDING}
