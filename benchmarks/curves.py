@@ -10,6 +10,11 @@ there and at the end, and how much lower the curve went after the rule fired.
 
     .venv/bin/python benchmarks/curves.py birdsong --steps 3000 --seeds 2 [--eval-every 10]
     .venv/bin/python benchmarks/curves.py birdsong --replay [--rule patience=0.3 tol=0.005]
+    .venv/bin/python benchmarks/curves.py --scan gaussians mnist birdsong
+
+``--scan`` replays every recorded curve of the named datasets under a grid of rules (min_window,
+patience, tol; min_steps 400, eval_every 20) and prints where each fires and, per rule, the most
+any curve fell after the rule fired on it (a stop on a stair, not the end, when that is large).
 
 ``--replay`` reads the CSV instead of training. Say which CPU made a CSV (``lscpu``): curves on
 other kernel paths differ in rounding, and bf16 runs (``precision: auto`` on AVX-512-bf16) differ
@@ -83,7 +88,32 @@ def replay(curves: pd.DataFrame, rule: PlateauRule) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def scan(datasets: list[str]) -> pd.DataFrame:
+    import itertools
+
+    curves = {d: pd.read_csv(OUT / f"{d}.csv") for d in datasets}
+    rows = []
+    for window, patience, tol in itertools.product([200, 400, 600, 1000], [0.25, 0.33, 0.5, 0.67], [0.005, 0.01, 0.02]):
+        rule = PlateauRule(eval_every=20, min_steps=400, min_window=window, patience=patience, tol=tol, max_steps=10**6)
+        row, worst = {"min_window": window, "patience": patience, "tol": tol}, 0.0
+        for name, frame in curves.items():
+            for run, curve in frame.groupby("run", sort=False):
+                steps, val = curve["step"].to_numpy(), curve["val_neg_elbo"].to_numpy()
+                fired = plateau_step(steps, val, rule)
+                if fired:
+                    best = np.minimum.accumulate(val)
+                    worst = max(worst, 100 * (best[np.searchsorted(steps, fired)] - best[-1]) / best[-1])
+                row[f"{name} {run}"] = fired if fired else "-"
+        rows.append({**row, "most fell after (%)": round(worst, 1)})
+    return pd.DataFrame(rows).sort_values("most fell after (%)", kind="stable")
+
+
 def main(argv=None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["--scan"]:
+        print(scan(argv[1:]).to_markdown(index=False))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dataset")
     parser.add_argument("--config", default=str(ROOT / "config/config.yaml"))
