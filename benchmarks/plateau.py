@@ -2,8 +2,8 @@
 cost of a training job, and time to plateau, each contender measured in the same run.
 
 Time to plateau is what the workflow pays for a model it can trust: the default config's joint
-template (the run whose plateau sets every model's epochs, ``epochs: auto``) trained on the
-default's own data until the stopping rule fires, in CPU-seconds of this process (one torch
+template (the run whose plateau sets every model's budget, ``steps: auto``) trained on the
+default's own data until the plateau rule fires, in CPU-seconds of this process (one torch
 thread, as a workflow job has). "before" is today's trainer (fp32, eager, the config's batch);
 "after" is the chosen settings. The validation negative ELBO at the plateau says whether the
 faster run reached as good a model.

@@ -269,7 +269,7 @@ def render_speed(speed: dict, peak: float) -> list[str]:
                    f"{r['grid_job_s']:.1f} | {r['speedup']:.1f}x |")  # fmt: skip
     for path, rows in speed["plateau"].items():
         title = "this CPU's own kernels" if path == "native" else "oneDNN capped at AVX2 (`ONEDNN_MAX_CPU_ISA=AVX2`: no bf16)"
-        out += ["", f"Time to plateau, {title}: the default config's joint template trained until the stopping rule "
+        out += ["", f"Time to plateau, {title}: the default config's joint template trained until the plateau rule "
                 "fires (one thread; CPU-seconds of the training process).", "",
                 "`to before's quality` = CPU s until the smoothed validation curve reaches the before-run's plateau value "
                 "(where the plateau epoch itself moves with the curve's noise, this is the like-for-like time).", "",
