@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import yaml  # noqa: E402
 from plateau import ROOT, default_config, prepared, spec_of  # noqa: E402
 
 from rvae.convergence import PlateauRule, plateau_step  # noqa: E402
@@ -91,7 +92,7 @@ def replay(curves: pd.DataFrame, rule: PlateauRule) -> pd.DataFrame:
 def scan(datasets: list[str]) -> pd.DataFrame:
     import itertools
 
-    curves = {d: pd.read_csv(OUT / f"{d}.csv") for d in datasets}
+    curves = {d: pd.read_csv(OUT / f"{d}.csv") for d in datasets}  # a name may carry a candidate's tag
     rows = []
     for window, patience, tol in itertools.product([200, 400, 600, 1000], [0.25, 0.33, 0.5, 0.67], [0.005, 0.01, 0.02]):
         rule = PlateauRule(eval_every=20, min_steps=400, min_window=window, patience=patience, tol=tol, max_steps=10**6)
@@ -122,9 +123,18 @@ def main(argv=None) -> int:
     parser.add_argument("--eval-every", type=int, help="the grid to record on (default: the config's rule)")
     parser.add_argument("--replay", action="store_true", help="read benchmarks/curves/<dataset>.csv instead of training")
     parser.add_argument("--rule", nargs="*", default=[], metavar="KEY=VALUE", help="plateau settings over the config's")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="dataset settings over the config's (dotted keys, YAML values)")
+    parser.add_argument("--tag", help="write benchmarks/curves/<dataset>-<tag>.csv (a resize candidate) instead")
     args = parser.parse_args(argv)
     config = default_config(Path(args.config))
-    path = OUT / f"{args.dataset}.csv"
+    for item in args.set:
+        key, value = item.split("=", 1)
+        *parents, last = key.split(".")
+        node = config["datasets"][args.dataset]
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = yaml.safe_load(value)
+    path = OUT / (f"{args.dataset}-{args.tag}.csv" if args.tag else f"{args.dataset}.csv")
     if args.replay:
         curves = pd.read_csv(path)
     else:
