@@ -94,6 +94,7 @@ BAD = [
     ("zero eval_every", _set(["plateau", "eval_every"], 0), "eval_every"),
     ("zero budget_factor", _set(["budget_factor"], 0), "budget_factor"),
     ("negative budget_factor", _set(["budget_factor"], -1.5), "budget_factor"),
+    ("a dataset's zero budget_factor", _set(["datasets", "gaussians", "training", "budget_factor"], 0), "budget_factor"),
     ("patience of 1", _set(["plateau", "patience"], 1.0), "patience"),
     ("patience of 0", _set(["plateau", "patience"], 0), "patience"),
     ("negative tol", _set(["plateau", "tol"], -0.01), "tol"),

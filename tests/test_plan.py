@@ -108,7 +108,10 @@ def test_job_params():
     training = params.training_params(config, "birdsong", 0)
     assert training["batch_size"] == 32 and training["lr"] == 0.003 and training["rho"] == 0.0
     assert training["steps"] == 2 and training["budget_factor"] == 1 and training["rule"]["eval_every"] == 20
-    # the dataset's own plateau keys over the config's
+    # the dataset's own budget_factor and plateau keys over the config's
+    config["datasets"]["birdsong"]["training"]["budget_factor"] = 1.5
+    assert params.training_params(config, "birdsong", 0)["budget_factor"] == 1.5
+    assert params.training_params(config, "gaussians", 0)["budget_factor"] == config["budget_factor"]
     assert params.training_params(config, "gaussians", 0)["rule"] == {**config["plateau"], "eval_every": 5, "min_steps": 50, "min_window": 25, "max_steps": 1500}
     sweep = params.sweep_params(config, "sequential", "gaussians", "beta", 0)
     assert sweep["epochs"] == 10 and "steps" not in sweep["training"] and "budget_factor" not in sweep["training"]

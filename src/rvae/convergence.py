@@ -27,10 +27,10 @@ class PlateauRule:
     their reasons are written down."""
 
     eval_every: int = 20  # optimiser steps between validation evaluations (the step grid)
-    min_steps: int = 400  # no plateau is declared before this step
-    min_window: int = 200  # the shortest window, in steps
-    patience: float = 0.25  # the window as a share of the steps so far
-    tol: float = 0.01  # relative improvement of the best value over the window below which the curve is flat
+    min_steps: int = 1000  # no plateau is declared before this step
+    min_window: int = 1000  # the shortest window, in steps
+    patience: float = 0.5  # the window as a share of the steps so far
+    tol: float = 0.02  # relative improvement of the best value over the window below which the curve is flat
     max_steps: int = 20000  # the cap: a curve without a plateau by then is not converged
 
     def __post_init__(self):

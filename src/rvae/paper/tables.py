@@ -15,7 +15,7 @@ TIDY_COLUMNS = [
 ]  # fmt: skip
 
 
-# Beside Table 2's LSD (issue 19), from the same LSD files: metric -> (row suffix, column of the
+# Beside Table 2's LSD, from the same LSD files: metric -> (row suffix, column of the
 # file per partition, what it is). Extra rows; the paper's cells stay as they are.
 PANEL = {
     "heldout_lsd": ("held-out LSD", "heldout_{p}", "held-out LSD: affine map fitted on the Rosetta points only, scored on the other points (a distance)"),

@@ -47,6 +47,9 @@ def check_training(config: dict) -> None:
     if not (isinstance(factor, (int, float)) and factor > 0):
         raise ConfigError(f"budget_factor must be a number > 0, got {factor!r}")
     for name, settings in config["datasets"].items():
+        own_factor = settings["training"].get("budget_factor", factor)
+        if not (isinstance(own_factor, (int, float)) and own_factor > 0):
+            raise ConfigError(f"datasets.{name}.training.budget_factor must be a number > 0, got {own_factor!r}")
         own = settings["training"].get("plateau", {})
         try:
             PlateauRule(**plateau_rule(config, name))

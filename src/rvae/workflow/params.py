@@ -40,7 +40,7 @@ def training_params(config: dict, dataset: str, seed: int, beta: float = 1.0, rh
     return canonical(
         {
             "steps": settings["steps"],
-            "budget_factor": config["budget_factor"],
+            "budget_factor": settings.get("budget_factor", config["budget_factor"]),
             "rule": plateau_rule(config, dataset),
             "batch_size": settings["batch_size"],
             "lr": config["optimizer"]["lr"],
