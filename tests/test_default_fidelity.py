@@ -37,10 +37,12 @@ def test_default_templates_carry_the_labels(tmp_path):
     cmd = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path), "--configfile", str(config), "--cores", "2", *targets]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
+    datasets = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["datasets"]
     for name, bar in KNN_AT_LEAST.items():
         report = json.loads((tmp_path / f"results/metrics/templates/{name}.json").read_text())
-        budget = json.loads((tmp_path / f"results/budget/{name}.json").read_text())
-        assert budget["converged"], f"{name}: the joint template reached plateau.max_steps without a plateau"
+        if datasets[name]["training"]["steps"] == "auto":  # a fixed budget is flagged, not judged here
+            budget = json.loads((tmp_path / f"results/budget/{name}.json").read_text())
+            assert budget["converged"], f"{name}: the joint template reached plateau.max_steps without a plateau"
         d1 = report["d1"]
         assert d1["knn_accuracy"] >= bar, f"{name}: D1 template's kNN accuracy {d1['knn_accuracy']:.3f} < {bar}"
         assert not d1["collapsed"] and d1["active_dims"] >= 2
