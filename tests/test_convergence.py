@@ -81,8 +81,13 @@ def test_no_plateau_before_min_steps_nor_past_max_steps_nor_without_enough_histo
     steps = np.arange(10, 1001, 10)
     flat = np.full(len(steps), 5.0)
     assert plateau_step(steps, flat, PlateauRule(eval_every=10, min_steps=300, min_window=50)) == 300
-    assert plateau_step(steps, flat, PlateauRule(eval_every=10, min_steps=10, min_window=50)) == 60  # first step with 50 behind it
-    assert plateau_step(steps, flat, PlateauRule(eval_every=10, min_steps=10, min_window=50, max_steps=40)) is None
+    early = PlateauRule(eval_every=10, min_steps=10, min_window=50)
+    assert plateau_step(steps, flat, early) == 60 == early.first_judgement  # first step with 50 behind it
+    assert plateau_step(steps, flat, early, cap=50) is None
+    # a rule whose cap comes before its first possible judgement could never hold: refused
+    with pytest.raises(ValueError, match=r"plateau.max_steps \(50\) is below the first step at which the rule can judge a curve \(60"):
+        PlateauRule(eval_every=10, min_steps=10, min_window=50, max_steps=50)
+    assert PlateauRule().first_judgement == 1020 and PlateauRule(eval_every=7, min_steps=3, min_window=5, patience=0.9).first_judgement == 70
     assert improvement(steps, flat, 0, RULE) == float("inf")  # nothing recorded a window back
 
 
@@ -125,6 +130,21 @@ def test_the_budget_is_the_joint_templates_plateau_step_or_its_last_step_unconve
     short = budget(history[:20], RULE)  # stopped at step 200 by its cap, still falling
     assert not short["converged"] and short["steps"] == 200 and short["plateau_step"] is None
     assert chosen["rule"] == RULE.as_dict()
+
+
+def test_a_fixed_budget_is_converged_only_where_the_joint_templates_own_curve_is_flat():
+    steps = np.arange(10, 4001, 10)
+    values = 100 + 50 * np.exp(-steps / 200.0)
+    history = [{"step": int(s), "loss": v, "val_neg_elbo": v} for s, v in zip(steps, values)]
+    flat = budget(history, RULE, steps=4000)
+    assert flat == {"steps": 4000, "source": "fixed", "converged": True, "plateau_step": plateau_step(steps, values, RULE), "rule": RULE.as_dict()}
+    early = budget(history[:30], RULE, steps=300)  # still falling 8% over its last window
+    assert early["source"] == "fixed" and not early["converged"] and early["steps"] == 300
+    flat_line = [{"step": s, "loss": 5.0, "val_neg_elbo": 5.0} for s in range(10, 101, 10)]
+    assert not budget(flat_line[:9], RULE, steps=90)["converged"]  # flat over its window, but before min_steps (100)
+    assert budget(flat_line, RULE, steps=100)["converged"]
+    with pytest.raises(ValueError, match="ends at step 300, not at its fixed budget of 400"):
+        budget(history[:30], RULE, steps=400)
 
 
 def test_diagnostics_of_a_real_short_and_long_run():

@@ -111,8 +111,17 @@ def test_the_joint_templates_plateau_sets_every_models_steps_and_convergence_is_
     run = pd.read_parquet(workdir / "results/history/sequential/gaussians/kmeans-k8-same/vae/seed1.parquet")
     rvae = pd.read_parquet(workdir / "results/history/sequential/gaussians/kmeans-k8-same/rvae/seed1.parquet")
     assert d1["step"].iloc[-1] == run["step"].iloc[-1] == rvae["step"].iloc[-1] == chosen["steps"]  # budget_factor 1
-    assert run["epoch"].iloc[-1] < rvae["epoch"].iloc[-1]  # the VAE's n + R points wrap later than the R-VAE's n
-    assert not (workdir / "results/budget/birdsong.json").exists(), "fixed steps need no plateau"
+    # passes over each model's own points: the R-VAE's n D2 training points, the VAE's n + R (k = 8)
+    points = pd.read_parquet(workdir / "results/data/gaussians/points.parquet")
+    n = int(((points["partition"] == "D2") & (points["split"] == "train")).sum())
+
+    def passes(size, steps=chosen["steps"], batch=64):
+        per_pass = -(-size // batch)
+        return steps // per_pass + min((steps % per_pass) * batch, size) / size
+
+    assert rvae["epoch"].iloc[-1] == pytest.approx(passes(n)) and run["epoch"].iloc[-1] == pytest.approx(passes(n + 8))
+    fixed = json.loads((workdir / "results/budget/birdsong.json").read_text())  # a fixed budget has its record too
+    assert fixed["source"] == "fixed" and fixed["steps"] == 2 and not fixed["converged"]
     templates = json.loads((workdir / "results/metrics/templates/gaussians.json").read_text())
     assert templates["d1"]["knn_accuracy"] > 0.9 and templates["d1"]["active_dims"] == 2
     table = pd.read_parquet(workdir / "results/tables/table2.parquet")
@@ -144,6 +153,40 @@ def test_the_joint_templates_plateau_sets_every_models_steps_and_convergence_is_
     birdsong = pd.read_parquet(workdir / "results/metrics/convergence/sequential/birdsong/kmeans-k4-same/rvae.parquet")
     assert not birdsong["converged"].any()
     assert any("sequential/birdsong/kmeans-k4-same/rvae" in line for line in warnings)
+    assert any("birdsong joint template not flat after its fixed 2 steps" in line for line in warnings)
+    # and every birdsong cell says why: its fixed budget was not enough for its joint template
+    table5 = pd.read_parquet(workdir / "results/tables/table5.parquet")
+    assert (~table5["converged"]).all() and table5["note"].str.contains("a fixed budget the joint template's curve was not flat after").all()
+    assert (birdsong["budget_source"] == "fixed").all() and not birdsong["budget_converged"].any()
+
+
+@pytest.mark.slow
+def test_the_results_page_says_what_the_run_was(tiny_run):
+    """results/results.md, written by the workflow from the run's own files."""
+    import json
+
+    workdir, _ = tiny_run
+    page = (workdir / "results/results.md").read_text()
+    for heading in ("## Machine", "## Time", "## Training budgets", "## Convergence", "## Findings", "## Files"):
+        assert heading in page
+    assert "config `" in page and "CPU: " in page and "torch " in page
+    chosen = json.loads((workdir / "results/budget/gaussians.json").read_text())
+    flat = "yes" if chosen["converged"] else r"\*\*no\*\*"
+    assert re.search(rf"\| gaussians +\| {chosen['steps']:,} steps, the joint template's plateau +\| {flat} ", page)
+    assert re.search(r"\| birdsong +\| 2 steps, fixed +\| \*\*no\*\* ", page)
+    findings = pd.read_parquet(workdir / "results/tables/findings.parquet")
+    assert f"{len(findings)} claims of the paper" in page
+    for verdict, count in findings["verdict"].value_counts().items():
+        assert re.search(rf"\| {re.escape(verdict)} +\| +{count} \|", page), verdict
+    suspect = findings["reason"].str.contains("paper reference suspect") & (findings["verdict"] == "not comparable")
+    assert re.search(rf"\| the paper's value is marked suspect +\| +{int(suspect.sum())} \|", page)
+    runs = pd.concat(pd.read_parquet(f) for f in (workdir / "results/metrics/convergence").rglob("*.parquet") if "/gaussians/" in str(f))
+    row = next(line for line in page.splitlines() if line.startswith("| gaussians ") and "kNN" in line)
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1:4] == [str(len(runs)), str(int((~runs["converged"]).sum())), str(int(runs["collapsed"].sum()))]
+    assert "(../results/tables/table1.md)" in page and "(../results/figures/figure2.png)" in page
+    job_rules = {line.split("|")[1].strip() for line in page.split("## Time")[1].split("##")[0].splitlines() if line.startswith("| ")}
+    assert {"retrain", "train_template"} <= job_rules
 
 
 def test_a_joint_template_at_its_cap_makes_every_cell_of_its_dataset_not_converged():

@@ -21,9 +21,12 @@ CHECKPOINT_FORMAT = 3  # 3: runs counted in optimiser steps, with the current pe
 log = logging.getLogger(__name__)
 
 
-def data_identity(x: torch.Tensor, rosetta=None) -> str:
-    """Cheap fingerprint of the training data and anchors, so a checkpoint is never resumed on other data."""
+def data_identity(x: torch.Tensor, rosetta=None, x_val: torch.Tensor | None = None) -> str:
+    """Cheap fingerprint of the training data, the anchors and the validation data (the plateau
+    rule reads the validation curve), so a checkpoint is never resumed on other data."""
     parts = [tuple(x.shape), float(x.double().sum()), float(x[:: max(1, x.shape[0] // 97)].double().pow(2).sum())]
+    if x_val is not None:
+        parts += ["val", tuple(x_val.shape), float(x_val.double().sum()), float(x_val[:: max(1, x_val.shape[0] // 97)].double().pow(2).sum())]
     if rosetta is not None:
         parts += [tuple(rosetta.x_r.shape), float(rosetta.x_r.double().sum()), float(rosetta.z_r.double().sum())]
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]

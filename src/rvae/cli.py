@@ -119,7 +119,9 @@ class _Progress(logging.Handler):
             self.start = now - row["seconds"]
         per_step = (now - self.start) / max(1, row["step"])
         left = per_step * (row["max_steps"] - row["step"])
-        bound = "at most " if row["until"] == "plateau" else ""
+        from rvae.convergence import PLATEAU
+
+        bound = "at most " if row["until"] == PLATEAU else ""
         val = f" validation {row['val_neg_elbo']:.4g}" if "val_neg_elbo" in row else ""
         self.stream.write(
             f"\r\033[Kstep {row['step']}/{row['max_steps']} loss {row['loss']:.4g}{val}, {bound}{left:.0f} s left"
@@ -146,12 +148,13 @@ def _until(args, data) -> int | str:
     """``--steps N``, else the plateau rule on the run's own validation curve (a lab without a joint
     template has no budget to borrow); ``--epochs E`` is kept as E passes over the training split."""
     from rvae.convergence import PLATEAU
+    from rvae.trainer import steps_for_passes
 
     if args.epochs is not None:
         if args.steps is not None:
             raise CliError("give --steps or --epochs, not both")
         n = len(data.rows(split="train"))
-        steps = args.epochs * -(-n // args.batch_size)
+        steps = steps_for_passes(args.epochs, n, args.batch_size)
         logging.getLogger(__name__).warning(
             f"--epochs is deprecated: training counts optimiser steps; --epochs {args.epochs} = --steps {steps} "
             f"({n} training points, batch {args.batch_size})"
@@ -187,10 +190,17 @@ def _train(args, out: Path) -> int:
     if points is not None and args.latent_dim is not None and args.latent_dim != points.latent_dim:
         raise CliError(f"--latent-dim {args.latent_dim} but the Rosetta file {args.rosetta} has latent size {points.latent_dim}")
     defaults = PlateauRule()
+    shortest = args.min_steps or defaults.min_steps
+    given = {"eval_every": args.eval_every or defaults.eval_every, "max_steps": args.max_steps or defaults.max_steps,
+             "min_steps": shortest, "min_window": min(defaults.min_window, shortest) if args.min_steps else defaults.min_window}  # fmt: skip
     try:
-        rule = PlateauRule(**{**defaults.as_dict(), "eval_every": args.eval_every or defaults.eval_every, "max_steps": args.max_steps or defaults.max_steps})
+        rule = PlateauRule(**{**defaults.as_dict(), **given})
     except ValueError as err:
-        raise CliError(str(err).replace("plateau.eval_every", "--eval-every").replace("plateau.max_steps", "--max-steps")) from None
+        words = {"plateau.eval_every": "--eval-every", "plateau.max_steps": "--max-steps", "plateau.min_steps": "--min-steps", "plateau.min_window": "--min-steps"}
+        message = str(err)
+        for key, flag in words.items():
+            message = message.replace(key, flag)
+        raise CliError(message) from None
     config = TrainConfig(
         until=_until(args, data), batch_size=args.batch_size, lr=args.lr, beta=args.beta, rho=args.rho, rule=rule,
         seed=args.seed, device=args.device, threads=args.threads, precision=args.precision, compile=args.compile,
@@ -360,6 +370,8 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--steps", type=_positive_int, help="optimiser steps to train (default: until the run's own validation curve plateaus)")
     train.add_argument("--eval-every", type=_positive_int, help=f"steps between validation evaluations (default {library.rule.eval_every})")
     train.add_argument("--max-steps", type=_positive_int, help=f"the plateau rule's cap (default {library.rule.max_steps})")
+    train.add_argument("--min-steps", type=_positive_int,
+                       help=f"no plateau before this step, nor over a shorter window (default {library.rule.min_steps}); lower it with --max-steps for short runs")  # fmt: skip
     train.add_argument("--epochs", type=_positive_int, help=argparse.SUPPRESS)  # deprecated: passes, converted to --steps
     train.add_argument("--batch-size", type=_positive_int, default=library.batch_size)
     train.add_argument("--lr", type=float, default=library.lr)

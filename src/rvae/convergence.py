@@ -43,6 +43,22 @@ class PlateauRule:
             raise ValueError(f"plateau.tol must be a finite number >= 0, got {self.tol}")
         if self.min_steps > self.max_steps:
             raise ValueError(f"plateau.min_steps ({self.min_steps}) is above plateau.max_steps ({self.max_steps})")
+        if self.first_judgement > self.max_steps:
+            raise ValueError(
+                f"plateau.max_steps ({self.max_steps}) is below the first step at which the rule can judge a curve "
+                f"({self.first_judgement}: a window of plateau.min_window = {self.min_window} steps after the first "
+                f"evaluation at step {self.eval_every}); the rule could never hold"
+            )
+
+    @property
+    def first_judgement(self) -> int:
+        """The first grid step at which the rule can hold: ``t >= min_steps`` with a value
+        recorded at or before ``t - w(t)`` (the first is at ``eval_every``)."""
+        t = max(self.min_steps, self.eval_every)
+        t += -t % self.eval_every
+        while t - self.window(t) < self.eval_every:
+            t += self.eval_every
+        return t
 
     def window(self, step: int) -> int:
         """``w(t)``: the steps a flat stretch must last at step ``t``."""
@@ -124,7 +140,7 @@ def active_dimensions(latent_means: np.ndarray, threshold: float = ACTIVE_VARIAN
 
 
 def is_collapsed(latent_means: np.ndarray) -> bool:
-    """No active dimension over these points (spec's "collapsed"): the metrics that fit or
+    """No active dimension over these points (collapsed: spec, "Training budget", item 4): the metrics that fit or
     compare shapes are undefined there, so they give NaN rather than numbers made of rounding."""
     latent_means = np.asarray(latent_means)
     return len(latent_means) < 2 or active_dimensions(latent_means) == 0
@@ -150,28 +166,37 @@ def diagnostics(history: list[dict], latent_means: np.ndarray, rule: PlateauRule
         "active_dims": active,
         "collapsed": active < 1,
         "plateau_step": plateau_step(steps, values, rule, cap=int(steps[-1])),
-        "converged": bool(last < rule.tol),
+        "converged": converged_at_end(steps, values, rule),
         # the arithmetic and the weights' layout the run trained in (both change rounding)
         "precision": str(history[-1].get("precision") or "fp32"),
         "memory_format": str(history[-1].get("memory_format") or "contiguous"),
     }
 
 
-def budget(history: list[dict], rule: PlateauRule) -> dict:
+def budget(history: list[dict], rule: PlateauRule, steps: int | None = None) -> dict:
     """The training budget the joint template's curve gives every other model of its dataset.
 
-    The template trained until the rule held (``until = "plateau"``); ``steps`` is the step at
-    which it first held. A template that reached ``max_steps`` without a plateau gives its last
-    step and is *not converged*: its dataset's cells say so.
+    Under the plateau rule (``steps`` None) the template trained until the rule held; ``steps``
+    is the step at which it first held. A template that reached ``max_steps`` without a plateau
+    gives its last step and is *not converged*: its dataset's cells say so. Under a fixed budget
+    (``steps`` a number, ``source`` "fixed") the template trained that many steps and the budget
+    is *converged* only when the template's own curve is flat at its last step, as any run's is.
     """
-    steps, values = judged_curve(history)
-    reached = plateau_step(steps, values, rule)
-    return {
-        "steps": int(reached if reached is not None else steps[-1]),
-        "plateau_step": reached,
-        "converged": reached is not None,
-        "rule": rule.as_dict(),
-    }
+    curve_steps, values = judged_curve(history)
+    reached = plateau_step(curve_steps, values, rule)
+    common = {"plateau_step": reached, "rule": rule.as_dict()}
+    if steps is None:
+        return {"steps": int(reached if reached is not None else curve_steps[-1]), "source": PLATEAU, "converged": reached is not None, **common}
+    if int(curve_steps[-1]) != int(steps):
+        raise ValueError(f"the joint template's history ends at step {int(curve_steps[-1])}, not at its fixed budget of {int(steps)} steps")
+    return {"steps": int(steps), "source": "fixed", "converged": converged_at_end(curve_steps, values, rule), **common}
+
+
+def converged_at_end(steps, values, rule: PlateauRule) -> bool:
+    """The rule holds at the curve's last step (spec, "Training budget", item 4): at least
+    ``min_steps`` trained and the best value improved by less than ``tol`` over the last window."""
+    steps, values = _curve(steps, values)
+    return bool(int(steps[-1]) >= rule.min_steps and improvement(steps, values, len(steps) - 1, rule) < rule.tol)
 
 
 def knn_accuracy(z_train: np.ndarray, y_train: np.ndarray, z_val: np.ndarray, y_val: np.ndarray, k: int = 5) -> float:

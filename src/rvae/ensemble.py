@@ -31,6 +31,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
+from rvae.convergence import PLATEAU
 from rvae.device import resolve_device
 from rvae.losses import RosettaLoss, batch_loss
 from rvae.models import ArchitectureSpec, VAE, build_vae
@@ -77,6 +78,10 @@ class SeedBlockTrainer(TrainingLoop):
         checkpoint_paths: Sequence[str | Path | None] | None = None,
     ):
         super().__init__(models, configs, checkpoint_paths, label_seeds=True)
+        if self.config.until == PLATEAU and len(self.models) > 1:
+            # the block would stop only once every seed's curve is flat, so a seed's result would
+            # depend on its companions: a block trains a step budget (each seed judged after)
+            raise ValueError("a block of several models trains a number of steps, not until='plateau'; train each model alone to its plateau")
         # the vmapped step is not compiled and its stacked weights keep the default layout: say so
         # in the histories and the identities its checkpoints carry
         self.configs = [replace(config, compile="off", memory_format="contiguous") for config in self.configs]

@@ -27,7 +27,7 @@ from rvae.models import VAE, ArchitectureSpec, fingerprint
 from rvae.portable import RosettaPoints
 from rvae.seeds import role_seed
 from rvae.rosetta import make_rosetta_points
-from rvae.trainer import TrainConfig, train_vae
+from rvae.trainer import TrainConfig, steps_for_passes, train_vae
 
 log = logging.getLogger(__name__)
 # Passes over the training split per rho candidate when a grid is given (a candidate's fixed
@@ -178,7 +178,7 @@ def train_on_shared_points(
                 **{
                     **config.__dict__,
                     "rho": float(rho),
-                    "until": int(sweep_epochs) * -(-len(x_train) // config.batch_size),
+                    "until": steps_for_passes(sweep_epochs, len(x_train), config.batch_size),
                     "seed": role_seed(config.seed, f"sweep/rho/{float(rho)}"),
                 }
             )

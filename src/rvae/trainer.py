@@ -120,6 +120,12 @@ class TrainConfig:
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def steps_for_passes(passes: int, n: int, batch_size: int) -> int:
+    """The optimiser steps of ``passes`` passes over ``n`` points in batches of ``batch_size``
+    (the last batch of a pass may be short): how a budget given in epochs becomes steps."""
+    return int(passes) * -(-int(n) // int(batch_size))
+
+
 def make_adam(params, lr: float) -> torch.optim.Adam:
     """Adam with the fused kernel: one kernel for all parameters instead of a dozen per tensor.
 
@@ -307,7 +313,7 @@ class TrainingLoop:
         x_train = checked_training_data(x_train, self.device)
         rosetta = rosetta.to(self.device) if rosetta is not None else None
         x_val = x_val.to(self.device, torch.float32) if x_val is not None else None
-        data_id = data_identity(x_train, rosetta)
+        data_id = data_identity(x_train, rosetta, x_val)
         start = time.perf_counter()
         try:
             self._set_memory_format(self.config.memory_format)  # resolved, as precision and compile

@@ -2,6 +2,7 @@
 # The decisions live in the package: the paper's plan (rvae.paper.plan), the files each target
 # needs (rvae.workflow.targets), the params each job gets (rvae.workflow.params) and every
 # results path (rvae.workflow.paths); these functions only hand them the config and wildcards.
+import os
 import sys
 from pathlib import Path
 
@@ -95,6 +96,10 @@ def budget_input(wildcards):
     return job_params.budget_input(config, wildcards.dataset, which)
 
 
+def budget_record(wildcards):
+    return job_params.budget_record(wildcards.dataset)
+
+
 def sweep_part_files(wildcards):
     return job_params.sweep_part_files(
         config, wildcards.experiment, wildcards.dataset, wildcards.param
@@ -138,3 +143,15 @@ def portability_inputs(wildcards):
 onsuccess:
     for line in targets.convergence_warnings(config):
         print(line)
+
+
+def results_page_files():
+    """The results page's inputs, its convergence files keyed "dataset|retraining" (params are JSON-like)."""
+    inputs = targets.results_page_inputs(config)
+    inputs["convergence"] = {
+        f"{dataset}|{label}": path
+        for (dataset, label), path in inputs["convergence"].items()
+    }
+    if inputs["findings"] is None:
+        del inputs["findings"]
+    return inputs

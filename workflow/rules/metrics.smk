@@ -63,7 +63,7 @@ rule similarity_panel:
 
 rule convergence:
     input:
-        unpack(budget_input),
+        unpack(budget_record),
         embeddings=run_embeddings,
         histories=run_histories,
     output:

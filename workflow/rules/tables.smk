@@ -81,3 +81,29 @@ rule portability_table:
         conditions=lambda w: targets.portability_conditions(config),
     script:
         "../scripts/portability_table.py"
+
+
+# What the run was: machine, time per rule, budgets, convergence, findings (docs/results.md is a copy).
+rule results_page:
+    input:
+        lambda w: targets.files_in(results_page_files()),
+    output:
+        report(
+            paths.RESULTS_PAGE,
+            category="Findings",
+            caption="../report/results_page.rst",
+            labels={"file": "results page"},
+        ),
+    log:
+        paths.log("tables", "results_page"),
+    localrule: True
+    conda:
+        "../../envs/rvae.yaml"
+    params:
+        inputs=lambda w: results_page_files(),
+        config_files=[
+            os.path.relpath(f) if not os.path.isabs(str(f)) else str(f)
+            for f in workflow.configfiles
+        ],
+    script:
+        "../scripts/results_page.py"

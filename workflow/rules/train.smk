@@ -18,10 +18,8 @@ rule train_template:
         mem_mb=4000,
         runtime=120,
     params:
-        training=lambda w: job_params.training_params(
-            config,
-            w.dataset,
-            job_params.seed_of(config, job_params.template_role(w.dataset, w.which)),
+        training=lambda w: job_params.template_training_params(
+            config, w.dataset, w.which
         ),
         seed_role=lambda w: job_params.template_role(w.dataset, w.which),
         architecture=lambda w: job_params.architecture_params(config, w.dataset),
@@ -42,6 +40,7 @@ rule budget:
         "../../envs/rvae.yaml"
     params:
         rule=lambda w: job_params.plateau_rule(config, w.dataset),
+        steps=lambda w: job_params.fixed_steps(config, w.dataset),
     script:
         "../scripts/budget.py"
 

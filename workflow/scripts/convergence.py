@@ -1,7 +1,8 @@
 """Convergence diagnostics of every seed of one retraining (spec, "Training budget", item 4).
 
-``budget_converged`` says whether the budget the runs trained was a plateau's: under ``steps: auto``
-a joint template that reached max_steps leaves every run of its dataset short of one."""
+``budget_converged`` says whether the budget the runs trained was enough for the joint template:
+under ``steps: auto`` one that reached max_steps, under a fixed budget one whose curve was not flat
+at its end, leaves every run of its dataset short of a plateau."""
 
 import json
 import logging
@@ -18,12 +19,12 @@ from rvae.workflow.script import start
 sm = snakemake  # noqa: F821
 start(sm)
 rule = PlateauRule(**sm.params.rule)
-budget_converged = json.loads(Path(sm.input.budget).read_text())["converged"] if hasattr(sm.input, "budget") else True
+record = json.loads(Path(sm.input.budget).read_text())
 rows = []
 for seed, embedding, history in zip(sm.params.seeds, sm.input.embeddings, sm.input.histories):
     latents = training_latents(read_embedding(embedding), sm.wildcards.experiment)
     report = diagnostics(pd.read_parquet(history).to_dict("records"), latents, rule)
-    rows.append({"seed": seed, **report, "budget_converged": bool(budget_converged)})
+    rows.append({"seed": seed, **report, "budget_converged": bool(record["converged"]), "budget_source": record["source"]})
 frame = pd.DataFrame(rows)
 with atomic_path(sm.output[0]) as tmp:
     frame.to_parquet(tmp, index=False)

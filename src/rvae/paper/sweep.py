@@ -15,7 +15,7 @@ from rvae.inference import evaluate
 from rvae.models import ArchitectureSpec
 from rvae.paper.experiment import TRAIN_PARTITION, training_set
 from rvae.portable import RosettaPoints
-from rvae.trainer import TrainConfig
+from rvae.trainer import TrainConfig, steps_for_passes
 from rvae.vocabulary import SWEPT_MODEL
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ def candidate_steps(data: PreparedDataset, experiment: str, param: str, n_rosett
     the paper's 20 epochs of their own data, not the joint template's budget). The R-VAE trains on
     the partition's train split; the beta-VAE on it plus the Rosetta inputs (``training_set``)."""
     n = len(data.rows(TRAIN_PARTITION[experiment], "train")) + (0 if SWEPT_MODEL[param] == "rvae" else int(n_rosetta))
-    return int(epochs) * -(-n // int(batch_size))
+    return steps_for_passes(epochs, n, batch_size)
 
 
 def score_grid(

@@ -71,7 +71,8 @@ def _convergence(cell: Cell, convergence: dict | None) -> tuple:
     ]
     frames = [convergence[cell.retraining], convergence[cell.reference]]
     if any("budget_converged" in f and not f["budget_converged"].all() for f in frames):
-        failed.insert(0, "the joint template reached plateau.max_steps without a plateau")
+        fixed = any(f.get("budget_source", pd.Series(dtype=str)).eq("fixed").any() for f in frames)
+        failed.insert(0, "a fixed budget the joint template's curve was not flat after" if fixed else "the joint template reached plateau.max_steps without a plateau")
     note = "" if converged else f"not converged: {', '.join(dict.fromkeys(failed))}"
     return converged, collapsed, note
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import re
+
 from pathlib import Path
 
 from rvae.data.common import DataError
@@ -44,18 +47,22 @@ def check_training(config: dict) -> None:
     from rvae.workflow.params import plateau_rule
 
     factor = config.get("budget_factor", 1)
-    if not (isinstance(factor, (int, float)) and factor > 0):
-        raise ConfigError(f"budget_factor must be a number > 0, got {factor!r}")
+    if not _positive_number(factor):
+        raise ConfigError(f"budget_factor must be a finite number > 0, got {factor!r}")
     for name, settings in config["datasets"].items():
-        own_factor = settings["training"].get("budget_factor", factor)
-        if not (isinstance(own_factor, (int, float)) and own_factor > 0):
-            raise ConfigError(f"datasets.{name}.training.budget_factor must be a number > 0, got {own_factor!r}")
+        if not _positive_number(settings["training"].get("budget_factor", factor)):
+            raise ConfigError(f"datasets.{name}.training.budget_factor must be a finite number > 0, got {settings['training']['budget_factor']!r}")
         own = settings["training"].get("plateau", {})
         try:
             PlateauRule(**plateau_rule(config, name))
         except (TypeError, ValueError) as err:
-            where = f"datasets.{name}.training.plateau" if own else "plateau"
-            raise ConfigError(f"{where} (dataset {name!r}): {str(err).replace('plateau.', where + '.')}") from err
+            # each key named where its value comes from: the dataset's own, or the top level
+            message = re.sub(r"plateau\.(\w+)", lambda m: f"datasets.{name}.training.plateau.{m.group(1)}" if m.group(1) in own else m.group(0), str(err))
+            raise ConfigError(f"dataset {name!r}: {message}") from err
+
+
+def _positive_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
 def check_config(config: dict) -> None:

@@ -57,6 +57,13 @@ def training_params(config: dict, dataset: str, seed: int, beta: float = 1.0, rh
     )
 
 
+def template_training_params(config: dict, dataset: str, which: str) -> dict:
+    """A template's training params under its seed role. The joint template's budget is its own
+    (``budget_factor`` scales the others'), so editing the factor does not rerun it."""
+    training = training_params(config, dataset, seed_of(config, template_role(dataset, which)))
+    return {**training, "budget_factor": 1} if which == "joint" else training
+
+
 def resolve_until(steps, budget_factor: float, joint: bool, budget_steps: int | None = None) -> int | str:
     """What a run trains until (spec, "Training budget"), the one place ``steps: auto`` is read.
 
@@ -137,11 +144,23 @@ def auto_budget(config: dict, dataset: str) -> bool:
 
 
 def budget_input(config: dict, dataset: str, which: str | None = None) -> dict:
-    """``{"budget": file}`` when the dataset's budget is set by the joint template's plateau
-    (every model but the joint template itself waits for it), else nothing."""
+    """``{"budget": file}`` for a training job when the dataset's budget is set by the joint
+    template's plateau (every model but the joint template itself waits for it), else nothing."""
     if not auto_budget(config, dataset) or which == "joint":
         return {}
+    return budget_record(dataset)
+
+
+def budget_record(dataset: str) -> dict:
+    """``{"budget": file}``: the budget's record, which every dataset has (plateau or fixed); the
+    convergence files take ``budget_converged`` from it."""
     return {"budget": paths.fill(paths.BUDGET, dataset=dataset)}
+
+
+def fixed_steps(config: dict, dataset: str) -> int | None:
+    """The joint template's configured steps, or None under ``steps: auto``."""
+    steps = config["datasets"][dataset]["training"]["steps"]
+    return None if steps == AUTO else int(steps)
 
 
 def architecture_params(config: dict, dataset: str, variant: str = "same") -> dict:

@@ -66,6 +66,9 @@ PORTABILITY_SEEDS = "results/portability/{dataset}/{method}-k{k}-{variant}.parqu
 PORTABILITY_TABLE = "results/tables/portability.{ext}"
 FIGURE_FORMATS = ("png", "pdf")
 
+# What the run was (rvae.workflow.results_page): machine, time, budgets, convergence, findings
+RESULTS_PAGE = "results/results.md"
+
 EXPORT = "results/export/{dataset}/rosetta.parquet"
 EXPORT_SUMMARY = "results/export/{dataset}/rosetta.md"
 PORTABLE = "results/portable/{name}/{file}"

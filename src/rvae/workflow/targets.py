@@ -41,7 +41,30 @@ def all_targets(config: dict) -> list[str]:
         for ext in paths.FIGURE_FORMATS
         if (name, ext) != ("datasets", "pdf")  # the examples figure is a PNG only
     ]
-    return tables + figures + findings_targets(config) + portability_targets(config) + template_diagnostics(config) + sharing_targets(config)
+    page = [paths.RESULTS_PAGE] if table_numbers(config) else []
+    return tables + figures + findings_targets(config) + portability_targets(config) + template_diagnostics(config) + sharing_targets(config) + page
+
+
+def table_datasets(config: dict) -> list[str]:
+    """The datasets the config's tables use, in order."""
+    return list(dict.fromkeys(r.dataset for n in table_numbers(config) for _, r in table_retrainings(n, config["tables"])))
+
+
+def results_page_inputs(config: dict) -> dict:
+    """What the results page reads: per dataset its budget record, templates' diagnostics and
+    points; every retraining's convergence file (keyed by dataset and retraining); the tables,
+    figures and scorecard it links or counts."""
+    datasets = table_datasets(config)
+    retrainings = dict.fromkeys(r for n in table_numbers(config) for _, r in table_retrainings(n, config["tables"]))
+    return {
+        "budgets": {d: paths.fill(paths.BUDGET, dataset=d) for d in datasets},
+        "templates": {d: paths.fill(paths.TEMPLATE_DIAGNOSTICS, dataset=d) for d in datasets},
+        "points": {d: paths.fill(paths.DATA_POINTS, dataset=d) for d in datasets},
+        "convergence": {(r.dataset, paths.fill(paths.RETRAINING, **paths.retraining_values(r))): paths.fill(paths.CONVERGENCE, **paths.retraining_values(r)) for r in retrainings},
+        "tables": [paths.fill(paths.TABLE, n=n, ext="md") for n in table_numbers(config)] + ([paths.fill(paths.PORTABILITY_TABLE, ext="md")] if portability_targets(config) else []),
+        "figures": [paths.fill(paths.FIGURE, name=name, ext="png") for name in figure_names(config)],
+        "findings": paths.FINDINGS["parquet"] if table_numbers(config) else None,
+    }
 
 
 def findings_targets(config: dict) -> list[str]:
@@ -109,8 +132,7 @@ def table_convergence(config: dict, number: int) -> dict:
 
 def template_diagnostics(config: dict) -> list[str]:
     """The templates' diagnostics of every dataset a table uses."""
-    datasets = dict.fromkeys(r.dataset for n in table_numbers(config) for _, r in table_retrainings(n, config["tables"]))
-    return [paths.fill(paths.TEMPLATE_DIAGNOSTICS, dataset=d) for d in datasets]
+    return [paths.fill(paths.TEMPLATE_DIAGNOSTICS, dataset=d) for d in table_datasets(config)]
 
 
 def sweep_rosetta(config: dict, experiment: str, dataset: str) -> str:
@@ -250,8 +272,10 @@ def convergence_warnings(config: dict) -> list[str]:
     lines = []
     for dataset in config["datasets"]:
         path = Path(paths.fill(paths.BUDGET, dataset=dataset))
-        if path.exists() and not json.loads(path.read_text())["converged"]:
-            lines.append(f"WARNING not converged: {dataset} joint template reached plateau.max_steps without a plateau ({path})")
+        record = json.loads(path.read_text()) if path.exists() else {"converged": True}
+        if not record["converged"]:
+            why = f"not flat after its fixed {record['steps']} steps" if record.get("source") == "fixed" else "reached plateau.max_steps without a plateau"
+            lines.append(f"WARNING not converged: {dataset} joint template {why} ({path})")
     retrainings = dict.fromkeys(r for n in table_numbers(config) for _, r in table_retrainings(n, config["tables"]))
     for r in retrainings:
         path = Path(paths.fill(paths.CONVERGENCE, **paths.retraining_values(r)))

@@ -107,7 +107,9 @@ def _table_line(number: int, spec: dict) -> str:
 
 
 def _budget(steps) -> str:
-    return "steps set by the joint template's plateau" if steps == "auto" else f"{steps} steps"
+    from rvae.workflow.params import AUTO
+
+    return "steps set by the joint template's plateau" if steps == AUTO else f"{steps} steps"
 
 
 def _dataset_line(name: str, settings: dict, config: dict) -> str:
