@@ -1,3 +1,6 @@
+"""Shared fixtures. The fast path is ``bash test.sh -m fast``: every test not marked ``slow``
+(docs/testing.md gives its time and what it leaves out); ``bash test.sh`` runs everything."""
+
 import numpy as np
 import pytest
 import torch
@@ -81,3 +84,10 @@ def log_lines():
     yield capture
     logger.removeHandler(capture.handler)
     logger.setLevel(level)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test that is not ``slow`` as ``fast``, so the fast path is one name."""
+    for item in items:
+        if item.get_closest_marker("slow") is None:
+            item.add_marker(pytest.mark.fast)

@@ -322,14 +322,28 @@ def test_percentile_interval_keeps_infinities_and_refuses_nan():
     assert percentile_interval(np.arange(101.0)) == (2.5, 97.5)
 
 
-def test_figure_draws_one_point_per_scored_claim(tmp_path):
-    findings = build_findings(fake_results(tmp_path), tmp_path / "out")
-    figure_findings(findings, tmp_path / "findings.png", tmp_path / "findings.pdf")
-    from PIL import Image
+def test_figure_draws_one_point_per_scored_claim(tmp_path, monkeypatch):
+    import rvae.paper.plots as plots
 
-    with Image.open(tmp_path / "findings.png") as image:
-        assert image.size[0] > 400 and image.size[1] > 200
-    assert (tmp_path / "findings.pdf").stat().st_size > 1000
+    findings = build_findings(fake_results(tmp_path), tmp_path / "out")
+    drawn = {}
+    save = plots.save_figure
+    monkeypatch.setattr(plots, "save_figure", lambda fig, png, pdf=None: (drawn.setdefault("fig", fig), save(fig, png, pdf)))
+    figure_findings(findings, tmp_path / "findings.png", tmp_path / "findings.pdf")
+    scored = findings[(findings["kind"] == "table") & np.isfinite(findings["our_difference"].astype(float))]
+    assert len(scored) > 5
+    points = {}
+    for ax in drawn["fig"].axes:
+        title = ax.get_title()
+        for line in ax.get_lines():
+            if line.get_marker() in ("o", "s") and line.get_linestyle() == "None":
+                points.setdefault(title, []).extend(zip(line.get_xdata(), line.get_ydata()))
+    assert sum(len(p) for p in points.values()) == len(scored)  # one point per scored claim, no more
+    for number, table in scored.groupby(scored["table"].astype(int)):
+        panel = next(v for title, v in points.items() if title.startswith(f"Table {number} "))
+        expected = sorted(zip(table["paper_difference"].astype(float), table["our_difference"].astype(float)))
+        assert np.allclose(sorted(panel), expected)  # at (paper's effect, ours)
+    assert (tmp_path / "findings.png").stat().st_size > 1000 and (tmp_path / "findings.pdf").stat().st_size > 1000
 
 
 # -- The command line ------------------------------------------------------------------------

@@ -30,8 +30,12 @@ def test_conda_env_lists_the_same_packages_as_pyproject():
     assert conda == pypi, f"only in envs/rvae.yaml: {conda - pypi}; only in pyproject: {pypi - conda}"
 
 
-def test_ci_runs_the_readme_test_command():
+def test_ci_runs_exactly_the_readme_test_command():
+    """README's "Two commands" block: set up and run, set up and test; CI runs the second and nothing else."""
     readme = (ROOT / "README.md").read_text()
-    ci = (ROOT / ".ci" / "run").read_text()
-    assert "bash test.sh" in readme
-    assert "bash test.sh" in ci
+    section = readme.split("## Two commands", 1)[1].split("\n## ", 1)[0]
+    commands = [line.split("#", 1)[0].strip() for line in section.splitlines() if line.startswith("    ") and line.strip()]
+    assert commands[:2] == ["bash run.sh", "bash test.sh"]
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    steps = [line.strip() for line in ci if line.strip() and not line.startswith("#") and not line.startswith(("set ", "cd "))]
+    assert steps == [commands[1]]

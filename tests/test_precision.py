@@ -1,10 +1,14 @@
 """Mixed precision and compiled steps: what auto picks, what a run records, and that
 the faster steps compute the same loss up to their own rounding."""
 
+import os
+import re
+from pathlib import Path
+
 import pytest
 import torch
 
-from rvae.device import native_bf16, resolve_compile, resolve_precision
+from rvae.device import resolve_compile, resolve_precision
 from rvae.losses import RosettaLoss, batch_loss
 from rvae.models import ArchitectureSpec, build_vae
 from rvae.trainer import TrainConfig, Trainer, compiled
@@ -18,13 +22,26 @@ def test_auto_precision_takes_bf16_only_for_image_nets_on_native_hardware():
     assert resolve_precision("fp32", CPU, "conv") == "fp32"
     assert resolve_precision("bf16", CPU, "mlp") == "bf16"  # asked for explicitly
     assert resolve_precision("auto", CPU, "mlp") == "fp32"  # measured slower in bf16
-    expected = "bf16" if native_bf16(CPU) else "fp32"
+    # what this machine has, read independently of rvae.device: a CPU flag and oneDNN's ISA cap
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper()
+    uncapped = cap in ("", "ALL") or any(word in cap for word in ("BF16", "AMX", "AVX10"))
+    expected = "bf16" if re.search(r"\b(avx512_bf16|amx_bf16)\b", flags) and uncapped else "fp32"
     assert resolve_precision("auto", CPU, "conv") == resolve_precision("auto", CPU, "ava") == expected
     with pytest.raises(ValueError, match="precision must be one of"):
         resolve_precision("fp16", CPU, "conv")
     with pytest.raises(ValueError, match="precision must be one of"):
         TrainConfig(until=1, precision="half")
     assert resolve_compile("auto", CPU) == "off" and resolve_compile("on", CPU) == "on"
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_takes_bf16_for_the_measured_families_exactly_where_bf16_is_native(monkeypatch, native):
+    import rvae.device
+
+    monkeypatch.setattr(rvae.device, "native_bf16", lambda device: native)
+    picks = {family: resolve_precision("auto", CPU, family) for family in ("mlp", "conv", "ava")}
+    assert picks == {"mlp": "fp32", "conv": "bf16" if native else "fp32", "ava": "bf16" if native else "fp32"}
 
 
 def test_a_run_records_its_precision_and_checkpoints_name_it():

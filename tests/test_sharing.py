@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import yaml
 
 from rvae.cli import main as rvae
@@ -81,11 +82,16 @@ def test_alice_and_bob_share_a_latent_space_on_mnist(tmp_path):
     assert "export_rosetta" in dry.stdout and "train_portable" in dry.stdout and "figure_portable" in dry.stdout
 
 
-def test_cli_help_lists_the_commands():
+def test_cli_help_is_for_users_with_an_example_per_command():
     out = subprocess.run([RVAE, "--help"], capture_output=True, text=True)
     assert out.returncode == 0
-    for command in ("train", "export-rosetta", "example-data", "compare"):
+    for command in ("train", "export-rosetta", "example-data", "compare", "findings"):
         assert command in out.stdout
+        own = subprocess.run([RVAE, command, "--help"], capture_output=True, text=True).stdout
+        assert f"example: rvae {command} " in own, command
+    assert "docs/own-data.md" in out.stdout and "docs/sharing.md" in out.stdout
+    for note in ("floor", "tests/", "schema", "imports"):  # notes for maintainers stay in the code
+        assert note not in out.stdout, note
     train = subprocess.run([RVAE, "train", "--help"], capture_output=True, text=True).stdout
     assert "--rosetta" in train and "--rho-grid" in train
 
@@ -274,8 +280,12 @@ def test_bob_refuses_a_bad_rosetta_file(tmp_path, capsys, make, message):
     path = make(tmp_path)
     code = rvae(["train", "--data", str(bob), "--rosetta", str(path), "--steps", "2", "--out", str(tmp_path / "o"), "--quiet"])
     err = capsys.readouterr().err
-    if message is None:
-        assert code == 0
+    if message is None:  # accepted: Bob's model takes the file's latent size
+        from rvae.models import load_model
+
+        assert code == 0 and load_model(tmp_path / "o" / "model.pt").spec.latent_dim == 3
+        embedding = pd.read_parquet(tmp_path / "o" / "embedding.parquet")
+        assert [c for c in embedding.columns if c.startswith("z")] == ["z0", "z1", "z2"]
     else:
         assert code == 2 and message in err, err
         assert not (tmp_path / "o" / "model.pt").exists()
@@ -346,7 +356,7 @@ BAD_INPUT = [
     ("input_shape a number", lambda t, m: _train(t, _data(t, raw_meta="input_shape: 5\nfamily: mlp\n")),
      "d/dataset.yaml: input_shape should be a list of positive sizes such as [1, 28, 28], got 5"),
     ("unknown family", lambda t, m: _train(t, _data(t, meta={"family": "resnet"})), "d/dataset.yaml: family 'resnet' is not one of mlp, conv, ava"),
-    ("no family", lambda t, m: _train(t, _data(t, raw_meta="input_shape: [5]\n")), "d/dataset.yaml names no 'family' and --family was not given"),
+    ("no family", lambda t, m: _train(t, _data(t, raw_meta="input_shape: [5]\n")), "d/dataset.yaml names no 'family' (mlp, conv or ava) and --family gives none"),
     ("latent_dim 0 in dataset.yaml", lambda t, m: _train(t, _data(t, meta={"latent_dim": 0})), "d/dataset.yaml: latent_dim should be a positive whole number, got 0"),
     ("data folder missing", lambda t, m: _train(t, t / "nowhere"), "nowhere does not exist"),
     ("data folder is a file", lambda t, m: _train(t, _with(t, "afile", b"x") / "afile"), "afile: not a folder"),
@@ -376,6 +386,7 @@ BAD_INPUT = [
     ("--max-steps below the rule's min_steps", lambda t, m: _train(t) + ["--max-steps", "10"], "error: --min-steps (1000) is above --max-steps (10)"),
     ("--max-steps before the rule's first judgement", lambda t, m: _train(t) + ["--min-steps", "100", "--max-steps", "110"], "error: --max-steps (110) is below the first step"),
     ("--latent-dim 0", lambda t, m: _train(t) + ["--latent-dim", "0"], "argument --latent-dim: must be at least 1, got 0"),
+    ("--device tpu", lambda t, m: _train(t) + ["--device", "tpu"], "error: --device tpu: device must be one of"),
     ("--rho-grid text", lambda t, m: _train(t) + ["--rho-grid", "a,b"], "argument --rho-grid: 'a,b' is not a comma-separated list of numbers"),
     ("--k 0", lambda t, m: _export(t, m, k=0), "rvae export-rosetta: error: argument --k: must be at least 1, got 0"),
     ("--per-digit 0", lambda t, m: ["example-data", "--out", str(t / "ex"), "--per-digit", "0"], "argument --per-digit: must be at least 1, got 0"),
@@ -408,9 +419,11 @@ def test_the_reported_cases_through_the_real_command(tmp_path):
          f"error: {tmp_path}/alice.parquet: not an rvae model file (a Parquet file)"),
         (["export-rosetta", "--model", str(_pickle(tmp_path)), "--data", str(_data(tmp_path, "ok2")), "--out", str(tmp_path / "r.parquet")],
          f"error: {tmp_path}/evil.parquet: not an rvae model file (unreadable by torch.load, UnpicklingError)"),
-    ):  # fmt: skip
+    ) + ((["train", "--data", str(_data(tmp_path, "ok3")), "--out", str(tmp_path / "c"), "--device", "cuda"],
+          "error: --device cuda: torch sees no CUDA device"),) * (not torch.cuda.is_available()):  # fmt: skip
         done = subprocess.run([RVAE, *argv], capture_output=True, text=True)
         assert done.returncode == 2 and done.stderr.startswith(message) and done.stderr.count("\n") == 1, done.stderr
+    assert not (tmp_path / "c").exists()  # refused before anything was written
 
 
 def test_train_without_steps_trains_to_its_own_plateau_and_logs_plain_lines(tmp_path, capsys):

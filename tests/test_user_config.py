@@ -20,7 +20,7 @@ from rvae.workflow.user_config import apply_extends, merge
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
-README = (ROOT / "README.md").read_text()
+GUIDE = (ROOT / "docs" / "workflow.md").read_text()  # docs/workflow.md, "Your own config": its examples as written
 
 
 def dry_run(workdir: Path, *args: str) -> tuple[dict, str]:
@@ -38,7 +38,7 @@ def fresh_clone(tmp_path: Path) -> Path:
 
 
 def readme_yaml(marker: str) -> str:
-    block = README.split(f"<!-- {marker} -->")[1].split(f"<!-- /{marker} -->")[0]
+    block = GUIDE.split(f"<!-- {marker} -->")[1].split(f"<!-- /{marker} -->")[0]
     return block.split("```yaml\n")[1].split("```")[0]
 
 
@@ -106,7 +106,7 @@ def test_sharing_config_builds_only_the_sharing_targets(tmp_path):
 
 
 def test_readme_one_dataset_config_builds_exactly_its_table(tmp_path):
-    """(c) The README's minimal config, as written there: Table 1 on the 8 Gaussians."""
+    """(c) docs/workflow.md's minimal config, as written there: Table 1 on the 8 Gaussians."""
     workdir = fresh_clone(tmp_path)
     (workdir / "my_config.yaml").write_text(readme_yaml("own-config"))
     jobs, stderr = dry_run(workdir, "--configfile", "my_config.yaml")
@@ -115,6 +115,7 @@ def test_readme_one_dataset_config_builds_exactly_its_table(tmp_path):
         "prepare_data": 1,
         "plot_datasets": 1,
         "train_template": 2,  # D1 (Table 1's runs) and joint (the templates' diagnostics compare both)
+        "budget": 1,  # the fixed budget's record: is the joint template's curve flat after 2,000 steps?
         "template_diagnostics": 1,
         "select_rosetta": 1,  # k-means, k = 8
         "retrain": models,  # one block holds the schema's default 3 seeds
@@ -126,10 +127,11 @@ def test_readme_one_dataset_config_builds_exactly_its_table(tmp_path):
         "make_table": 1,
         "findings": 1,  # the scorecard of the paper's claims, and its figure
         "figure_findings": 1,
+        "results_page": 1,
         "all": 1,
     }
-    assert jobs == {**expected, "total": 39}, jobs
-    assert "runs 39 jobs" in README
+    assert jobs == {**expected, "total": 41}, jobs
+    assert "runs 41 jobs" in GUIDE
     assert re.findall(r"^  (\w+.*)$", stderr, re.M)[:2] == [
         "dataset gaussians: gaussians (generated), mlp latent 2, 2000 steps -> table1",
         "table1: reproducibility, gaussians k=8",
@@ -137,15 +139,15 @@ def test_readme_one_dataset_config_builds_exactly_its_table(tmp_path):
 
 
 def test_readme_extends_config_changes_only_what_it_says(tmp_path):
-    """The README's `extends:` example: the default with 10 seeds (two blocks of 5 per run),
-    MNIST at a fixed 1,200 steps and no Table 5 (whose own runs are birdsong k=4's and k=16's three each)."""
+    """docs/workflow.md's `extends:` example: the default with 10 seeds (two blocks of 5 per run),
+    MNIST at a fixed 1,200 steps and no Table 5 (whose own runs are birdsong k=4's three)."""
     workdir = fresh_clone(tmp_path)
     (workdir / "more_seeds.yaml").write_text(readme_yaml("extends-config"))
     jobs, stderr = dry_run(workdir, "--configfile", "more_seeds.yaml")
-    runs = 62 - 6  # the default's runs (test above) less Table 5's own
+    runs = 59 - 3  # the default's runs (test above) less Table 5's own
     assert jobs["retrain"] == 2 * runs and jobs["seed_result"] == 10 * runs and jobs["convergence"] == runs
     assert jobs["make_table"] == 9 and jobs["select_rosetta"] == 13 - 1  # birdsong k=4 was Table 5's only (Table 8 uses k=16)
-    assert jobs["budget"] == 3  # MNIST's steps are fixed now: no plateau to find
+    assert jobs["budget"] == 4  # every dataset's budget has its record, MNIST's fixed 1,200 steps too
     assert "dataset mnist: mnist (embedded), conv latent 16, 1200 steps" in stderr
     assert f"more_seeds.yaml + {workdir / 'config' / 'config.yaml'} (10 seeds" in stderr
 
@@ -171,9 +173,10 @@ def test_paper_config_builds_its_whole_dag(tmp_path):
         "gather_sweep": swept * 2,
         "select_hyperparameter": used * 2,
         "figure_sweeps": 1,
+        "results_page": 1,
         **all_tables_jobs(reproducibility, sequential, n_seeds=10),
     }
-    assert jobs == {**expected, "total": sum(expected.values())} and jobs["total"] == 1009
+    assert jobs == {**expected, "total": sum(expected.values())} and jobs["total"] == 1010
     # on CPUs the conv grids (MNIST, birdsong, chairs) train one candidate after another, so each
     # is split into parts of at most seed_block.size (10): beta's 11 in 2 parts, rho's 21 in 3
     on_cpu, _ = dry_run(workdir, "--configfile", "config/paper.yaml", "--config", "device=cpu")
@@ -181,17 +184,18 @@ def test_paper_config_builds_its_whole_dag(tmp_path):
 
 
 def test_slurm_test_config_builds_table1_and_its_lab_data(tmp_path):
-    """(e) tests/slurm/config.yaml: Table 1 on the Gaussians (as the README example: 39 jobs) and
+    """(e) tests/slurm/config.yaml: Table 1 on the Gaussians (as the docs/workflow.md example: 41 jobs) and
     the unused `lab` folder dataset, prepared only for the datasets figure."""
     from test_slurm import CONFIG, write_lab_data
 
     write_lab_data(tmp_path, poisoned=False)
     everything, _ = dry_run(tmp_path, "--configfile", str(CONFIG))
-    assert everything["total"] == 39 + 1 and everything["prepare_data"] == 2
+    assert everything["total"] == 41 + 1 and everything["prepare_data"] == 2
     table, _ = dry_run(tmp_path, "results/tables/table1.csv", "--configfile", str(CONFIG))
-    # the table alone: no figures, scorecard, template diagnostics (nor the joint template) or `all`
-    assert table["total"] == 39 - 7
-    assert table["seed_result"] == 4 * 3 and table["prepare_data"] == 1 and table["train_template"] == 1
+    # the table alone: no figures, scorecard, template diagnostics, results page or `all`; the joint
+    # template stays, since its curve decides whether the fixed budget behind every cell was enough
+    assert table["total"] == 41 - 7
+    assert table["seed_result"] == 4 * 3 and table["prepare_data"] == 1 and table["train_template"] == 2 and table["budget"] == 1
 
 
 def test_merge_semantics():

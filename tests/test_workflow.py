@@ -147,8 +147,8 @@ def test_the_joint_templates_plateau_sets_every_models_steps_and_convergence_is_
     not_converged = table[~table["converged"].astype(bool)]
     assert len(not_converged) and not_converged["note"].str.contains("not converged").all()
     warnings = [line for line in result.stdout.splitlines() + result.stderr.splitlines() if line.startswith("WARNING not converged")]
-    if not chosen["converged"]:
-        assert any("gaussians joint template reached plateau.max_steps" in line for line in warnings)
+    capped = any("gaussians joint template reached plateau.max_steps" in line for line in warnings)
+    assert capped == (not chosen["converged"])  # the warning exactly when the budget file says so
     # birdsong's runs take 2 steps (fixed in the tiny config): none can be converged, and Snakemake says so
     birdsong = pd.read_parquet(workdir / "results/metrics/convergence/sequential/birdsong/kmeans-k4-same/rvae.parquet")
     assert not birdsong["converged"].any()
@@ -187,6 +187,32 @@ def test_the_results_page_says_what_the_run_was(tiny_run):
     assert "(../results/tables/table1.md)" in page and "(../results/figures/figure2.png)" in page
     job_rules = {line.split("|")[1].strip() for line in page.split("## Time")[1].split("##")[0].splitlines() if line.startswith("| ")}
     assert {"retrain", "train_template"} <= job_rules
+
+
+def test_snakemake_warns_for_each_budget_and_retraining_short_of_a_plateau(tmp_path, monkeypatch):
+    """targets.convergence_warnings on a results folder made here: a capped plateau budget, a
+    fixed budget not flat at its end, a retraining with a run short of its plateau, and good ones."""
+    import json
+
+    from rvae.workflow import paths, targets
+
+    monkeypatch.chdir(tmp_path)
+    config = {"datasets": {"a": {}, "b": {}, "c": {}}, "tables": {"table1": {"a": 8}}}
+    records = {"a": {"steps": 900, "source": "plateau", "converged": False}, "b": {"steps": 50, "source": "fixed", "converged": False}, "c": {"steps": 70, "source": "plateau", "converged": True}}
+    for dataset, record in records.items():
+        Path(paths.fill(paths.BUDGET, dataset=dataset)).parent.mkdir(parents=True, exist_ok=True)
+        Path(paths.fill(paths.BUDGET, dataset=dataset)).write_text(json.dumps(record))
+    runs = pd.DataFrame({"seed": [0, 1, 2], "converged": [True, False, True], "collapsed": [False, False, True]})
+    for _, r in targets.table_retrainings(1, config["tables"]):
+        path = Path(paths.fill(paths.CONVERGENCE, **paths.retraining_values(r)))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        (runs if r.model_kind == "rvae" else runs.assign(converged=True, collapsed=False)).to_parquet(path)
+    warnings = targets.convergence_warnings(config)
+    assert warnings[:2] == [
+        "WARNING not converged: a joint template reached plateau.max_steps without a plateau (results/budget/a.json)",
+        "WARNING not converged: b joint template not flat after its fixed 50 steps (results/budget/b.json)",
+    ]
+    assert len(warnings) == 3 and "reproducibility/a/kmeans-k8-same/rvae: 2 of 3 runs (seeds [1, 2]; collapsed 1)" in warnings[2]
 
 
 def test_a_joint_template_at_its_cap_makes_every_cell_of_its_dataset_not_converged():

@@ -1,26 +1,14 @@
-"""``rvae``: share a latent space between labs without Snakemake.
+"""The ``rvae`` command: the lab-to-lab flows without Snakemake (its help text is ``USAGE``).
 
-    rvae example-data --out example            # Alice's (digits 0-4) and Bob's (5-9) MNIST folders
-    rvae train --data example/alice --out example/alice_model
-    rvae export-rosetta --model example/alice_model/model.pt --data example/alice --k 32 --out example/rosetta.parquet
-    rvae train --data example/bob --rosetta example/rosetta.parquet --out example/bob_model
-    rvae findings results                      # which of the paper's claims a finished run reproduces
-    rvae compare --reference example/alice_model/model.pt --model example/bob_model/model.pt --data example/alice --rosetta example/rosetta.parquet
+The package's top floor, the application (tests/test_layers.py): it may import the library and
+the paper's reproduction (``rvae findings`` scores a run with ``rvae.paper.findings``, the findings
+rule's code) and, of the workflow floor, only the path registry (``rvae.workflow.paths``, plain
+strings), since reading a results folder must go through it. Nothing imports this module.
 
-A data folder holds ``x.npy`` (N x ...), optional ``labels.npy`` or ``labels.parquet``, and
-``dataset.yaml`` naming ``input_shape`` and ``family`` (mlp, conv, ava), optionally ``latent_dim``.
-The same library functions run the workflow's export and portable targets.
-
-This module is the package's top floor, the application (tests/test_layers.py): it may import the
-library and the paper's reproduction (``rvae findings`` scores a run with ``rvae.paper.findings``,
-the findings rule's code) and, of the workflow floor, only the path registry
-(``rvae.workflow.paths``, plain strings), since reading a results folder must go through it.
-Nothing imports this module.
-
-Defaults: those the workflow's config also has (batch size, learning rate, split, export k and
-method, sweep epochs) are the schema's (``workflow/schemas/config.schema.yaml``, the one place a
-default is decided); the command holds a copy because an installed package has no workflow
-folder to read, and tests/test_layers.py checks the copy against the schema.
+Defaults the workflow's config also has (batch size, learning rate, split, export k and method,
+sweep epochs) are the schema's (``workflow/schemas/config.schema.yaml``); the command holds a copy
+because an installed package has no workflow folder to read, and tests/test_layers.py checks the
+copy against the schema. Bad input ends in one ``error:`` line and exit status 2.
 """
 
 from __future__ import annotations
@@ -74,19 +62,19 @@ def _load_folder(path):
 
 
 def _spec(data, meta, args, latent_dim=None):
+    from rvae.data.folder import architecture
     from rvae.models import ArchitectureSpec
     from rvae.vocabulary import FAMILIES
 
     where = Path(args.data) / "dataset.yaml"
-    family = args.family or meta.get("family")
-    if family is None:
-        raise CliError(f"{where} names no 'family' and --family was not given")
-    if family not in FAMILIES:
-        raise CliError(f"{where}: family {family!r} is not one of {', '.join(FAMILIES)}")
-    latent = next((v for v in (latent_dim, args.latent_dim, meta.get("latent_dim")) if v is not None), 16)
-    if not isinstance(latent, int) or isinstance(latent, bool) or latent < 1:
-        raise CliError(f"{where}: latent_dim should be a positive whole number, got {latent!r}")
-    return ArchitectureSpec(family=family, input_shape=data.input_shape, latent_dim=latent)
+    given = {"family": args.family} if args.family else {}
+    latent = next((v for v in (latent_dim, args.latent_dim) if v is not None), None)
+    described = architecture({k: v for k, v in meta.items() if k != "family" or not args.family}, given, str(where), "--family")
+    if latent is not None:
+        described["latent_dim"] = latent
+    if described["family"] not in FAMILIES:
+        raise CliError(f"{where}: family {described['family']!r} is not one of {', '.join(FAMILIES)}")
+    return ArchitectureSpec(family=described["family"], input_shape=data.input_shape, latent_dim=described["latent_dim"])
 
 
 def _out_folder(folder: Path, given: str) -> Path:
@@ -163,7 +151,18 @@ def _until(args, data) -> int | str:
     return args.steps if args.steps is not None else PLATEAU
 
 
+def _check_device(name: str) -> None:
+    """A device this machine lacks is refused before anything is read or written."""
+    from rvae.device import resolve_device
+
+    try:
+        resolve_device(name)
+    except ValueError as err:
+        raise CliError(f"--device {name}: {str(err).split(': ', 1)[-1]}") from None
+
+
 def cmd_train(args) -> int:
+    _check_device(args.device)
     out = _out_folder(Path(args.out), args.out)
     handlers = _training_output(args, out)
     try:
@@ -346,8 +345,35 @@ def cmd_findings(args) -> int:
     return 0
 
 
+USAGE = """Share a VAE latent space between labs with Rosetta points (inputs and their latents).
+
+Alice (MNIST digits 0-4) trains a model and exports Rosetta points; Bob (digits 5-9) trains an
+R-VAE anchored on them, and lands in Alice's coordinates:
+
+  rvae example-data --out example
+  rvae train --data example/alice --out example/alice_model
+  rvae export-rosetta --model example/alice_model/model.pt --data example/alice --k 24 --out example/rosetta.parquet
+  rvae train --data example/bob --rosetta example/rosetta.parquet --out example/bob_model
+  rvae compare --reference example/alice_model/model.pt --model example/bob_model/model.pt --data example/alice --rosetta example/rosetta.parquet
+
+A data folder holds x.npy, optional labels.npy, and dataset.yaml (input_shape, family);
+see docs/own-data.md. `rvae COMMAND --help` shows a command's options and an example;
+docs/sharing.md says more."""
+
+EXAMPLES = {
+    "train": "example: rvae train --data example/bob --rosetta example/rosetta.parquet --out example/bob_model\n"
+    "(without --steps: until the run's own validation curve plateaus; progress on the terminal, plain lines in OUT/train.log)",
+    "export-rosetta": "example: rvae export-rosetta --model example/alice_model/model.pt --data example/alice --k 24 --out example/rosetta.parquet\n"
+    "(the .parquet file and a .md card beside it are what Alice sends; they hold data, never code)",
+    "compare": "example: rvae compare --reference example/alice_model/model.pt --model example/bob_model/model.pt "
+    "--data example/alice --rosetta example/rosetta.parquet",
+    "example-data": "example: rvae example-data --out example --per-digit 150",
+    "findings": "example: rvae findings results   (after `snakemake results/tables/table2.csv`, or the whole workflow)",
+}
+
+
 def parser() -> argparse.ArgumentParser:
-    top = _Parser(prog="rvae", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    top = _Parser(prog="rvae", description=USAGE, formatter_class=argparse.RawDescriptionHelpFormatter)
     from rvae import __version__
     from rvae.sharing import SWEEP_EPOCHS
     from rvae.trainer import TrainConfig
@@ -358,7 +384,7 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--version", action="version", version=f"rosetta-vae {__version__}")
     sub = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    train = sub.add_parser("train", help="train a VAE on a data folder, or an R-VAE anchored on a Rosetta file")
+    train = sub.add_parser("train", epilog=EXAMPLES["train"], formatter_class=argparse.RawDescriptionHelpFormatter, help="train a VAE on a data folder, or an R-VAE anchored on a Rosetta file")
     train.add_argument("--data", required=True, help="folder with x.npy and dataset.yaml")
     train.add_argument("--out", required=True, help="folder for model.pt, embedding.parquet, history.parquet")
     train.add_argument("--rosetta", help="a Rosetta-points file from another lab (Parquet); trains an R-VAE")
@@ -388,7 +414,7 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="no progress lines (train.log keeps them)")
     train.set_defaults(run=cmd_train)
 
-    export = sub.add_parser("export-rosetta", help="select Rosetta points from a trained model and write the portable file")
+    export = sub.add_parser("export-rosetta", epilog=EXAMPLES["export-rosetta"], formatter_class=argparse.RawDescriptionHelpFormatter, help="select Rosetta points from a trained model and write the portable file")
     template = export.add_mutually_exclusive_group(required=True)
     template.add_argument("--model", help="model.pt written by `rvae train` or the workflow")
     template.add_argument("--latents", help="Z.npy: another encoder's latent means, one row per row of the data's x.npy")
@@ -401,7 +427,7 @@ def parser() -> argparse.ArgumentParser:
     export.set_defaults(run=cmd_export)
 
     compare = sub.add_parser(
-        "compare", help="how well one model's latents land in another's coordinates (raw and aligned on Rosetta pairs)"
+        "compare", epilog=EXAMPLES["compare"], formatter_class=argparse.RawDescriptionHelpFormatter, help="how well one model's latents land in another's coordinates (raw and aligned on Rosetta pairs)"
     )
     compare.add_argument("--reference", required=True, help="Alice's model.pt: the coordinates to land in")
     compare.add_argument("--model", required=True, help="Bob's model.pt, same latent size")
@@ -413,12 +439,12 @@ def parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", help="also write the numbers per partition to this CSV")
     compare.set_defaults(run=cmd_compare)
 
-    example = sub.add_parser("example-data", help="write Alice's and Bob's example folders from the embedded MNIST")
+    example = sub.add_parser("example-data", epilog=EXAMPLES["example-data"], formatter_class=argparse.RawDescriptionHelpFormatter, help="write Alice's and Bob's example folders from the embedded MNIST")
     example.add_argument("--out", required=True)
     example.add_argument("--per-digit", type=_positive_int, default=300)
     example.set_defaults(run=cmd_example)
 
-    findings = sub.add_parser("findings", help="print which of the paper's claims a finished workflow run reproduces")
+    findings = sub.add_parser("findings", epilog=EXAMPLES["findings"], formatter_class=argparse.RawDescriptionHelpFormatter, help="print which of the paper's claims a finished workflow run reproduces")
     findings.add_argument("results_dir", metavar="RESULTS_DIR", help="the workflow's results folder (holds tables/ and metrics/)")
     findings.set_defaults(run=cmd_findings)
     return top

@@ -24,13 +24,23 @@ def resolve_device(name: str) -> torch.device:
     if name == "cpu":
         return torch.device("cpu")
     if name.startswith("cuda"):
+        try:
+            device = torch.device(name)
+        except RuntimeError:
+            raise ValueError(f"device must be one of {DEVICE_CHOICES} (or cuda:N), got {name!r}") from None
         if not torch.cuda.is_available():
-            raise RuntimeError(
-                f"device {name!r} was requested in config but torch sees no CUDA device "
-                f"(torch {torch.__version__}); set device: cpu or auto, or install a CUDA build"
+            raise DeviceUnavailable(
+                f"device {name!r}: torch sees no CUDA device (torch {torch.__version__}); "
+                f"use cpu or auto, or install a CUDA build of torch"
             )
-        return torch.device(name)
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise DeviceUnavailable(f"device {name!r}: torch sees {torch.cuda.device_count()} CUDA device(s), numbered from 0")
+        return device
     raise ValueError(f"device must be one of {DEVICE_CHOICES} (or cuda:N), got {name!r}")
+
+
+class DeviceUnavailable(ValueError):
+    """A device asked for that this machine does not have: an error, never a silent CPU fallback."""
 
 
 def configure_runtime(threads: int | None = None, deterministic: bool = True) -> None:

@@ -12,7 +12,7 @@ from rvae import vocabulary as vocab
 from rvae.workflow import paths, targets
 from rvae.workflow import params as job_params
 from rvae.workflow.config_checks import check_config
-from rvae.workflow.user_config import apply_extends, describe
+from rvae.workflow.user_config import apply_extends, describe, describe_folders
 
 # A --configfile is the whole config (the Snakefile reads the default only without one);
 # `extends:` merges it over a base. validate() then fills in every default the schema holds.
@@ -21,6 +21,7 @@ CONFIG_FILES = [
     *apply_extends(config, workflow.config_settings.configfiles),
 ]
 validate(config, "../schemas/config.schema.yaml")
+describe_folders(config)
 check_config(config)
 if workflow.is_main_process:  # once per run, not in every job's own Snakemake
     print("\n".join(describe(config, CONFIG_FILES)), file=sys.stderr)
@@ -76,11 +77,7 @@ def seed_block_output(wildcards):
 
 
 def block_checkpoints(wildcards):
-    pattern = paths.fill(paths.RUN_CHECKPOINT, **dict(wildcards.items()))
-    return [
-        paths.fill(pattern, seed=s)
-        for s in job_params.block_seeds(config, wildcards.block)
-    ]
+    return targets.block_checkpoints(config, wildcards)
 
 
 def run_embeddings(wildcards):
@@ -123,12 +120,7 @@ def table_convergence(wildcards):
 
 
 def portable_inputs(wildcards):
-    run = config["portable"][wildcards.name]
-    return {
-        **paths.data_files(run["dataset"]),
-        "rosetta": run["rosetta"],
-        **job_params.budget_input(config, run["dataset"]),
-    }
+    return targets.portable_inputs(config, wildcards.name)
 
 
 def portability_input_files(wildcards):
@@ -146,12 +138,4 @@ onsuccess:
 
 
 def results_page_files():
-    """The results page's inputs, its convergence files keyed "dataset|retraining" (params are JSON-like)."""
-    inputs = targets.results_page_inputs(config)
-    inputs["convergence"] = {
-        f"{dataset}|{label}": path
-        for (dataset, label), path in inputs["convergence"].items()
-    }
-    if inputs["findings"] is None:
-        del inputs["findings"]
-    return inputs
+    return targets.results_page_inputs(config)

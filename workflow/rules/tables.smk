@@ -101,9 +101,6 @@ rule results_page:
         "../../envs/rvae.yaml"
     params:
         inputs=lambda w: results_page_files(),
-        config_files=[
-            os.path.relpath(f) if not os.path.isabs(str(f)) else str(f)
-            for f in workflow.configfiles
-        ],
+        config_files=[str(f) for f in CONFIG_FILES],
     script:
         "../scripts/results_page.py"

@@ -14,6 +14,28 @@ import numpy as np
 
 from rvae.data.common import DataError, DatasetFacts, RawDataset, existing_path
 
+# The latent size of a folder's models when neither dataset.yaml nor the user names one.
+DEFAULT_LATENT_DIM = 16
+# What dataset.yaml may say about the models of its data (besides input_shape, name, d1_labels, partition_seed).
+ARCHITECTURE_KEYS = ("family", "latent_dim")
+
+
+def architecture(meta: dict, given: dict, where: str, given_where: str) -> dict:
+    """The architecture of a folder's models: ``dataset.yaml``'s ``family`` and ``latent_dim``
+    with what the user gave (``given``) over nothing it contradicts; a disagreement is an error
+    naming both places, so the data are described once."""
+    out = {key: meta[key] for key in ARCHITECTURE_KEYS if key in meta}
+    for key, value in given.items():
+        if key in out and out[key] != value:
+            raise DataError(f"{given_where}.{key} is {value!r} but {where} says {out[key]!r}: give it in one place")
+        out[key] = value
+    if "family" not in out:
+        raise DataError(f"{where} names no 'family' (mlp, conv or ava) and {given_where} gives none")
+    out.setdefault("latent_dim", DEFAULT_LATENT_DIM)
+    if not isinstance(out["latent_dim"], int) or isinstance(out["latent_dim"], bool) or out["latent_dim"] < 1:
+        raise DataError(f"{where}: latent_dim should be a positive whole number, got {out['latent_dim']!r}")
+    return out
+
 
 def read_meta(path) -> dict:
     """A folder's ``dataset.yaml``, checked: a mapping whose ``input_shape`` is a list of sizes."""

@@ -74,6 +74,12 @@ def run_span(results: Path, jobs: pd.DataFrame, now: float) -> float | None:
     return now - min(starts) if starts else None
 
 
+def _shown(path: str) -> str:
+    """A config path relative to the working directory when it lies below it."""
+    relative = os.path.relpath(str(path))
+    return str(path) if relative.startswith("..") else relative
+
+
 def _minutes(seconds: float | None) -> str:
     if seconds is None or not math.isfinite(seconds):
         return "unknown"
@@ -174,7 +180,7 @@ def build_page(config: dict, inputs: dict, config_files: list[str], root: Path =
         "",
         f"Written by the workflow (rule `results_page`) from the run's own files on "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(now))}, commit `{commit_of(root)}`, config "
-        + ", ".join(f"`{c}`" for c in config_files)
+        + ", ".join(f"`{_shown(c)}`" for c in config_files)
         + ". Method: [docs/method.md](" + LINK_ROOT + "docs/method.md); departures of the default from the paper: "
         "[config/README.md](" + LINK_ROOT + "config/README.md).",
         "",

@@ -19,6 +19,7 @@ from rvae.paper.plan import (
 )
 from rvae.vocabulary import EXPERIMENTS, MAIN_MODELS
 from rvae.workflow import paths
+from rvae.workflow.params import block_seeds, budget_input
 
 
 def files_in(structure) -> list[str]:
@@ -60,11 +61,24 @@ def results_page_inputs(config: dict) -> dict:
         "budgets": {d: paths.fill(paths.BUDGET, dataset=d) for d in datasets},
         "templates": {d: paths.fill(paths.TEMPLATE_DIAGNOSTICS, dataset=d) for d in datasets},
         "points": {d: paths.fill(paths.DATA_POINTS, dataset=d) for d in datasets},
-        "convergence": {(r.dataset, paths.fill(paths.RETRAINING, **paths.retraining_values(r))): paths.fill(paths.CONVERGENCE, **paths.retraining_values(r)) for r in retrainings},
+        # keyed "dataset|retraining": job params are JSON-like, so no tuple keys
+        "convergence": {f"{r.dataset}|{paths.fill(paths.RETRAINING, **paths.retraining_values(r))}": paths.fill(paths.CONVERGENCE, **paths.retraining_values(r)) for r in retrainings},
         "tables": [paths.fill(paths.TABLE, n=n, ext="md") for n in table_numbers(config)] + ([paths.fill(paths.PORTABILITY_TABLE, ext="md")] if portability_targets(config) else []),
         "figures": [paths.fill(paths.FIGURE, name=name, ext="png") for name in figure_names(config)],
-        "findings": paths.FINDINGS["parquet"] if table_numbers(config) else None,
+        **({"findings": paths.FINDINGS["parquet"]} if table_numbers(config) else {}),
     }
+
+
+def block_checkpoints(config: dict, wildcards) -> list[str]:
+    """The checkpoint of every seed of one seed block (the block's job writes them)."""
+    pattern = paths.fill(paths.RUN_CHECKPOINT, **dict(wildcards.items()))
+    return [paths.fill(pattern, seed=s) for s in block_seeds(config, wildcards.block)]
+
+
+def portable_inputs(config: dict, name: str) -> dict:
+    """A portable run's data, its Rosetta file and (under ``steps: auto``) its dataset's budget."""
+    run = config["portable"][name]
+    return {**paths.data_files(run["dataset"]), "rosetta": run["rosetta"], **budget_input(config, run["dataset"])}
 
 
 def findings_targets(config: dict) -> list[str]:
