@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv and install rosetta-vae with the workflow and test tools.
-# torch: the CPU build by default (small, and what CI uses). GPU users: see README, "GPU users".
+# torch: the CPU build by default (small, and what CI uses). GPU users: see docs/workflow.md, "GPU users".
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}

@@ -137,12 +137,13 @@ def test_a_fixed_budget_is_converged_only_where_the_joint_templates_own_curve_is
     values = 100 + 50 * np.exp(-steps / 200.0)
     history = [{"step": int(s), "loss": v, "val_neg_elbo": v} for s, v in zip(steps, values)]
     flat = budget(history, RULE, steps=4000)
-    assert flat == {"steps": 4000, "source": "fixed", "converged": True, "plateau_step": plateau_step(steps, values, RULE), "rule": RULE.as_dict()}
+    assert flat == {"steps": 4000, "source": "fixed", "judged": True, "converged": True, "plateau_step": plateau_step(steps, values, RULE), "rule": RULE.as_dict()}
     early = budget(history[:30], RULE, steps=300)  # still falling 8% over its last window
     assert early["source"] == "fixed" and not early["converged"] and early["steps"] == 300
     flat_line = [{"step": s, "loss": 5.0, "val_neg_elbo": 5.0} for s in range(10, 101, 10)]
-    assert not budget(flat_line[:9], RULE, steps=90)["converged"]  # flat over its window, but before min_steps (100)
-    assert budget(flat_line, RULE, steps=100)["converged"]
+    short = budget(flat_line[:9], RULE, steps=90)  # flat over its window, but before the rule's first judgement (100)
+    assert RULE.first_judgement == 100 and not short["judged"] and not short["converged"]
+    assert budget(flat_line, RULE, steps=100)["converged"] and budget(flat_line, RULE, steps=100)["judged"]
     with pytest.raises(ValueError, match="ends at step 300, not at its fixed budget of 400"):
         budget(history[:30], RULE, steps=400)
 

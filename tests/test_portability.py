@@ -435,7 +435,7 @@ def test_portability_table_is_normalised_by_the_plain_vae_with_no_map(sequential
     assert by_model.loc["vae", ("converged", "min")] == True and by_model.loc["beta_vae", ("collapsed_runs", "max")] == 0  # noqa: E712
     assert pd.testing.assert_series_equal(flagged["raw_median"], table["raw_median"]) is None  # the numbers are unchanged
     text = portability_markdown(flagged)
-    assert "Not converged (a run behind the arm or the plain VAE short of the plateau; 1 collapsed run(s)): R-VAE (as trained)" in text
+    assert "Not converged (a run behind the arm or the plain VAE short of its plateau, or a budget not enough for the joint template; 1 collapsed run(s)): R-VAE (as trained)" in text
 
 
 def test_table2_metric_panel_adds_rows_and_leaves_the_papers_cells_alone():

@@ -121,7 +121,7 @@ def test_the_joint_templates_plateau_sets_every_models_steps_and_convergence_is_
 
     assert rvae["epoch"].iloc[-1] == pytest.approx(passes(n)) and run["epoch"].iloc[-1] == pytest.approx(passes(n + 8))
     fixed = json.loads((workdir / "results/budget/birdsong.json").read_text())  # a fixed budget has its record too
-    assert fixed["source"] == "fixed" and fixed["steps"] == 2 and not fixed["converged"]
+    assert fixed["source"] == "fixed" and fixed["steps"] == 2 and not fixed["judged"] and not fixed["converged"]
     templates = json.loads((workdir / "results/metrics/templates/gaussians.json").read_text())
     assert templates["d1"]["knn_accuracy"] > 0.9 and templates["d1"]["active_dims"] == 2
     table = pd.read_parquet(workdir / "results/tables/table2.parquet")
@@ -153,11 +153,11 @@ def test_the_joint_templates_plateau_sets_every_models_steps_and_convergence_is_
     birdsong = pd.read_parquet(workdir / "results/metrics/convergence/sequential/birdsong/kmeans-k4-same/rvae.parquet")
     assert not birdsong["converged"].any()
     assert any("sequential/birdsong/kmeans-k4-same/rvae" in line for line in warnings)
-    assert any("birdsong joint template not flat after its fixed 2 steps" in line for line in warnings)
-    # and every birdsong cell says why: its fixed budget was not enough for its joint template
+    assert any("birdsong joint template trained a fixed 2 steps, too short for the plateau rule to judge" in line for line in warnings)
+    # and every birdsong cell says why: its fixed budget was too short to judge
     table5 = pd.read_parquet(workdir / "results/tables/table5.parquet")
-    assert (~table5["converged"]).all() and table5["note"].str.contains("a fixed budget the joint template's curve was not flat after").all()
-    assert (birdsong["budget_source"] == "fixed").all() and not birdsong["budget_converged"].any()
+    assert (~table5["converged"]).all() and table5["note"].str.contains("a fixed budget too short for the plateau rule to judge").all()
+    assert (birdsong["budget_source"] == "fixed").all() and not birdsong["budget_converged"].any() and not birdsong["budget_judged"].any()
 
 
 @pytest.mark.slow
@@ -175,15 +175,20 @@ def test_the_results_page_says_what_the_run_was(tiny_run):
     assert re.search(rf"\| gaussians +\| {chosen['steps']:,} steps, the joint template's plateau +\| {flat} ", page)
     assert re.search(r"\| birdsong +\| 2 steps, fixed +\| \*\*no\*\* ", page)
     findings = pd.read_parquet(workdir / "results/tables/findings.parquet")
-    assert f"{len(findings)} claims of the paper" in page
-    for verdict, count in findings["verdict"].value_counts().items():
-        assert re.search(rf"\| {re.escape(verdict)} +\| +{count} \|", page), verdict
-    suspect = findings["reason"].str.contains("paper reference suspect") & (findings["verdict"] == "not comparable")
+    kinds = findings["kind"].value_counts()
+    assert f"{kinds['table']} table claims, {kinds['text']} text claims." in page
+    for verdict, frame in findings.groupby("verdict"):
+        table, text = int((frame["kind"] == "table").sum()), int((frame["kind"] == "text").sum())
+        assert re.search(rf"\| {re.escape(verdict)} +\| +{table} \| +{text} \|", page), verdict
+    suspect = findings["reason"].str.contains("paper reference suspect") & (findings["verdict"] == "not comparable") & (findings["kind"] == "table")
     assert re.search(rf"\| the paper's value is marked suspect +\| +{int(suspect.sum())} \|", page)
     runs = pd.concat(pd.read_parquet(f) for f in (workdir / "results/metrics/convergence").rglob("*.parquet") if "/gaussians/" in str(f))
     row = next(line for line in page.splitlines() if line.startswith("| gaussians ") and "kNN" in line)
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[1:4] == [str(len(runs)), str(int((~runs["converged"]).sum())), str(int(runs["collapsed"].sum()))]
+    birdsong = next(line for line in page.splitlines() if line.startswith("| birdsong ") and "kNN" in line)
+    flagged = [c.strip() for c in birdsong.strip("|").split("|")]
+    assert flagged[4] == flagged[1]  # a budget the joint template was not flat after flags every run
     assert "(../results/tables/table1.md)" in page and "(../results/figures/figure2.png)" in page
     job_rules = {line.split("|")[1].strip() for line in page.split("## Time")[1].split("##")[0].splitlines() if line.startswith("| ")}
     assert {"retrain", "train_template"} <= job_rules

@@ -189,7 +189,8 @@ def budget(history: list[dict], rule: PlateauRule, steps: int | None = None) -> 
         return {"steps": int(reached if reached is not None else curve_steps[-1]), "source": PLATEAU, "converged": reached is not None, **common}
     if int(curve_steps[-1]) != int(steps):
         raise ValueError(f"the joint template's history ends at step {int(curve_steps[-1])}, not at its fixed budget of {int(steps)} steps")
-    return {"steps": int(steps), "source": "fixed", "converged": converged_at_end(curve_steps, values, rule), **common}
+    judged = int(steps) >= rule.first_judgement  # a shorter budget cannot be judged: not converged
+    return {"steps": int(steps), "source": "fixed", "judged": judged, "converged": judged and converged_at_end(curve_steps, values, rule), **common}
 
 
 def converged_at_end(steps, values, rule: PlateauRule) -> bool:

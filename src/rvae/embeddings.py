@@ -1,4 +1,4 @@
-"""Per-run embedding tables: the files other tools and labs read (layout in README, "Outputs").
+"""Per-run embedding tables: the files other tools and labs read (layout in docs/workflow.md, "Outputs other tools read").
 
 Columns: ``point``, ``partition`` (D1/D2), ``split`` (train/val), ``is_rosetta`` (bool),
 ``label``, then ``z0 .. z{k-1}`` (posterior means).

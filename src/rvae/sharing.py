@@ -138,7 +138,7 @@ runs code. To train a model whose latent space matches this one:
 
     rvae train --data YOUR_DATA_FOLDER --rosetta {file_name} --out YOUR_MODEL_FOLDER
 
-or list it under `portable:` in the workflow's config (README, "Share a latent space between labs").
+or list it under `portable:` in the workflow's config (docs/sharing.md).
 Your inputs must have shape {tuple(meta['input_shape'])} and your model latent size {meta['latent_dim']}.
 
 How to cite: {CITATION}.

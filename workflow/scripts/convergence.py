@@ -24,7 +24,7 @@ rows = []
 for seed, embedding, history in zip(sm.params.seeds, sm.input.embeddings, sm.input.histories):
     latents = training_latents(read_embedding(embedding), sm.wildcards.experiment)
     report = diagnostics(pd.read_parquet(history).to_dict("records"), latents, rule)
-    rows.append({"seed": seed, **report, "budget_converged": bool(record["converged"]), "budget_source": record["source"]})
+    rows.append({"seed": seed, **report, "budget_converged": bool(record["converged"]), "budget_source": record["source"], "budget_judged": bool(record.get("judged", True))})
 frame = pd.DataFrame(rows)
 with atomic_path(sm.output[0]) as tmp:
     frame.to_parquet(tmp, index=False)

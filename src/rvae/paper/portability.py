@@ -177,7 +177,7 @@ def _not_converged_line(part: pd.DataFrame) -> list[str]:
     arms = ", ".join(dict.fromkeys(flagged["arm"]))
     collapsed = int(part.groupby("model")["collapsed_runs"].first().fillna(0).sum())
     tail = f"; {collapsed} collapsed run(s)" if collapsed else ""
-    return ["", f"Not converged (a run behind the arm or the plain VAE short of the plateau{tail}): {arms}."]
+    return ["", f"Not converged (a run behind the arm or the plain VAE short of its plateau, or a budget not enough for the joint template{tail}): {arms}."]
 
 
 def portability_markdown(table: pd.DataFrame) -> str:

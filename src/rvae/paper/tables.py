@@ -47,7 +47,7 @@ def _values(frame: pd.DataFrame, metric: str, partition: str) -> np.ndarray:
 
 def runs_state(runs: pd.DataFrame, reference: pd.DataFrame) -> tuple[bool, int]:
     """(converged, collapsed runs): every run and every reference run converged on its own curve,
-    none collapsed, and their budget came from a joint template that reached its plateau; the count
+    none collapsed, and their budget was enough for the joint template (its record's ``converged``); the count
     is of ``runs`` only. Rows: ``rvae.convergence.diagnostics``, one per seed."""
     both = pd.concat([runs, reference])
     budget = both["budget_converged"].all() if "budget_converged" in both else True
@@ -72,7 +72,11 @@ def _convergence(cell: Cell, convergence: dict | None) -> tuple:
     frames = [convergence[cell.retraining], convergence[cell.reference]]
     if any("budget_converged" in f and not f["budget_converged"].all() for f in frames):
         fixed = any(f.get("budget_source", pd.Series(dtype=str)).eq("fixed").any() for f in frames)
-        failed.insert(0, "a fixed budget the joint template's curve was not flat after" if fixed else "the joint template reached plateau.max_steps without a plateau")
+        unjudged = any(f.get("budget_judged", pd.Series(dtype=bool)).eq(False).any() for f in frames)
+        if unjudged:
+            failed.insert(0, "a fixed budget too short for the plateau rule to judge")
+        else:
+            failed.insert(0, "a fixed budget the joint template's curve was not flat after" if fixed else "the joint template reached plateau.max_steps without a plateau")
     note = "" if converged else f"not converged: {', '.join(dict.fromkeys(failed))}"
     return converged, collapsed, note
 
@@ -101,7 +105,7 @@ def summarise(
     ``convergence[retraining]`` its runs' diagnostics (``rvae.convergence.diagnostics``, one row per seed).
 
     A cell is *converged* when every run behind it and its reference converged on its own curve,
-    none collapsed and their budget was a plateau's (spec, "Training budget", item 4); the note
+    none collapsed and their budget was enough for the joint template (spec, "Training budget", item 4); the note
     names the runs that did not.
     """
     rows = []

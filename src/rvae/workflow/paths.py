@@ -2,7 +2,7 @@
 
 Like pypsa-eur's path providers: a pattern names its wildcards (``{dataset}``, ``{seed}``...);
 a rule uses the pattern as it is, Python fills it with :func:`fill`. The layout is the stable one
-the README promises to other tools ("Outputs other tools read"); change it here or nowhere.
+docs/workflow.md promises to other tools ("Outputs other tools read"); change it here or nowhere.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ TEMPLATE_CHECKPOINT = "results/checkpoints/templates/{dataset}/{which}.ckpt"
 
 ROSETTA = "results/rosetta/{dataset}/{method}-k{k}.parquet"
 
-# `steps: auto`: the training budget (optimiser steps) the joint template's plateau set for its dataset
+# The training budget's record (optimiser steps): the joint template's plateau under `steps: auto`,
+# or the fixed steps and whether its curve was flat there
 BUDGET = "results/budget/{dataset}.json"
 # convergence diagnostics: one row per seed of a retraining; the templates' (with kNN accuracy)
 CONVERGENCE = f"results/metrics/convergence/{RETRAINING}.parquet"

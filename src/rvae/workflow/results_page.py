@@ -57,21 +57,24 @@ def commit_of(root: Path) -> str:
         return "unknown"
 
 
-def job_seconds(results: Path) -> pd.DataFrame:
-    """One row per benchmarked job: its rule (the benchmark file's first folder) and seconds."""
+def job_seconds(results: Path, since: float | None = None) -> pd.DataFrame:
+    """One row per benchmarked job of this run: its rule (the benchmark file's first folder), its
+    seconds, start and end. A job counts when it ended at or after ``since`` (the run's data were
+    prepared then), so files an earlier run left behind are not counted."""
     rows = []
     for path in sorted((results / "benchmarks").rglob("*.tsv")):
         frame = pd.read_csv(path, sep="\t")
-        if len(frame) and "s" in frame:
+        end = path.stat().st_mtime
+        if len(frame) and "s" in frame and (since is None or end >= since):
             seconds = float(frame["s"].iloc[-1])
-            rows.append({"rule": path.relative_to(results / "benchmarks").parts[0], "seconds": seconds, "start": path.stat().st_mtime - seconds})
-    return pd.DataFrame(rows, columns=["rule", "seconds", "start"])
+            rows.append({"rule": path.relative_to(results / "benchmarks").parts[0], "seconds": seconds, "start": end - seconds, "end": end})
+    return pd.DataFrame(rows, columns=["rule", "seconds", "start", "end"])
 
 
-def run_span(results: Path, jobs: pd.DataFrame, now: float) -> float | None:
-    """Seconds from the run's first job (its earliest benchmarked start or first data file) to ``now``."""
-    starts = list(jobs["start"]) + [p.stat().st_mtime for p in (results / "data").rglob("*") if p.is_file()]
-    return now - min(starts) if starts else None
+def run_span(jobs: pd.DataFrame) -> float | None:
+    """Seconds from the first benchmarked job's start to the last one's end (setup and the short
+    jobs without a benchmark file around them not included)."""
+    return float(jobs["end"].max() - jobs["start"].min()) if len(jobs) else None
 
 
 def _shown(path: str) -> str:
@@ -91,9 +94,10 @@ def _training_counts(points: pd.DataFrame) -> dict:
     return {"joint": len(train), "D1": int((train["partition"] == "D1").sum()), "D2": int((train["partition"] == "D2").sum())}
 
 
-def budget_rows(config: dict, datasets: list[str], budgets: dict, points: dict) -> list[dict]:
-    """Per dataset: the budget's source and steps, the steps every other model trains, and what
-    those steps are in passes over each model's own training points."""
+def budget_rows(config: dict, datasets: list[str], budgets: dict, points: dict, convergence: dict) -> list[dict]:
+    """Per dataset: the budget's source and steps, the steps every other model trains, and the
+    passes over its own training points that those steps made (read from the runs: the R-VAE draws
+    from its n points, the VAE and beta-VAE from n + R, and a pass ends with a short batch)."""
     rows = []
     for name in datasets:
         training = config["datasets"][name]["training"]
@@ -101,25 +105,31 @@ def budget_rows(config: dict, datasets: list[str], budgets: dict, points: dict) 
         record = budgets[name]
         steps = math.ceil(float(factor) * int(record["steps"]))
         counts = _training_counts(points[name])
-        batch = int(training["batch_size"])
-        passes = {part: steps * batch / n for part, n in counts.items() if n and part != "joint"}
+        if record["source"] == "fixed":
+            source = "fixed"
+        else:
+            source = "the joint template's plateau" if record["converged"] else "plateau.max_steps, **no plateau**"
+        passes = [frame["epochs"] for (dataset, _), frame in convergence.items() if dataset == name and "epochs" in frame]
+        passes = pd.concat(passes) if passes else pd.Series(dtype=float)
         rows.append(
             {
                 "dataset": name,
-                "budget": f"{record['steps']:,} steps, " + ("the joint template's plateau" if record["source"] == "plateau" else "fixed"),
+                "budget": f"{record['steps']:,} steps, {source}",
                 "joint template flat at its end": "yes" if record["converged"] else "**no**",
                 "budget_factor": factor,
                 "steps of every other model": f"{steps:,}",
-                "batch": batch,
-                "passes over D1 / D2 training points": " / ".join(f"{passes[p]:,.0f}" for p in ("D1", "D2") if p in passes),
+                "batch": int(training["batch_size"]),
+                "passes over each run's own points": f"{passes.min():,.0f}-{passes.max():,.0f}" if len(passes) else "",
                 "training points joint / D1 / D2": f"{counts['joint']} / {counts['D1']} / {counts['D2']}",
             }
         )
     return rows
 
 
-def convergence_rows(datasets: list[str], templates: dict, convergence: dict) -> list[dict]:
-    """Per dataset: retraining runs, how many did not converge or collapsed, and the templates."""
+def convergence_rows(datasets: list[str], templates: dict, convergence: dict, budgets: dict) -> list[dict]:
+    """Per dataset: retraining runs, how many did not converge on their own curve or collapsed, how
+    many are flagged in the tables (their own curve, a collapse, or a budget the joint template was
+    not flat after), and the templates."""
     rows = []
     for name in datasets:
         frames = [frame for (dataset, _), frame in convergence.items() if dataset == name]
@@ -131,6 +141,7 @@ def convergence_rows(datasets: list[str], templates: dict, convergence: dict) ->
                 "retraining runs": len(runs),
                 "not converged": int((~runs["converged"].astype(bool)).sum()),
                 "collapsed": int(runs["collapsed"].astype(bool).sum()),
+                "flagged in the tables": len(runs) if not budgets[name]["converged"] else int((~runs["converged"].astype(bool) | runs["collapsed"].astype(bool)).sum()),
                 "joint template": f"{'converged' if joint['converged'] else 'not converged'}, kNN {joint.get('knn_accuracy', float('nan')):.3f}",
                 "D1 template": f"{'converged' if d1['converged'] else 'not converged'}, kNN {d1.get('knn_accuracy', float('nan')):.3f}",
                 "precision": ", ".join(sorted(set(runs["precision"].astype(str)) | {str(joint.get("precision", "fp32"))})),
@@ -146,7 +157,9 @@ REASON_KINDS = {
     "equal medians": "the paper prints equal medians",
     " here, ": "k differs from the paper's",
     "RV estimator": "RV estimator not comparable",
-    "not finite": "our difference is not finite",
+    "difference or its interval is not finite": "our difference is not finite",
+    "IQRs are not finite": "our IQRs are not finite (no near-tie yardstick)",
+    "member claims": "its member claims are not comparable",
 }
 
 
@@ -160,10 +173,11 @@ def _markdown(rows: list[dict]) -> str:
     return pd.DataFrame(rows).to_markdown(index=False) if rows else "(none)"
 
 
-def build_page(config: dict, inputs: dict, config_files: list[str], root: Path = Path("."), now: float | None = None) -> str:
+def build_page(config: dict, inputs: dict, config_files: list[str], root: Path = Path("."), code: Path = Path("."), now: float | None = None) -> str:
     """The page's Markdown. ``inputs``: ``budgets``, ``templates``, ``points`` (dataset -> file),
     ``convergence`` ({(dataset, retraining label): file}), ``tables`` and ``figures`` (files),
-    ``findings`` (the scorecard's Parquet, or None)."""
+    ``findings`` (the scorecard's Parquet, or absent). ``root``: where the run's results are;
+    ``code``: the workflow's folder, whose commit the page names."""
     import torch
 
     now = time.time() if now is None else now
@@ -174,15 +188,17 @@ def build_page(config: dict, inputs: dict, config_files: list[str], root: Path =
     points = {d: pd.read_parquet(f, columns=["partition", "split"]) for d, f in inputs["points"].items()}
     convergence = {key: pd.read_parquet(f) for key, f in inputs["convergence"].items()}
     cpu = cpu_description()
-    jobs = job_seconds(results)
+    prepared = [Path(f).stat().st_mtime for f in inputs["points"].values()]
+    jobs = job_seconds(results, since=min(prepared) - 1 if prepared else None)
     lines = [
         "# Results of a run",
         "",
         f"Written by the workflow (rule `results_page`) from the run's own files on "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(now))}, commit `{commit_of(root)}`, config "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(now))}, commit `{commit_of(code)}`, config "
         + ", ".join(f"`{_shown(c)}`" for c in config_files)
         + ". Method: [docs/method.md](" + LINK_ROOT + "docs/method.md); departures of the default from the paper: "
-        "[config/README.md](" + LINK_ROOT + "config/README.md).",
+        "[config/README.md](" + LINK_ROOT + "config/README.md). The links to tables and figures point into "
+        "`results/`, which a run writes.",
         "",
         "## Machine",
         "",
@@ -192,14 +208,15 @@ def build_page(config: dict, inputs: dict, config_files: list[str], root: Path =
         "",
         "## Time",
         "",
-        f"From the first job to this page: **{_minutes(run_span(results, jobs, now))}** (setup not included). "
-        f"Job-seconds of the benchmarked rules (their `benchmark:` files), {len(jobs)} jobs:",
+        f"From the first benchmarked job's start to the last one's end: **{_minutes(run_span(jobs))}** "
+        f"(setup and the short jobs around them not included). Job-seconds of the benchmarked rules "
+        f"(their `benchmark:` files), {len(jobs)} jobs:",
         "",
     ]
     if len(jobs):
         per_rule = jobs.groupby("rule")["seconds"].agg(["count", "sum"]).sort_values("sum", ascending=False)
         lines.append(_markdown([{"rule": r, "jobs": int(row["count"]), "job-seconds": f"{row['sum']:,.0f}"} for r, row in per_rule.iterrows()]))
-    lines += ["", "## Training budgets", "", _markdown(budget_rows(config, datasets, budgets, points)), ""]
+    lines += ["", "## Training budgets", "", _markdown(budget_rows(config, datasets, budgets, points, convergence)), ""]
     lines += [
         "## Convergence",
         "",
@@ -207,17 +224,21 @@ def build_page(config: dict, inputs: dict, config_files: list[str], root: Path =
         "collapsed when no latent dimension is active (method, \"Training budget\"). kNN: 5-nearest-neighbour "
         "validation accuracy of the labels on the template's latent means.",
         "",
-        _markdown(convergence_rows(datasets, templates, convergence)),
+        _markdown(convergence_rows(datasets, templates, convergence, budgets)),
         "",
     ]
     if inputs.get("findings"):
         findings = pd.read_parquet(inputs["findings"])
-        counts = findings["verdict"].value_counts()
-        lines += ["## Findings", "", f"{len(findings)} claims of the paper, scored on this run ([findings]({LINK_ROOT}results/tables/findings.md)):", ""]
-        lines.append(_markdown([{"verdict": v, "claims": int(n)} for v, n in counts.items()]))
-        reasons = findings.loc[findings["verdict"] == "not comparable", "reason"].fillna("").map(reason_kinds).explode()
+        kinds = {"table": "claims of the paper's tables", "text": "claims of its text (each rests on table claims)"}
+        lines += ["## Findings", "", f"Scored on this run ([findings]({LINK_ROOT}results/tables/findings.md)):", ""]
+        counts = findings.groupby(["verdict", "kind"]).size().unstack("kind", fill_value=0)
+        lines.append(_markdown([{"verdict": v, **{kinds[k]: int(counts.loc[v, k]) for k in kinds if k in counts}} for v in counts.index]))
+        lines.append("")
+        lines.append(f"{int((findings['kind'] == 'table').sum())} table claims, {int((findings['kind'] == 'text').sum())} text claims.")
+        table_claims = findings[(findings["verdict"] == "not comparable") & (findings["kind"] == "table")]
+        reasons = table_claims["reason"].fillna("").map(reason_kinds).explode()
         if len(reasons):
-            lines += ["", "Why claims are `not comparable` (a claim may have several reasons):", ""]
+            lines += ["", "Why table claims are `not comparable` (a claim may have several reasons):", ""]
             lines.append(_markdown([{"reason": r, "claims": int(n)} for r, n in reasons.value_counts().items()]))
         lines.append("")
     lines += ["## Files", ""]

@@ -288,7 +288,12 @@ def convergence_warnings(config: dict) -> list[str]:
         path = Path(paths.fill(paths.BUDGET, dataset=dataset))
         record = json.loads(path.read_text()) if path.exists() else {"converged": True}
         if not record["converged"]:
-            why = f"not flat after its fixed {record['steps']} steps" if record.get("source") == "fixed" else "reached plateau.max_steps without a plateau"
+            if record.get("source") != "fixed":
+                why = "reached plateau.max_steps without a plateau"
+            elif record.get("judged", True):
+                why = f"not flat after its fixed {record['steps']} steps"
+            else:
+                why = f"trained a fixed {record['steps']} steps, too short for the plateau rule to judge"
             lines.append(f"WARNING not converged: {dataset} joint template {why} ({path})")
     retrainings = dict.fromkeys(r for n in table_numbers(config) for _, r in table_retrainings(n, config["tables"]))
     for r in retrainings:

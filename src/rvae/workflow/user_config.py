@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rvae.workflow.config_checks import ConfigError
+from rvae.workflow.params import plateau_rule
 from rvae.paper.plan import TABLE_NUMBERS
 
 
@@ -130,10 +131,16 @@ def _table_line(number: int, spec: dict) -> str:
     return f"table{number}: {experiment}, " + "; ".join(f"{d} k={_ks(k)}" for d, k in spec.items())
 
 
-def _budget(steps) -> str:
+def _budget(steps, rule: dict) -> str:
+    from rvae.convergence import PlateauRule
     from rvae.workflow.params import AUTO
 
-    return "steps set by the joint template's plateau" if steps == AUTO else f"{steps} steps"
+    if steps == AUTO:
+        return "steps set by the joint template's plateau"
+    first = PlateauRule(**rule).first_judgement
+    if int(steps) < first:  # said before any work: these runs cannot be judged converged
+        return f"{steps} steps (fixed, below the plateau rule's first judgement at step {first:,}: every run flagged not converged)"
+    return f"{steps} steps"
 
 
 def _dataset_line(name: str, settings: dict, config: dict) -> str:
@@ -150,7 +157,7 @@ def _dataset_line(name: str, settings: dict, config: dict) -> str:
     unused = "only in the datasets figure" if config["tables"] else "unused, nothing built"
     return (
         f"dataset {name}: {settings['kind']} ({source}), {arch['family']} latent {arch['latent_dim']}, "
-        f"{_budget(settings['training']['steps'])} -> {'; '.join(uses) or unused}"
+        f"{_budget(settings['training']['steps'], plateau_rule(config, name))} -> {'; '.join(uses) or unused}"
     )
 
 
