@@ -4,8 +4,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+
+
+pytestmark = pytest.mark.slow  # each runs Snakemake or snakefmt over the whole workflow
 
 
 def test_snakemake_lint_is_clean():

@@ -67,6 +67,7 @@ def all_tables_jobs(reproducibility: int, sequential: int, n_seeds: int) -> dict
     }
 
 
+@pytest.mark.slow  # a Snakemake dry run (the paper's DAG takes about a minute)
 def test_no_configfile_runs_the_default_config(tmp_path):
     """(a) The default config: four datasets, ten tables, 3 seeds in one block per run."""
     jobs, stderr = dry_run(tmp_path)  # an empty folder, no --configfile: the Snakefile's default
@@ -85,6 +86,7 @@ def test_no_configfile_runs_the_default_config(tmp_path):
     assert len(re.findall(r"^  dataset ", stderr, re.M)) == 4 and len(re.findall(r"^  table\d+:", stderr, re.M)) == 10
 
 
+@pytest.mark.slow  # a Snakemake dry run (the paper's DAG takes about a minute)
 def test_sharing_config_builds_only_the_sharing_targets(tmp_path):
     """(b) config/sharing.yaml in a fresh clone with results/ empty: Alice's export and Bob's run."""
     from rvae.cli import main as rvae
@@ -105,6 +107,7 @@ def test_sharing_config_builds_only_the_sharing_targets(tmp_path):
     assert not re.findall(r"^  table\d+:", stderr, re.M)
 
 
+@pytest.mark.slow  # a Snakemake dry run (the paper's DAG takes about a minute)
 def test_readme_one_dataset_config_builds_exactly_its_table(tmp_path):
     """(c) docs/workflow.md's minimal config, as written there: Table 1 on the 8 Gaussians."""
     workdir = fresh_clone(tmp_path)
@@ -138,6 +141,7 @@ def test_readme_one_dataset_config_builds_exactly_its_table(tmp_path):
     ]
 
 
+@pytest.mark.slow  # a Snakemake dry run (the paper's DAG takes about a minute)
 def test_readme_extends_config_changes_only_what_it_says(tmp_path):
     """docs/workflow.md's `extends:` example: the default with 10 seeds (two blocks of 5 per run),
     MNIST at a fixed 1,200 steps and no Table 5 (whose own runs are birdsong k=4's three)."""
@@ -152,6 +156,7 @@ def test_readme_extends_config_changes_only_what_it_says(tmp_path):
     assert f"more_seeds.yaml + {workdir / 'config' / 'config.yaml'} (10 seeds" in stderr
 
 
+@pytest.mark.slow  # a Snakemake dry run (the paper's DAG takes about a minute)
 def test_paper_config_builds_its_whole_dag(tmp_path):
     """(d) config/paper.yaml (DAG only; empty stand-ins for its data): 10 seeds in one block per
     run, beta and rho chosen by 20-epoch sweeps (11 and 21 candidates)."""
@@ -183,6 +188,7 @@ def test_paper_config_builds_its_whole_dag(tmp_path):
     assert on_cpu["sweep"] == 3 * 2 * (2 + 3) + 2 * 2 and on_cpu["gather_sweep"] == swept * 2
 
 
+@pytest.mark.slow  # a Snakemake dry run (the paper's DAG takes about a minute)
 def test_slurm_test_config_builds_table1_and_its_lab_data(tmp_path):
     """(e) tests/slurm/config.yaml: Table 1 on the Gaussians (as the docs/workflow.md example: 41 jobs) and
     the unused `lab` folder dataset, prepared only for the datasets figure."""
@@ -239,6 +245,7 @@ def test_bad_extends_is_refused_naming_the_file(tmp_path, base, message):
         apply_extends(yaml.safe_load(user.read_text()), [user])
 
 
+@pytest.mark.slow  # a Snakemake dry run (the paper's DAG takes about a minute)
 def test_bad_extends_stops_snakemake_before_any_job(tmp_path):
     _write(tmp_path / "user.yaml", "extends: nowhere.yaml\n")
     done = subprocess.run([SNAKEMAKE, "-n", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
