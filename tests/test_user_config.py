@@ -71,17 +71,18 @@ def all_tables_jobs(reproducibility: int, sequential: int, n_seeds: int) -> dict
 def test_no_configfile_runs_the_default_config(tmp_path):
     """(a) The default config: four datasets, ten tables, 3 seeds in one block per run."""
     jobs, stderr = dry_run(tmp_path)  # an empty folder, no --configfile: the Snakefile's default
-    reproducibility = 4 * 3 + 3 * 3 + 3 + 2 * 3  # Table 1: 4 models x 3 datasets; 3-5: 3 models per extra k
+    reproducibility = 4 * 3 + 3 * 3 + 3 + 1 * 3  # Table 1: 4 models x 3 datasets; 3-5: 3 models per extra k
     sequential = 3 * 4 + 3 * 3 + 3 + 3 + 3 + 2  # Table 2: 3 models x 4 datasets; 6-8; 9: 3 methods; 10: 2 archs
     expected = {
         "prepare_data": 4,
         "plot_datasets": 1,
         "train_template": 4 * 2,  # joint and D1 per dataset
-        "budget": 4,  # every dataset trains `steps: auto`
+        "budget": 4,  # every dataset's budget record: two plateaus (auto), two fixed budgets
         "select_rosetta": 4 + 2 + 6 + 1,  # gaussians k 2,4,8,16; mnist 32,64; birdsong 4,16,32 + 3 methods; chairs 32
+        "results_page": 1,
         **all_tables_jobs(reproducibility, sequential, n_seeds=3),
     }
-    assert jobs == {**expected, "total": sum(expected.values())} and jobs["total"] == 448
+    assert jobs == {**expected, "total": sum(expected.values())} and jobs["total"] == 431
     assert "config/config.yaml (3 seeds, device cpu)" in stderr
     assert len(re.findall(r"^  dataset ", stderr, re.M)) == 4 and len(re.findall(r"^  table\d+:", stderr, re.M)) == 10
 
@@ -103,7 +104,10 @@ def test_sharing_config_builds_only_the_sharing_targets(tmp_path):
         "all": 1,
     }
     assert jobs == {**expected, "total": 7}, jobs
-    assert "  dataset alice: folder (example/alice), conv latent 8, 120 steps -> export k=24 kmeans" in stderr
+    assert (
+        "  dataset alice: folder (example/alice), conv latent 8, 120 steps (fixed, below the plateau rule's first judgement "
+        "at step 1,020: every run flagged not converged) -> export k=24 kmeans"
+    ) in stderr
     assert not re.findall(r"^  table\d+:", stderr, re.M)
 
 

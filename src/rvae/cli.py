@@ -368,7 +368,7 @@ EXAMPLES = {
     "compare": "example: rvae compare --reference example/alice_model/model.pt --model example/bob_model/model.pt "
     "--data example/alice --rosetta example/rosetta.parquet",
     "example-data": "example: rvae example-data --out example --per-digit 150",
-    "findings": "example: rvae findings results   (after `snakemake results/tables/table2.csv`, or the whole workflow)",
+    "findings": "example: rvae findings results   (the results folder of a workflow run that built some tables)",
 }
 
 

@@ -12,7 +12,7 @@ from rvae import vocabulary as vocab
 from rvae.workflow import paths, targets
 from rvae.workflow import params as job_params
 from rvae.workflow.config_checks import check_config
-from rvae.workflow.user_config import apply_extends, describe, describe_folders
+from rvae.workflow.user_config import apply_extends, describe
 
 # A --configfile is the whole config (the Snakefile reads the default only without one);
 # `extends:` merges it over a base. validate() then fills in every default the schema holds.
@@ -21,7 +21,6 @@ CONFIG_FILES = [
     *apply_extends(config, workflow.config_settings.configfiles),
 ]
 validate(config, "../schemas/config.schema.yaml")
-describe_folders(config)
 check_config(config)
 if workflow.is_main_process:  # once per run, not in every job's own Snakemake
     print("\n".join(describe(config, CONFIG_FILES)), file=sys.stderr)

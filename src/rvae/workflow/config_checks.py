@@ -65,7 +65,33 @@ def _positive_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
+def describe_folders(config: dict) -> None:
+    """Fill in each folder dataset's architecture from its ``dataset.yaml``, the one description of
+    the data that the workflow and the ``rvae`` command both read (docs/own-data.md); the config
+    may add to it but not contradict it."""
+    from rvae.data.common import DataError
+    from rvae.data.folder import architecture, read_meta
+    from rvae.vocabulary import FAMILIES
+
+    for name, settings in config["datasets"].items():
+        if settings["kind"] != "folder":
+            continue
+        path = settings["load"].get("path")
+        if not path:
+            raise ConfigError(f"datasets.{name}.load.path: a folder dataset names its folder (x.npy, dataset.yaml)")
+        given = settings.get("architecture", {})
+        try:
+            described = architecture(read_meta(path), given, f"{path}/dataset.yaml", f"datasets.{name}.architecture")
+        except DataError as err:
+            raise ConfigError(f"datasets.{name}: {err}") from err
+        if described["family"] not in FAMILIES:
+            raise ConfigError(f"datasets.{name}: {path}/dataset.yaml: family {described['family']!r} is not one of {', '.join(FAMILIES)}")
+        settings["architecture"] = {**given, **described}
+
+
 def check_config(config: dict) -> None:
+    """Everything a schema cannot say; folder datasets first take their architecture from dataset.yaml."""
+    describe_folders(config)
     datasets = config["datasets"]
     tables = config["tables"]
     check_training(config)

@@ -198,7 +198,7 @@ def build_page(config: dict, inputs: dict, config_files: list[str], root: Path =
         + ", ".join(f"`{_shown(c)}`" for c in config_files)
         + ". Method: [docs/method.md](" + LINK_ROOT + "docs/method.md); departures of the default from the paper: "
         "[config/README.md](" + LINK_ROOT + "config/README.md). The links to tables and figures point into "
-        "`results/`, which a run writes.",
+        f"`{paths.RESULTS}/`, which a run writes.",
         "",
         "## Machine",
         "",
@@ -230,7 +230,7 @@ def build_page(config: dict, inputs: dict, config_files: list[str], root: Path =
     if inputs.get("findings"):
         findings = pd.read_parquet(inputs["findings"])
         kinds = {"table": "claims of the paper's tables", "text": "claims of its text (each rests on table claims)"}
-        lines += ["## Findings", "", f"Scored on this run ([findings]({LINK_ROOT}results/tables/findings.md)):", ""]
+        lines += ["## Findings", "", f"Scored on this run ([findings]({LINK_ROOT}{paths.FINDINGS['md']})):", ""]
         counts = findings.groupby(["verdict", "kind"]).size().unstack("kind", fill_value=0)
         lines.append(_markdown([{"verdict": v, **{kinds[k]: int(counts.loc[v, k]) for k in kinds if k in counts}} for v in counts.index]))
         lines.append("")

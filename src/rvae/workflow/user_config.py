@@ -18,30 +18,6 @@ from rvae.workflow.params import plateau_rule
 from rvae.paper.plan import TABLE_NUMBERS
 
 
-def describe_folders(config: dict) -> None:
-    """Fill in each folder dataset's architecture from its ``dataset.yaml``, the one description of
-    the data that the workflow and the ``rvae`` command both read (docs/own-data.md); the config
-    may add to it but not contradict it."""
-    from rvae.data.common import DataError
-    from rvae.data.folder import architecture, read_meta
-    from rvae.vocabulary import FAMILIES
-
-    for name, settings in config["datasets"].items():
-        if settings["kind"] != "folder":
-            continue
-        path = settings["load"].get("path")
-        if not path:
-            raise ConfigError(f"datasets.{name}.load.path: a folder dataset names its folder (x.npy, dataset.yaml)")
-        given = settings.get("architecture", {})
-        try:
-            described = architecture(read_meta(path), given, f"{path}/dataset.yaml", f"datasets.{name}.architecture")
-        except DataError as err:
-            raise ConfigError(f"datasets.{name}: {err}") from err
-        if described["family"] not in FAMILIES:
-            raise ConfigError(f"datasets.{name}: {path}/dataset.yaml: family {described['family']!r} is not one of {', '.join(FAMILIES)}")
-        settings["architecture"] = {**given, **described}
-
-
 def read_yaml(path: Path, what: str) -> dict:
     """A config file as a mapping; a missing, unreadable or malformed file is a ConfigError naming it."""
     import yaml
