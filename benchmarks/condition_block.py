@@ -1,4 +1,4 @@
-"""What would vmapping the models of a condition together save? (issue 17, "keep what pays")
+"""What would vmapping the models of a condition together save? (keep what pays)
 
 Today a retraining job is one model kind's seed block: on 8 Gaussians (MLP, vmapped) the VAE,
 beta-VAE and R-VAE of one condition are three jobs of M = 3 slots each. One job per condition

@@ -1,4 +1,4 @@
-"""Fixed cost of the training jobs of a real workflow run, under the run's own load (issue 17).
+"""Fixed cost of the training jobs of a real workflow run, under the run's own load.
 
 A training job's fixed cost is what it pays besides training: Snakemake starting the script,
 Python and torch imports, reading data, building models, writing models, embeddings and

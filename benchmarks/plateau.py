@@ -1,4 +1,4 @@
-"""Speed stages of the harness (issue 17): step throughput by precision and compile, the fixed
+"""Speed stages of the harness: step throughput by precision and compile, the fixed
 cost of a training job, and time to plateau, each contender measured in the same run.
 
 Time to plateau is what the workflow pays for a model it can trust: the default config's joint

@@ -1,7 +1,7 @@
 """Benchmark harness: training throughput of the naive reference vs the workflow's trainer.
 
     .venv/bin/python benchmarks/run.py              # ~3 minutes on 2 cores
-    .venv/bin/python benchmarks/run.py --speed      # adds issue 17's stages (~15 min): precision and
+    .venv/bin/python benchmarks/run.py --speed      # adds the speed stages (~15 min): precision and
                                                     # compile per step, job fixed cost, time to plateau
                                                     # before/after, also with oneDNN capped at AVX2
     .venv/bin/python benchmarks/run.py --workflow   # adds the default-config workflow (~30 min)
@@ -205,7 +205,7 @@ BEFORE_BATCH = {"mnist": 16, "chairs": 8, "birdsong": 16}
 
 
 def speed_stage(config_path: Path, after_batch: dict, datasets) -> dict:
-    """Issue 17's figures, every contender in this one run."""
+    """The speed figures, every contender in this one run."""
     config = plateau.default_config(config_path)
     bf16_peak = matmul_peak(torch.device("cpu"), dtype=torch.bfloat16) if native_bf16(torch.device("cpu")) else 0.0
     print(f"bf16 matmul peak {bf16_peak:.1f} GFLOP/s", flush=True)
@@ -227,7 +227,7 @@ def speed_stage(config_path: Path, after_batch: dict, datasets) -> dict:
     }
     args = [str(config_path), ",".join(datasets), json.dumps(contenders)]
     native = plateau.plateau_in_subprocess(args, {})
-    # without bf16 the issue asks about the birdsong (AVA) network only; the others would double the stage
+    # without bf16 only the birdsong (AVA) network is asked about; the others would double the stage
     avx2_args = [str(config_path), "birdsong", json.dumps({k: {"birdsong": v["birdsong"]} for k, v in contenders.items()})]
     avx2 = plateau.plateau_in_subprocess(avx2_args, {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"})
     sweeps = plateau.sweep_stage(ROOT / "config/paper.yaml")
@@ -237,7 +237,7 @@ def speed_stage(config_path: Path, after_batch: dict, datasets) -> dict:
 
 def render_speed(speed: dict, peak: float) -> list[str]:
     bf16_peak = speed["bf16_peak"]
-    out = ["", "## Speed (issue 17)", "",
+    out = ["", "## Speed", "",
            f"Measured bf16 matmul peak: **{bf16_peak:.1f} GFLOP/s** (0: no native bf16). One torch thread, as a workflow job; "
            "`% fp32 / bf16 peak` = achieved FLOP/s over each peak; compile time = the first compiled step, with an empty inductor cache of its own.", "",
            "| dataset | architecture | batch | precision | compiled | samples/s | % fp32 peak | % bf16 peak | compile s |",
@@ -288,7 +288,7 @@ def main(argv=None) -> int:
     parser.add_argument("--config", default=str(ROOT / "config/paper.yaml"), help="architectures, batch sizes, seed blocks")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--workflow", action="store_true", help="also time the default workflow (~30 min)")
-    parser.add_argument("--speed", action="store_true", help="also issue 17's stages on the default config (~15 min)")
+    parser.add_argument("--speed", action="store_true", help="also the speed stages on the default config (~15 min)")
     parser.add_argument("--speed-config", default=str(ROOT / "config/config.yaml"))
     parser.add_argument("--speed-datasets", default=",".join(plateau.PLATEAU_DATASETS))
     parser.add_argument("--skip-throughput", action="store_true", help="only the stages asked for")

@@ -1,4 +1,4 @@
-"""The convolutions' memory layout (issue 17): what auto picks, that a channels_last step is the
+"""The convolutions' memory layout: what auto picks, that a channels_last step is the
 same computation up to float32 rounding, and that a trained model comes back as a reloaded one is."""
 
 from dataclasses import replace

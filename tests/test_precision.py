@@ -1,4 +1,4 @@
-"""Mixed precision and compiled steps (issue 17): what auto picks, what a run records, and that
+"""Mixed precision and compiled steps: what auto picks, what a run records, and that
 the faster steps compute the same loss up to their own rounding."""
 
 import pytest

@@ -16,7 +16,7 @@ PAPER = Path(__file__).resolve().parents[1] / "workflow" / "resources" / "paper_
 
 
 def test_the_papers_reused_numbers_are_marked_suspect():
-    """The paper prints some numbers twice for what should be different runs (issue 16, item 5)."""
+    """The paper prints some numbers twice for what should be different runs."""
     paper = pd.read_csv(PAPER, keep_default_na=False)
     suspect = paper[paper["suspect"] != ""]
 

@@ -83,7 +83,7 @@ def test_tiny_run_builds_every_table(tiny_run):
     with Image.open(workdir / "results/figures/datasets.png") as image:
         assert image.format == "PNG" and image.size[0] > 300 and image.size[1] > 300
     table1 = pd.read_parquet(workdir / "results/tables/table1.parquet")
-    rv = table1[table1["metric"] == "rv"]  # the rest is the similarity panel (issue 19)
+    rv = table1[table1["metric"] == "rv"]  # the rest is the similarity panel
     assert set(rv["estimator"]) == {"ledoit_wolf"} and set(table1.loc[table1["metric"] != "rv", "estimator"]) == {""}
     same_seed = rv[rv["model"] == "vae_same_seed"]
     assert (same_seed["median"] == -np.inf).all() and same_seed["note"].str.contains("bit-identical").all()
@@ -272,7 +272,7 @@ def test_tiny_run_builds_every_figure(tiny_run):
 @pytest.mark.slow
 @pytest.mark.computed
 def test_tiny_run_builds_the_portability_table_from_the_embedding_files(tiny_run):
-    """Issue 19: one cell recomputed from the files other tools read (embeddings, Rosetta file)."""
+    """Portability: one cell recomputed from the files other tools read (embeddings, Rosetta file)."""
     from rvae.embeddings import latents, read_embedding
     from rvae.metrics import normalised_distance, procrustes_alignment
     from rvae.paper.portability import ARMS

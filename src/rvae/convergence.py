@@ -110,7 +110,7 @@ def diagnostics(history: list[dict], latent_means: np.ndarray, rule: PlateauRule
         "collapsed": active < 1,
         "plateau_epoch": reached,
         "converged": reached is not None,
-        # the arithmetic the run trained in (histories before issue 17 have none: fp32)
+        # the arithmetic the run trained in (a history without the column ran fp32)
         "precision": str(history[-1].get("precision") or "fp32") if history else "fp32",
         # the weights' layout, which changes rounding as precision does (histories before it: contiguous)
         "memory_format": str(history[-1].get("memory_format") or "contiguous") if history else "contiguous",

@@ -209,8 +209,8 @@ TEXT_CLAIMS = (
         "Rosetta-VAE is agnostic to Rosetta Point selection method",
     ),
     TextClaim(
-        "X9", "ordering", (9,), ("kmeans", "agglomerative", "gmm"), ("random",), "Table 9, as read in issue 18",
-        "(not the paper's words: issue 18 reads Table 9 as 'random selection distorts D2 far more than "
+        "X9", "ordering", (9,), ("kmeans", "agglomerative", "gmm"), ("random",), "Table 9, as this project reads it",
+        "(not the paper's words: this project reads Table 9 as 'random selection distorts D2 far more than "
         "clustering'; the text itself calls the selection methods interchangeable, see X8)",
         partitions=("D2",), metrics=("lsd",),
     ),

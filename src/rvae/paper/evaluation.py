@@ -75,7 +75,7 @@ def lsd_per_seed(embedding_paths: list[str], seeds: list[int], template_path: st
 def metric_panel(z: np.ndarray, z_ref: np.ndarray, partition: np.ndarray, is_rosetta: np.ndarray) -> dict:
     """Beside the paper's in-sample LSD: held-out LSD (affine map fitted on the Rosetta points,
     scored on the rest) and, per partition, angular Procrustes distance and linear CKA, so a
-    conclusion that hinges on one metric shows the others (issue 19)."""
+    conclusion that hinges on one metric shows the others."""
     out = {}
     if is_rosetta.any():  # a collapsed run leaves no map to fit: NaN
         held = {} if is_collapsed(z[is_rosetta]) else heldout_lsd(z, z_ref, np.flatnonzero(is_rosetta), partition).values

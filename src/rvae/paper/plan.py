@@ -16,7 +16,7 @@ TABLE_NUMBERS = tuple(range(1, 11))
 TABLE1_MODELS = ("vae", "beta_vae", "vae_same_seed", "rvae")
 # Sweeps train with the Rosetta points of the k-means condition of this table's first k.
 SWEEP_TABLE = {"reproducibility": "table1", "sequential": "table2"}
-# Metric files a table reads beyond its own metric: Table 1's similarity panel (issue 19; Table 2's
+# Metric files a table reads beyond its own metric: Table 1's similarity panel (Table 2's
 # panel lives in its LSD files).
 PANEL_FILES = {1: ("panel",)}
 

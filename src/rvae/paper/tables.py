@@ -15,7 +15,7 @@ TIDY_COLUMNS = [
 ]  # fmt: skip
 
 
-# Beside Table 2's LSD (issue 19), from the same LSD files: metric -> (row suffix, column of the
+# Beside Table 2's LSD, from the same LSD files: metric -> (row suffix, column of the
 # file per partition, what it is). Extra rows; the paper's cells stay as they are.
 PANEL = {
     "heldout_lsd": ("held-out LSD", "heldout_{p}", "held-out LSD: affine map fitted on the Rosetta points only, scored on the other points (a distance)"),
@@ -72,8 +72,8 @@ def _convergence(cell: Cell, convergence: dict | None) -> tuple:
 
 
 # what the runs behind a cell trained with that changes rounding: column -> (value where a convergence file
-# lacks it, note's words). Files from before issue 17 ran fp32; files from before the layout column may
-# come from channels_last runs (session 7), so theirs is not guessed.
+# lacks it, note's words). A file without a precision ran fp32; one without a layout may come from
+# channels_last runs, so its layout is not guessed.
 ROUNDING = {"precision": ("fp32", "Training precision"), "memory_format": ("unrecorded", "Memory layout")}
 
 

@@ -61,7 +61,7 @@ FINDINGS = {
     "intervals_parquet": "results/tables/cell_intervals.parquet",
 }
 FIGURE = "results/figures/{name}.{ext}"
-# Portability (issue 19): per Table 2 dataset, every seed's arms; the table and figure built from them.
+# Portability: per Table 2 dataset, every seed's arms; the table and figure built from them.
 PORTABILITY_SEEDS = "results/portability/{dataset}/{method}-k{k}-{variant}.parquet"
 PORTABILITY_TABLE = "results/tables/portability.{ext}"
 FIGURE_FORMATS = ("png", "pdf")

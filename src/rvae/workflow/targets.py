@@ -177,7 +177,7 @@ def sweeps_figure(config: dict) -> list[dict]:
     ]
 
 
-# -- portability (issue 19) ---------------------------------------------------------------------
+# -- portability ---------------------------------------------------------------------------------
 def portability_conditions(config: dict) -> dict:
     """Per Table 2 dataset, the sequential k-means condition it uses (its wildcards and name)."""
     return {
