@@ -8,6 +8,7 @@ from rvae.metrics import (
     linear_map_analysis,
     lsd,
     median_iqr,
+    normalisable,
     normalise_by_median,
     normalised_median_iqr,
     normalise_lsd,
@@ -133,6 +134,10 @@ def test_a_reference_summarised_against_itself_is_zero_by_construction():
         normalised_median_iqr("relative_change", [1.0, 2.0], [0.0, 0.0, 1.0])
     with pytest.raises(ValueError, match="normalisation must be one of"):
         normalised_median_iqr("percent", [1.0], [1.0])
+    # the one test of which reference medians can normalise, used by tables, findings and portability
+    medians = np.array([2.0, 0.0, -1.0, np.nan, np.inf, -np.inf])
+    np.testing.assert_array_equal(normalisable("ratio", medians), [True, False, False, False, False, False])
+    assert normalisable("difference", medians).all()
 
 
 def test_linear_map_analysis_of_identity_and_scaled_rotation(rng):

@@ -138,6 +138,17 @@ def _safe_logdet(c: np.ndarray) -> np.ndarray:
 NORMALISATIONS = ("relative_change", "difference", "ratio")
 
 
+def normalisable(kind: str, reference_median) -> np.ndarray:
+    """Where a reference median can normalise (elementwise): any for a difference; a finite,
+    positive one for a ratio or relative change (the distances and similarities are >= 0)."""
+    m = np.asarray(reference_median, dtype=np.float64)
+    if kind == "difference":
+        return np.ones(m.shape, bool)
+    if kind not in NORMALISATIONS:
+        raise ValueError(f"normalisation must be one of {NORMALISATIONS}, got {kind!r}")
+    return np.isfinite(m) & (m > 0)
+
+
 def normalise_by_median(kind: str, values, reference_median) -> np.ndarray:
     """``values`` put beside a reference median (see ``NORMALISATIONS``), elementwise and broadcast."""
     values = np.asarray(values, dtype=np.float64)
@@ -146,9 +157,7 @@ def normalise_by_median(kind: str, values, reference_median) -> np.ndarray:
         with np.errstate(invalid="ignore"):
             # Bit-identical reference runs have a median of -inf: a -inf beside it is 0, not NaN.
             return np.where(np.isneginf(values) & np.isneginf(m), 0.0, values - m)
-    if kind not in NORMALISATIONS:
-        raise ValueError(f"normalisation must be one of {NORMALISATIONS}, got {kind!r}")
-    if not (np.isfinite(m) & (m > 0)).all():
+    if not normalisable(kind, m).all():
         raise ValueError(f"cannot normalise a distance by a reference median of {m}")
     return values / m - 1.0 if kind == "relative_change" else values / m
 

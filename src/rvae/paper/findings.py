@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 from rvae.atomic import atomic_path
-from rvae.metrics import normalise_by_median
+from rvae.metrics import normalisable, normalise_by_median
 from rvae.paper.claims import CLAIM_COLUMNS, PAPER_CLAIMS, read_paper_claims
 from rvae.paper.plan import TABLE_NUMBERS
 from rvae.paper.tables import NORMALISATION, TITLES
@@ -109,7 +109,7 @@ def normalised_median_replicates(metric: str, values, reference, values_idx, ref
     medians = np.median(np.asarray(values, dtype=np.float64)[values_idx], axis=1)
     reference_medians = np.median(np.asarray(reference, dtype=np.float64)[reference_idx], axis=1)
     kind = NORMALISATION[metric]
-    usable = np.ones(len(medians), bool) if kind == "difference" else np.isfinite(reference_medians) & (reference_medians > 0)
+    usable = normalisable(kind, reference_medians)
     out = np.full(len(medians), np.nan)
     out[usable] = normalise_by_median(kind, medians[usable], reference_medians[usable])
     return out

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from rvae.embeddings import latents, read_embedding
-from rvae.metrics import median_iqr, normalised_median_iqr, portability
+from rvae.metrics import median_iqr, normalisable, normalised_median_iqr, portability
 from rvae.paper.tables import runs_state
 from rvae.portable import load_rosetta_points
 from rvae.vocabulary import MODEL_LABELS
@@ -100,8 +100,7 @@ def portability_per_seed(runs: dict, seeds: list[int], templates: dict, rosetta_
 def _normalised_median_iqr(values: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
     """Median and IQR of value / median(reference): 1 is the plain VAE, below 1 a smaller distance
     (or similarity); NaN where the reference's median cannot divide."""
-    median = float(np.median(reference))
-    if not np.isfinite(median) or median <= 0:
+    if not normalisable("ratio", np.median(reference)):
         return float("nan"), float("nan")
     return normalised_median_iqr("ratio", values, reference)
 
