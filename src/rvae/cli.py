@@ -62,18 +62,13 @@ def _load_folder(path):
 
 
 def _spec(data, meta, args, latent_dim=None):
+    """The network for a folder: its dataset.yaml, with the command's flags and the Rosetta file's
+    latent size (``latent_dim``) taking precedence (docs/own-data.md)."""
     from rvae.data.folder import architecture
     from rvae.models import ArchitectureSpec
-    from rvae.vocabulary import FAMILIES
 
-    where = Path(args.data) / "dataset.yaml"
-    given = {"family": args.family} if args.family else {}
-    latent = next((v for v in (latent_dim, args.latent_dim) if v is not None), None)
-    described = architecture({k: v for k, v in meta.items() if k != "family" or not args.family}, given, str(where), "--family")
-    if latent is not None:
-        described["latent_dim"] = latent
-    if described["family"] not in FAMILIES:
-        raise CliError(f"{where}: family {described['family']!r} is not one of {', '.join(FAMILIES)}")
+    flags = {"family": args.family, "latent_dim": next((v for v in (latent_dim, args.latent_dim) if v is not None), None)}
+    described = architecture({**meta, **{k: v for k, v in flags.items() if v is not None}}, {}, str(Path(args.data) / "dataset.yaml"), "--family")
     return ArchitectureSpec(family=described["family"], input_shape=data.input_shape, latent_dim=described["latent_dim"])
 
 

@@ -65,16 +65,29 @@ def native_bf16(device: torch.device) -> bool:
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     if device.type != "cpu" or not torch.ops.mkldnn._is_mkldnn_bf16_supported():
         return False
-    return bool({"avx512_bf16", "amx_bf16"} & _cpu_flags())
+    return bool({"avx512_bf16", "amx_bf16"} & cpu_info()[1])
+
+
+def cpu_info(cpuinfo: str | None = None) -> tuple[str, frozenset]:
+    """The CPU's model name and flags from ``/proc/cpuinfo`` (or the text given); empty where unknown."""
+    if cpuinfo is None:
+        return _machine_cpu_info()
+    model, flags = "", frozenset()
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and not model:
+            model = value.strip()
+        elif key.strip() == "flags" and not flags:
+            flags = frozenset(value.split())
+    return model, flags
 
 
 @lru_cache(maxsize=1)
-def _cpu_flags() -> frozenset:
+def _machine_cpu_info() -> tuple[str, frozenset]:
     try:
-        text = open("/proc/cpuinfo").read()
+        return cpu_info(open("/proc/cpuinfo").read())
     except OSError:
-        return frozenset()
-    return frozenset(word for line in text.splitlines() if line.startswith("flags") for word in line.split(":", 1)[1].split())
+        return "", frozenset()
 
 
 def resolve_precision(choice: str, device: torch.device, family: str) -> str:

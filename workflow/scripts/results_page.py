@@ -9,9 +9,7 @@ from rvae.workflow.script import start
 
 sm = snakemake  # noqa: F821
 start(sm)
-inputs = dict(sm.params.inputs)
-inputs["convergence"] = {tuple(key.split("|", 1)): path for key, path in inputs["convergence"].items()}  # (dataset, retraining)
-page = build_page(sm.config, inputs, sm.params.config_files, root=Path("."), code=Path(sm.params.code))
+page = build_page(sm.config, sm.params.inputs, sm.params.config_files, root=Path("."), code=Path(sm.params.code))
 with atomic_path(sm.output[0]) as tmp:
     tmp.write_text(page)
 logging.info(page)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from rvae.data.common import DataError, DatasetFacts, RawDataset, existing_path
+from rvae.vocabulary import FAMILIES
 
 # The latent size of a folder's models when neither dataset.yaml nor the user names one.
 DEFAULT_LATENT_DIM = 16
@@ -31,6 +32,8 @@ def architecture(meta: dict, given: dict, where: str, given_where: str) -> dict:
         out[key] = value
     if "family" not in out:
         raise DataError(f"{where} names no 'family' (mlp, conv or ava) and {given_where} gives none")
+    if out["family"] not in FAMILIES:
+        raise DataError(f"{where}: family {out['family']!r} is not one of {', '.join(FAMILIES)}")
     out.setdefault("latent_dim", DEFAULT_LATENT_DIM)
     if not isinstance(out["latent_dim"], int) or isinstance(out["latent_dim"], bool) or out["latent_dim"] < 1:
         raise DataError(f"{where}: latent_dim should be a positive whole number, got {out['latent_dim']!r}")

@@ -71,7 +71,6 @@ def describe_folders(config: dict) -> None:
     may add to it but not contradict it."""
     from rvae.data.common import DataError
     from rvae.data.folder import architecture, read_meta
-    from rvae.vocabulary import FAMILIES
 
     for name, settings in config["datasets"].items():
         if settings["kind"] != "folder":
@@ -84,8 +83,6 @@ def describe_folders(config: dict) -> None:
             described = architecture(read_meta(path), given, f"{path}/dataset.yaml", f"datasets.{name}.architecture")
         except DataError as err:
             raise ConfigError(f"datasets.{name}: {err}") from err
-        if described["family"] not in FAMILIES:
-            raise ConfigError(f"datasets.{name}: {path}/dataset.yaml: family {described['family']!r} is not one of {', '.join(FAMILIES)}")
         settings["architecture"] = {**given, **described}
 
 

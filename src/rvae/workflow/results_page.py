@@ -26,22 +26,16 @@ LINK_ROOT = "../"
 
 def cpu_description(cpuinfo: str | None = None) -> dict:
     """The CPU's model and the instruction sets that decide the kernels and the precision."""
-    if cpuinfo is None:
-        cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model, flags = platform.processor() or platform.machine(), set()
-    for line in cpuinfo.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == "model name":
-            model = value.strip()
-        elif key.strip() == "flags":
-            flags = set(value.split())
+    from rvae.device import cpu_info
+
+    model, flags = cpu_info(cpuinfo)
     if "avx512f" in flags:
         isa = "AVX-512" + (" with bf16" if "avx512_bf16" in flags or "amx_bf16" in flags else " without bf16")
     elif "avx2" in flags:
         isa = "AVX2 (no AVX-512)"
     else:
         isa = "no AVX2" if flags else "unknown"
-    return {"model": model, "instruction_set": isa, "cores": os.cpu_count()}
+    return {"model": model or platform.processor() or platform.machine(), "instruction_set": isa, "cores": os.cpu_count()}
 
 
 def commit_of(root: Path) -> str:
@@ -109,8 +103,7 @@ def budget_rows(config: dict, datasets: list[str], budgets: dict, points: dict, 
             source = "fixed"
         else:
             source = "the joint template's plateau" if record["converged"] else "plateau.max_steps, **no plateau**"
-        passes = [frame["epochs"] for (dataset, _), frame in convergence.items() if dataset == name and "epochs" in frame]
-        passes = pd.concat(passes) if passes else pd.Series(dtype=float)
+        passes = convergence[name]["epochs"] if name in convergence else pd.Series(dtype=float)
         rows.append(
             {
                 "dataset": name,
@@ -132,8 +125,7 @@ def convergence_rows(datasets: list[str], templates: dict, convergence: dict, bu
     not flat after), and the templates."""
     rows = []
     for name in datasets:
-        frames = [frame for (dataset, _), frame in convergence.items() if dataset == name]
-        runs = pd.concat(frames) if frames else pd.DataFrame(columns=["converged", "collapsed", "precision"])
+        runs = convergence.get(name, pd.DataFrame(columns=["converged", "collapsed", "precision"]))
         joint, d1 = templates[name]["joint"], templates[name]["d1"]
         rows.append(
             {
@@ -175,7 +167,7 @@ def _markdown(rows: list[dict]) -> str:
 
 def build_page(config: dict, inputs: dict, config_files: list[str], root: Path = Path("."), code: Path = Path("."), now: float | None = None) -> str:
     """The page's Markdown. ``inputs``: ``budgets``, ``templates``, ``points`` (dataset -> file),
-    ``convergence`` ({(dataset, retraining label): file}), ``tables`` and ``figures`` (files),
+    ``convergence`` (dataset -> its retrainings' files), ``tables`` and ``figures`` (files),
     ``findings`` (the scorecard's Parquet, or absent). ``root``: where the run's results are;
     ``code``: the workflow's folder, whose commit the page names."""
     import torch
@@ -186,7 +178,7 @@ def build_page(config: dict, inputs: dict, config_files: list[str], root: Path =
     budgets = {d: json.loads(Path(f).read_text()) for d, f in inputs["budgets"].items()}
     templates = {d: json.loads(Path(f).read_text()) for d, f in inputs["templates"].items()}
     points = {d: pd.read_parquet(f, columns=["partition", "split"]) for d, f in inputs["points"].items()}
-    convergence = {key: pd.read_parquet(f) for key, f in inputs["convergence"].items()}
+    convergence = {d: pd.concat([pd.read_parquet(f) for f in files]) for d, files in inputs["convergence"].items() if files}
     cpu = cpu_description()
     prepared = [Path(f).stat().st_mtime for f in inputs["points"].values()]
     jobs = job_seconds(results, since=min(prepared) - 1 if prepared else None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from rvae.paper.plan import (
     TABLE1_MODELS,
     TABLE_NUMBERS,
+    all_retrainings,
     figure_names,
     figure_retrainings,
     hyperparameter,
@@ -48,21 +49,19 @@ def all_targets(config: dict) -> list[str]:
 
 def table_datasets(config: dict) -> list[str]:
     """The datasets the config's tables use, in order."""
-    return list(dict.fromkeys(r.dataset for n in table_numbers(config) for _, r in table_retrainings(n, config["tables"])))
+    return list(dict.fromkeys(r.dataset for r in all_retrainings(config["tables"])))
 
 
 def results_page_inputs(config: dict) -> dict:
-    """What the results page reads: per dataset its budget record, templates' diagnostics and
-    points; every retraining's convergence file (keyed by dataset and retraining); the tables,
-    figures and scorecard it links or counts."""
+    """What the results page reads: per dataset its budget record, templates' diagnostics, points
+    and every retraining's convergence file; the tables, figures and scorecard it links or counts."""
     datasets = table_datasets(config)
-    retrainings = dict.fromkeys(r for n in table_numbers(config) for _, r in table_retrainings(n, config["tables"]))
+    retrainings = all_retrainings(config["tables"])
     return {
         "budgets": {d: paths.fill(paths.BUDGET, dataset=d) for d in datasets},
         "templates": {d: paths.fill(paths.TEMPLATE_DIAGNOSTICS, dataset=d) for d in datasets},
         "points": {d: paths.fill(paths.DATA_POINTS, dataset=d) for d in datasets},
-        # keyed "dataset|retraining": job params are JSON-like, so no tuple keys
-        "convergence": {f"{r.dataset}|{paths.fill(paths.RETRAINING, **paths.retraining_values(r))}": paths.fill(paths.CONVERGENCE, **paths.retraining_values(r)) for r in retrainings},
+        "convergence": {d: [paths.fill(paths.CONVERGENCE, **paths.retraining_values(r)) for r in retrainings if r.dataset == d] for d in datasets},
         "tables": [paths.fill(paths.TABLE, n=n, ext="md") for n in table_numbers(config)] + ([paths.fill(paths.PORTABILITY_TABLE, ext="md")] if portability_targets(config) else []),
         "figures": [paths.fill(paths.FIGURE, name=name, ext="png") for name in figure_names(config)],
         **({"findings": paths.FINDINGS["parquet"]} if table_numbers(config) else {}),
@@ -295,8 +294,7 @@ def convergence_warnings(config: dict) -> list[str]:
             else:
                 why = f"trained a fixed {record['steps']} steps, too short for the plateau rule to judge"
             lines.append(f"WARNING not converged: {dataset} joint template {why} ({path})")
-    retrainings = dict.fromkeys(r for n in table_numbers(config) for _, r in table_retrainings(n, config["tables"]))
-    for r in retrainings:
+    for r in all_retrainings(config["tables"]):
         path = Path(paths.fill(paths.CONVERGENCE, **paths.retraining_values(r)))
         if not path.exists():
             continue
