@@ -38,6 +38,7 @@ from plateau import ROOT, default_config, prepared, spec_of  # noqa: E402
 from rvae.convergence import PlateauRule, plateau_step  # noqa: E402
 from rvae.data.store import take_rows  # noqa: E402
 from rvae.trainer import TrainConfig, train_vae  # noqa: E402
+from rvae import seeds  # noqa: E402
 from rvae.workflow import params  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "curves"
@@ -49,7 +50,7 @@ def record(config: dict, name: str, steps: int, seeds: int, eval_every: int | No
     rule = params.plateau_rule(config, name)
     if eval_every:
         rule = {**rule, "eval_every": eval_every}
-    runs = [("joint", ["D1", "D2"], params.seed_of(config, params.template_role(name, "joint")))]
+    runs = [("joint", ["D1", "D2"], params.seed_of(config, seeds.template_role(name, "joint")))]
     runs += [
         (f"{p}-{i}", [p], params.seed_of(config, f"benchmark/own_plateau/{name}/{p}/{i}")) for p in ("D1", "D2") for i in range(seeds)
     ]

@@ -21,7 +21,7 @@ import statistics
 import sys
 from pathlib import Path
 
-TRAINING_RULES = ("train_template", "retrain", "sweep", "train_portable")
+TRAINING_RULES = ("train_template", "retrain", "sweep", "train_shared")
 SPAN = re.compile(r"training span: .* in ([\d.]+) s$", re.MULTILINE)
 
 

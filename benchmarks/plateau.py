@@ -29,10 +29,10 @@ PLATEAU_DATASETS = ("mnist", "chairs", "birdsong")
 
 def default_config(path: Path) -> dict:
     """The config with the schema's defaults filled in, as the workflow sees it."""
-    from snakemake.utils import validate
+    from rvae.workflow.config_checks import validate_config
 
     config = yaml.safe_load(Path(path).read_text())
-    validate(config, str(ROOT / "workflow/schemas/config.schema.yaml"))
+    validate_config(config)
     return config
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
+from rvae.workflow.config_checks import validate_config
 
 from rvae.workflow.config_checks import ConfigError, check_config
 
@@ -19,7 +19,7 @@ def default_config():
 
 
 def check(config):
-    validate(config, SCHEMA)
+    validate_config(config, SCHEMA)
     check_config(config)
 
 
@@ -57,7 +57,7 @@ def test_schema_supplies_every_default_a_short_config_leaves_out():
         "split": {"train_fraction": 0.6, "seed": 0}, "optimizer": {"lr": 0.001}, "obs_precision": 10.0,
         "plateau": {"eval_every": 20, "min_steps": 1000, "min_window": 1000, "patience": 0.5, "tol": 0.02, "max_steps": 20000},
         "budget_factor": 1,
-        "tables": {}, "portable": {},
+        "tables": {}, "shared": {},
     }  # fmt: skip
 
 
@@ -125,8 +125,8 @@ BAD = [
     ("unknown ensemble mode", _set(["seed_block"], {"mode": "parallel"}), "mode|parallel"),
     ("missing MNIST files", _set(["datasets", "mnist", "load"], {"source": "idx", "path": "/nonexistent/mnist"}), "datasets.mnist.load.path"),
     ("folder without a path", _set(["datasets", "mnist"], {"kind": "folder", "architecture": {"family": "conv", "latent_dim": 2}, "training": {"steps": 1}}), "datasets.mnist.load.path"),
-    ("shared file not found", _set(["portable"], {"bob": {"dataset": "gaussians", "rosetta": "/nonexistent/alice.parquet"}}), "portable.bob.rosetta"),
-    ("portable run on undefined data", _set(["portable"], {"bob": {"dataset": "carol", "rosetta": "x.parquet"}}), "portable.bob.dataset"),
+    ("shared file not found", _set(["shared"], {"bob": {"dataset": "gaussians", "rosetta": "/nonexistent/alice.parquet"}}), "shared.bob.rosetta"),
+    ("shared run on undefined data", _set(["shared"], {"bob": {"dataset": "carol", "rosetta": "x.parquet"}}), "shared.bob.dataset"),
     ("export k of zero", _set(["datasets", "gaussians", "export"], {"k": 0}), "export|minimum"),
     ("chair images the conv net cannot halve twice", _set(["datasets", "chairs", "load", "size"], 30), r"datasets\.chairs.*divisible by 4"),
     ("spectrograms the AVA net cannot halve four times", _set(["datasets", "birdsong", "load", "spectrogram"], {"size": 40}), r"datasets\.birdsong.*divisible by 16"),

@@ -196,7 +196,7 @@ def test_vae_same_seed_runs_are_bit_identical_whatever_the_block_mode(spec):
     from rvae.data.common import RawDataset
     from rvae.data.store import prepare
     from rvae.paper.experiment import retrain_block
-    from rvae.portable import RosettaPoints
+    from rvae.rosetta_file import RosettaPoints
 
     g = torch.Generator().manual_seed(2)
     x = torch.rand(120, *spec.input_shape, generator=g).numpy()

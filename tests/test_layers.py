@@ -105,36 +105,6 @@ def test_the_vocabulary_is_the_schemas_enums():
     assert set(v.MODEL_HYPERPARAMETER.values()) == set(v.HYPERPARAMETERS)
 
 
-def test_the_library_and_the_command_line_share_the_schemas_defaults():
-    from rvae.cli import EXPORT_K, SPLIT_SEED, TRAIN_FRACTION, parser
-    from rvae.sharing import SWEEP_EPOCHS
-    from rvae.trainer import TrainConfig
-
-    props, dataset = SCHEMA["properties"], SCHEMA["definitions"]["dataset"]["properties"]
-    from rvae.convergence import PlateauRule
-
-    library = TrainConfig(until=1)
-    # the plateau rule's defaults, the checkpoint spacing and the budget factor: the schema's
-    assert PlateauRule().as_dict() == {key: spec["default"] for key, spec in props["plateau"]["properties"].items()}
-    assert library.rule == PlateauRule() and library.checkpoint_every == props["checkpoint_every"]["default"]
-    assert library.batch_size == dataset["training"]["properties"]["batch_size"]["default"]
-    assert library.lr == props["optimizer"]["properties"]["lr"]["default"]
-    assert library.obs_precision == props["obs_precision"]["default"]
-    assert library.deterministic == props["deterministic"]["default"]
-    assert library.device == props["device"]["default"]
-    assert (library.precision, library.compile) == (props["precision"]["default"], props["compile"]["default"])
-    assert library.memory_format == props["memory_format"]["default"]
-    assert TRAIN_FRACTION == props["split"]["properties"]["train_fraction"]["default"]
-    assert SPLIT_SEED == props["split"]["properties"]["seed"]["default"]
-    assert EXPORT_K == dataset["export"]["properties"]["k"]["default"]
-    assert SWEEP_EPOCHS == SCHEMA["definitions"]["hyperparameter"]["properties"]["epochs"]["default"]
-    train = parser().parse_args(["train", "--data", "d", "--out", "o"])
-    assert (train.batch_size, train.lr, train.sweep_epochs) == (library.batch_size, library.lr, SWEEP_EPOCHS)
-    assert (train.precision, train.compile, train.memory_format) == (library.precision, library.compile, library.memory_format)
-    export = parser().parse_args(["export-rosetta", "--model", "m", "--data", "d", "--out", "o"])
-    assert (export.k, export.method) == (EXPORT_K, dataset["export"]["properties"]["method"]["default"])
-
-
 def _string_literals(path: Path):
     """String constants of a Python file that are not docstrings."""
     tree = ast.parse(path.read_text())
@@ -199,7 +169,7 @@ def test_common_smk_holds_no_domain_logic():
 
 
 def test_the_common_smk_check_sees_logic():
-    logic = "def inputs(wildcards):\n    run = config['portable'][wildcards.name]\n    if run:\n        return {}\n    return paths.data_files(run)\n"
+    logic = "def inputs(wildcards):\n    run = config['shared'][wildcards.name]\n    if run:\n        return {}\n    return paths.data_files(run)\n"
     body = common_smk_functions(logic)["inputs"]
     assert body[1].startswith("if ") and len(body) == 4
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from snakemake.utils import validate
+from rvae.workflow.config_checks import validate_config
 
 from rvae.paper.plan import (
     ConfigError,
@@ -16,6 +16,7 @@ from rvae.paper.plan import (
     table_cells,
     table_retrainings,
 )
+from rvae import seeds
 from rvae.workflow import params, paths, targets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def tiny():
     config = yaml.safe_load((ROOT / "tests" / "workflow" / "config.yaml").read_text())
-    validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))  # fills the schema's defaults
+    validate_config(config)  # fills the defaults
     return config
 
 
@@ -116,9 +117,9 @@ def test_job_params():
     sweep = params.sweep_params(config, "sequential", "gaussians", "beta", 0)
     assert sweep["epochs"] == 10 and "steps" not in sweep["training"] and "budget_factor" not in sweep["training"]
     values = [c["value"] for c in sweep["candidates"]]
-    seeds = [c["seed"] for c in sweep["candidates"]]
-    assert values == [1.0, 4.0] and len(set(seeds)) == 2  # every candidate from a stream of its own
-    assert seeds[0] == params.seed_of(config, params.sweep_role("sequential", "gaussians", "beta", 1.0))
+    candidate_seeds = [c["seed"] for c in sweep["candidates"]]
+    assert values == [1.0, 4.0] and len(set(candidate_seeds)) == 2  # every candidate from a stream of its own
+    assert candidate_seeds[0] == params.seed_of(config, seeds.sweep_role("sequential", "gaussians", "beta", 1.0))
     assert params.fixed_hyperparameter(config, "gaussians", "beta_vae") is None  # swept
     assert params.fixed_hyperparameter(config, "gaussians", "rvae") == 3.0
     assert params.fixed_hyperparameter(config, "gaussians", "vae") is None

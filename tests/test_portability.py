@@ -306,7 +306,7 @@ def test_leave_one_out_scores_each_pair_with_a_map_fitted_on_the_others(rng):
 def test_external_latents_are_validated_and_fingerprinted(rng, tmp_path):
     from rvae.data.common import RawDataset
     from rvae.data.store import prepare
-    from rvae.portable import load_rosetta_points, save_rosetta_points
+    from rvae.rosetta_file import load_rosetta_points, save_rosetta_points
     from rvae.rosetta import select_rosetta_points
     from rvae.sharing import export_rosetta_from_latents, latents_fingerprint
     from sklearn.decomposition import PCA
@@ -341,7 +341,7 @@ def test_external_latents_are_validated_and_fingerprinted(rng, tmp_path):
 
 
 def test_a_file_with_an_unknown_template_kind_is_refused(rng):
-    from rvae.portable import RosettaFileError, RosettaPoints
+    from rvae.rosetta_file import RosettaFileError, RosettaPoints
 
     with pytest.raises(RosettaFileError, match="'template_kind' should be one of"):
         RosettaPoints.create(rng.normal(size=(3, 2)), rng.normal(size=(3, 2)), np.arange(3), "a", "kmeans", "f", template_kind="mine")
@@ -359,7 +359,7 @@ def _write_embedding(path, points, partition, z, rosetta_ids=()):
 def sequential_runs(tmp_path):
     """Alice's D1 template; Bob's R-VAE = her latents plus a little noise, his VAE = a rotated,
     scaled, shifted copy, his beta-VAE = noise; three seeds each."""
-    from rvae.portable import save_rosetta_points
+    from rvae.rosetta_file import save_rosetta_points
     from rvae.rosetta import make_rosetta_points
 
     rng = np.random.default_rng(0)

@@ -245,7 +245,7 @@ def test_bad_data_is_refused_and_nothing_is_lost(finished, name, make, message):
 
 
 def _shared_file(folder, shape=(5,), latent=2, truncate=False):
-    from rvae.portable import RosettaPoints, save_rosetta_points
+    from rvae.rosetta_file import RosettaPoints, save_rosetta_points
 
     rng = np.random.default_rng(0)
     points = RosettaPoints.create(rng.normal(size=(4, *shape)), rng.normal(size=(4, latent)), np.arange(4), "alice", "kmeans")
@@ -259,7 +259,7 @@ def _shared_file(folder, shape=(5,), latent=2, truncate=False):
 BAD_SHARED = [
     ("wrong input shape", dict(shape=(7,)), "the file's inputs have shape (7,)"),
     ("wrong latent size", dict(latent=3), "the file's latent size is 3"),
-    ("truncated footer", dict(truncate=True), "portable.bob.rosetta: Rosetta file"),
+    ("truncated footer", dict(truncate=True), "shared.bob.rosetta: Rosetta file"),
 ]
 
 
@@ -267,10 +267,10 @@ BAD_SHARED = [
 def test_bad_shared_file_is_refused_before_any_job(finished, name, kind, message):
     before = digests(finished, "results")
     path = _shared_file(finished, **kind)
-    config = write_config(finished, lambda c: c.update(portable={"bob": {"dataset": "gaussians", "rosetta": str(path)}}))
-    done = run(finished, config, "results/portable/bob/embedding.parquet", check=False)
+    config = write_config(finished, lambda c: c.update(shared={"bob": {"dataset": "gaussians", "rosetta": str(path)}}))
+    done = run(finished, config, "results/shared/bob/embedding.parquet", check=False)
     assert done.returncode != 0 and message in done.stderr, done.stderr[-2000:]
-    assert "rule train_portable" not in done.stdout
+    assert "rule train_shared" not in done.stdout
     assert digests(finished, "results") == before
 
 

@@ -3,7 +3,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from rvae.portable import METADATA_KEY, RosettaFileError, RosettaPoints, load_rosetta_points, save_rosetta_points
+from rvae.rosetta_file import METADATA_KEY, RosettaFileError, RosettaPoints, load_rosetta_points, save_rosetta_points
 from rvae.rosetta import make_rosetta_points, select_rosetta_points
 
 # assertions on computed numbers: tests/test_cpu_paths.py reruns them on the AVX2 kernel path

@@ -15,7 +15,7 @@ from rvae.cli import main as rvae
 from rvae.workflow.config_checks import ConfigError, check_sharing
 from rvae.data.common import DataError
 from rvae.data.folder import load_folder
-from rvae.portable import RosettaPoints, save_rosetta_points
+from rvae.rosetta_file import RosettaPoints, save_rosetta_points
 
 RVAE = str(Path(sys.executable).parent / "rvae")
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
@@ -61,7 +61,7 @@ def test_alice_and_bob_share_a_latent_space_on_mnist(tmp_path):
     assert rvae(["train", "--data", str(ex / "bob"), "--latent-dim", "8", "--steps", "80", "--quiet",
                  "--out", str(ex / "bob_vae")]) == 0  # fmt: skip
     from rvae.models import load_model
-    from rvae.portable import load_rosetta_points
+    from rvae.rosetta_file import load_rosetta_points
     from rvae.sharing import shared_point_errors
 
     points = load_rosetta_points(ex / "rosetta.parquet")
@@ -79,7 +79,7 @@ def test_alice_and_bob_share_a_latent_space_on_mnist(tmp_path):
     dry = subprocess.run([SNAKEMAKE, "-n", "--cores", "2", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
                           "--configfile", str(ROOT / "config/sharing.yaml")], capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
     assert dry.returncode == 0, dry.stderr[-2000:]
-    assert "export_rosetta" in dry.stdout and "train_portable" in dry.stdout and "figure_portable" in dry.stdout
+    assert "export_rosetta" in dry.stdout and "train_shared" in dry.stdout and "figure_shared" in dry.stdout
 
 
 def test_cli_help_is_for_users_with_an_example_per_command():
@@ -135,7 +135,7 @@ def _printed_table(out: str) -> pd.DataFrame:
 
 def test_compare_prints_the_library_numbers(tiny_labs, capsys, tmp_path):
     from rvae.models import load_model
-    from rvae.portable import load_rosetta_points
+    from rvae.rosetta_file import load_rosetta_points
     from rvae.sharing import compare_models
 
     ex, _ = tiny_labs
@@ -209,7 +209,7 @@ def test_train_with_a_rosetta_file_reports_portability_on_its_inputs(tiny_labs):
     assert list(report["arm"]) == ["raw", "procrustes", "affine", "relative"] and (report["n"] == 12).all()
     from rvae.metrics import normalised_distance
     from rvae.models import load_model
-    from rvae.portable import load_rosetta_points
+    from rvae.rosetta_file import load_rosetta_points
     from rvae.inference import encode_means
 
     points = load_rosetta_points(ex / "rosetta.parquet")
@@ -222,7 +222,7 @@ def test_export_from_an_external_encoders_latents(tiny_labs, tmp_path, capsys):
     """A lab with its own encoder (here PCA, fitted outside rvae) exports; Bob trains as usual."""
     from sklearn.decomposition import PCA
 
-    from rvae.portable import load_rosetta_points
+    from rvae.rosetta_file import load_rosetta_points
 
     ex, _ = tiny_labs
     x = np.load(ex / "alice/x.npy")
@@ -260,6 +260,18 @@ def test_rho_grid_is_chosen_on_validation(tmp_path):
     choice = json.loads((tmp_path / "out/rho.json").read_text())
     assert sorted(c["value"] for c in choice["candidates"]) == [0.1, 3.0]
     assert choice["value"] == min(choice["candidates"], key=lambda c: c["score"])["value"]
+    # the paper's procedure (rvae.sweep): each candidate from its own role under the run's seed
+    from rvae import seeds
+    from rvae.rosetta_file import load_rosetta_points
+    from rvae.sweep import candidate_configs
+    from rvae.trainer import TrainConfig
+
+    dataset = load_rosetta_points(rosetta).metadata["dataset"]
+    expected = {v: seeds.role_seed(0, seeds.sweep_role("shared", dataset, "rho", v)) for v in (0.1, 3.0)}
+    assert {c["value"]: c["seed"] for c in choice["candidates"]} == expected
+    assert all(c["steps"] == choice["candidates"][0]["steps"] > 0 for c in choice["candidates"])
+    made = candidate_configs(TrainConfig(until=9, seed=0), "rho", [0.1, 3.0], 5, "shared", dataset, 0)
+    assert [(c.rho, c.until, c.seed) for c in made] == [(0.1, 5, expected[0.1]), (3.0, 5, expected[3.0])]
 
 
 @pytest.mark.parametrize(
@@ -527,28 +539,28 @@ def _sharing_config(tmp_path, rosetta, latent=2, shape=(5,)):
     return {
         "datasets": {"bob": {"kind": "folder", "load": {"path": str(folder)}, "architecture": {"family": "mlp", "latent_dim": latent}, "training": {"steps": 2}}},
         "hyperparameters": {"rho": {"value": 1.0}},
-        "portable": {"run1": {"dataset": "bob", "rosetta": str(rosetta)}},
+        "shared": {"run1": {"dataset": "bob", "rosetta": str(rosetta)}},
     }  # fmt: skip
 
 
 def test_config_checks_the_shared_file_before_any_job(tmp_path):
     check_sharing(_sharing_config(tmp_path, _points(tmp_path)))
-    with pytest.raises(ConfigError, match="portable.run1.rosetta: the file's latent size is 2 but datasets.bob.architecture.latent_dim is 3"):
+    with pytest.raises(ConfigError, match="shared.run1.rosetta: the file's latent size is 2 but datasets.bob.architecture.latent_dim is 3"):
         check_sharing(_sharing_config(tmp_path, _points(tmp_path), latent=3))
-    with pytest.raises(ConfigError, match=r"portable.run1.rosetta: the file's inputs have shape \(7,\)"):
+    with pytest.raises(ConfigError, match=r"shared.run1.rosetta: the file's inputs have shape \(7,\)"):
         check_sharing(_sharing_config(tmp_path, _points(tmp_path, shape=(7,), name="seven.parquet")))
-    with pytest.raises(ConfigError, match="portable.run1.rosetta: file .* not found"):
+    with pytest.raises(ConfigError, match="shared.run1.rosetta: file .* not found"):
         check_sharing(_sharing_config(tmp_path, tmp_path / "missing.parquet"))
-    with pytest.raises(ConfigError, match="portable.run1.rosetta: Rosetta file"):
+    with pytest.raises(ConfigError, match="shared.run1.rosetta: Rosetta file"):
         check_sharing(_sharing_config(tmp_path, _truncated(_points(tmp_path, name="cut.parquet"))))
     config = _sharing_config(tmp_path, _points(tmp_path))
-    config["portable"]["run1"]["dataset"] = "carol"
-    with pytest.raises(ConfigError, match="portable.run1.dataset: 'carol' is not defined"):
+    config["shared"]["run1"]["dataset"] = "carol"
+    with pytest.raises(ConfigError, match="shared.run1.dataset: 'carol' is not defined"):
         check_sharing(config)
 
 
 @pytest.mark.slow
-def test_workflow_exports_and_trains_the_portable_model(tmp_path):
+def test_workflow_exports_and_trains_the_shared_run(tmp_path):
     """Alice's export and Bob's R-VAE as Snakemake targets, with a rho sweep; data edits rerun."""
     rng = np.random.default_rng(3)
     _folder(tmp_path / "alice", rng.normal(size=(200, 5)).astype(np.float32), labels=np.arange(200) % 4)
@@ -557,26 +569,26 @@ def test_workflow_exports_and_trains_the_portable_model(tmp_path):
                             "training": {"steps": 8}}  # fmt: skip
     config = {
         "datasets": {"alice": {**dataset("alice"), "export": {"k": 6}}, "bob": dataset("bob")},
-        "portable": {"bob_from_alice": {"dataset": "bob", "rosetta": "results/export/alice/rosetta.parquet",
+        "shared": {"bob_from_alice": {"dataset": "bob", "rosetta": "results/export/alice/rosetta.parquet",
                                         "rho": {"grid": [0.5, 4.0], "epochs": 2}}},
     }  # fmt: skip
     (tmp_path / "sharing.yaml").write_text(yaml.safe_dump(config))
     cmd = [SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path), "--configfile", str(tmp_path / "sharing.yaml"), "--cores", "2"]  # fmt: skip
-    done = subprocess.run(cmd + ["results/portable/bob_from_alice/embedding.parquet", "results/portable/bob_from_alice/latent_space.png"],
+    done = subprocess.run(cmd + ["results/shared/bob_from_alice/embedding.parquet", "results/shared/bob_from_alice/latent_space.png"],
                           capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
-    from rvae.portable import load_rosetta_points
+    from rvae.rosetta_file import load_rosetta_points
 
     points = load_rosetta_points(tmp_path / "results/export/alice/rosetta.parquet", (5,), 2)
     assert len(points) == 6 and points.metadata["dataset"] == "alice"
     assert "| number of points (k) | 6 |" in (tmp_path / "results/export/alice/rosetta.md").read_text()
-    embedding = pd.read_parquet(tmp_path / "results/portable/bob_from_alice/embedding.parquet")
+    embedding = pd.read_parquet(tmp_path / "results/shared/bob_from_alice/embedding.parquet")
     assert len(embedding) == 160 and {"z0", "z1"} <= set(embedding.columns)
-    choice = json.loads((tmp_path / "results/portable/bob_from_alice/rho.json").read_text())
+    choice = json.loads((tmp_path / "results/shared/bob_from_alice/rho.json").read_text())
     assert sorted(c["value"] for c in choice["candidates"]) == [0.5, 4.0]
-    assert (tmp_path / "results/portable/bob_from_alice/latent_space.png").stat().st_size > 10_000
+    assert (tmp_path / "results/shared/bob_from_alice/latent_space.png").stat().st_size > 10_000
     # Bob edits his data: his data, model and figure rerun; Alice's export does not
     np.save(tmp_path / "bob" / "x.npy", (rng.normal(size=(160, 5)) + 2).astype(np.float32))
-    dry = subprocess.run(cmd + ["-n", "results/portable/bob_from_alice/latent_space.png"], capture_output=True, text=True, cwd=tmp_path)
+    dry = subprocess.run(cmd + ["-n", "results/shared/bob_from_alice/latent_space.png"], capture_output=True, text=True, cwd=tmp_path)
     assert "rule prepare_data" in dry.stdout and "dataset=bob" in dry.stdout and "dataset=alice" not in dry.stdout
-    assert "rule train_portable" in dry.stdout and "rule export_rosetta" not in dry.stdout
+    assert "rule train_shared" in dry.stdout and "rule export_rosetta" not in dry.stdout

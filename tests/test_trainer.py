@@ -189,7 +189,7 @@ def test_editing_rho_in_the_readme_example_does_not_resume_a_stale_checkpoint(tm
 
 def test_the_readmes_ten_lines_run_as_written(tmp_path, monkeypatch, log_lines):
     """The library example of README.md, on small stand-in files, twice: the second run resumes."""
-    from rvae.portable import RosettaPoints, save_rosetta_points
+    from rvae.rosetta_file import RosettaPoints, save_rosetta_points
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     code = re.search(r"## The library in ten lines.*?```python\n(.*?)```", readme, re.S).group(1)
@@ -249,7 +249,7 @@ def test_every_model_of_a_comparison_takes_the_same_steps():
     from rvae.data.common import RawDataset
     from rvae.data.store import prepare
     from rvae.paper.experiment import retrain_block
-    from rvae.portable import RosettaPoints
+    from rvae.rosetta_file import RosettaPoints
 
     x = _data(300).numpy()
     labels = np.arange(300) % 2

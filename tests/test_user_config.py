@@ -99,8 +99,8 @@ def test_sharing_config_builds_only_the_sharing_targets(tmp_path):
         "prepare_data": 2,  # alice, bob
         "train_template": 1,  # Alice's joint template, from which she exports
         "export_rosetta": 1,
-        "train_portable": 1,  # Bob's R-VAE on Alice's points
-        "figure_portable": 1,
+        "train_shared": 1,  # Bob's R-VAE on Alice's points
+        "figure_shared": 1,
         "all": 1,
     }
     assert jobs == {**expected, "total": 7}, jobs

@@ -298,7 +298,7 @@ def test_findings_after_a_partial_config_builds_only_the_tables_it_lists(tmp_pat
 @pytest.mark.computed
 def test_embedding_and_rosetta_files_have_the_documented_layout(tiny_run):
     workdir, _ = tiny_run
-    from rvae.portable import load_rosetta_points
+    from rvae.rosetta_file import load_rosetta_points
 
     emb = pd.read_parquet(workdir / "results/embeddings/sequential/gaussians/kmeans-k8-same/rvae/seed1.parquet")
     assert list(emb.columns) == ["point", "partition", "split", "is_rosetta", "label", "z0", "z1"]
@@ -378,7 +378,7 @@ def test_tiny_run_builds_the_portability_table_from_the_embedding_files(tiny_run
     from rvae.embeddings import latents, read_embedding
     from rvae.metrics import normalised_distance, procrustes_alignment
     from rvae.paper.portability import ARMS
-    from rvae.portable import load_rosetta_points
+    from rvae.rosetta_file import load_rosetta_points
 
     workdir, _ = tiny_run
     table = pd.read_parquet(workdir / "results/tables/portability.parquet")

@@ -3,7 +3,7 @@
 Three floors that only look down (tests/test_layers.py):
 
 - the library (``rvae.*``: vocabulary, models, losses, trainer, ensemble, checkpoints,
-  inference, rosetta, portable, metrics, data, sharing, cli): what another lab imports;
+  inference, rosetta, rosetta_file, metrics, data, sharing, cli): what another lab imports;
 - ``rvae.paper``: the paper's experiments, the plan of its tables, figures and sweeps;
 - ``rvae.workflow``: Snakemake glue (config checks, params, the path registry).
 
@@ -36,9 +36,9 @@ _EXPORTS = {
     "ArchitectureSpec": "rvae.models",
     "VAE": "rvae.models",
     "build_vae": "rvae.models",
-    "RosettaPoints": "rvae.portable",
-    "load_rosetta_points": "rvae.portable",
-    "save_rosetta_points": "rvae.portable",
+    "RosettaPoints": "rvae.rosetta_file",
+    "load_rosetta_points": "rvae.rosetta_file",
+    "save_rosetta_points": "rvae.rosetta_file",
     "make_rosetta_points": "rvae.rosetta",
     "select_rosetta_points": "rvae.rosetta",
     "TrainConfig": "rvae.trainer",

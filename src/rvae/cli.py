@@ -19,10 +19,7 @@ import logging
 import sys
 from pathlib import Path
 
-# The schema's defaults (split.train_fraction, split.seed, datasets.*.export.k), checked by tests.
-TRAIN_FRACTION = 0.6
-SPLIT_SEED = 0
-EXPORT_K = 32
+from rvae import defaults
 
 
 class CliError(ValueError):
@@ -57,7 +54,7 @@ def _load_folder(path):
     from rvae.data.folder import load_folder, read_meta
     from rvae.data.store import prepare
 
-    data = prepare(load_folder(path), TRAIN_FRACTION, SPLIT_SEED)
+    data = prepare(load_folder(path), defaults.TRAIN_FRACTION, defaults.SPLIT_SEED)
     return data, read_meta(path)
 
 
@@ -174,7 +171,7 @@ def _train(args, out: Path) -> int:
     from rvae.convergence import PlateauRule
     from rvae.embeddings import write_embedding
     from rvae.models import save_model
-    from rvae.portable import load_rosetta_points
+    from rvae.rosetta_file import load_rosetta_points
     from rvae.sharing import embed, shared_point_errors, train_on_shared_points, train_plain
     from rvae.trainer import TrainConfig
 
@@ -233,7 +230,7 @@ def _report_rosetta(model, points, out: Path) -> None:
 
 def cmd_export(args) -> int:
     from rvae.models import load_model
-    from rvae.portable import save_rosetta_points
+    from rvae.rosetta_file import save_rosetta_points
     from rvae.sharing import export_rosetta, export_rosetta_from_latents, summary_markdown
 
     out = Path(args.out)
@@ -273,7 +270,7 @@ def cmd_compare(args) -> int:
     import pandas as pd
 
     from rvae.models import load_model
-    from rvae.portable import load_rosetta_points
+    from rvae.rosetta_file import load_rosetta_points
     from rvae.sharing import compare_models, format_comparison
 
     if args.out:
@@ -370,11 +367,10 @@ EXAMPLES = {
 def parser() -> argparse.ArgumentParser:
     top = _Parser(prog="rvae", description=USAGE, formatter_class=argparse.RawDescriptionHelpFormatter)
     from rvae import __version__
-    from rvae.sharing import SWEEP_EPOCHS
     from rvae.trainer import TrainConfig
     from rvae.vocabulary import COMPILE_CHOICES, FAMILIES, MEMORY_FORMAT_CHOICES, PRECISION_CHOICES, SELECTION_METHODS
 
-    library = TrainConfig(until=1)  # the library's defaults, which the schema's agree with
+    library = TrainConfig(until=1)  # the library's defaults (rvae.defaults)
 
     top.add_argument("--version", action="version", version=f"rosetta-vae {__version__}")
     sub = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -383,9 +379,9 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--data", required=True, help="folder with x.npy and dataset.yaml")
     train.add_argument("--out", required=True, help="folder for model.pt, embedding.parquet, history.parquet")
     train.add_argument("--rosetta", help="a Rosetta-points file from another lab (Parquet); trains an R-VAE")
-    train.add_argument("--rho", type=float, default=1.5, help="weight of the Rosetta loss (default 1.5)")
+    train.add_argument("--rho", type=float, default=defaults.RHO, help=f"weight of the Rosetta loss (default {defaults.RHO})")
     train.add_argument("--rho-grid", type=_float_list, help="comma-separated rho values; the best on validation is kept")
-    train.add_argument("--sweep-epochs", type=_positive_int, default=SWEEP_EPOCHS, help=f"epochs per rho candidate (default {SWEEP_EPOCHS})")
+    train.add_argument("--sweep-epochs", type=_positive_int, default=defaults.SWEEP_EPOCHS, help=f"epochs per rho candidate (default {defaults.SWEEP_EPOCHS})")
     train.add_argument("--family", choices=FAMILIES, help="default: dataset.yaml's family")
     train.add_argument("--latent-dim", type=_positive_int, help="default: the Rosetta file's, dataset.yaml's, or 16")
     train.add_argument("--steps", type=_positive_int, help="optimiser steps to train (default: until the run's own validation curve plateaus)")
@@ -398,7 +394,7 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float, default=library.lr)
     train.add_argument("--beta", type=float, default=library.beta)
     train.add_argument("--seed", type=int, default=library.seed)
-    train.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+    train.add_argument("--device", default=library.device, help="cpu, cuda, cuda:N or auto")
     train.add_argument("--threads", type=_positive_int, help="torch threads (default: torch's choice)")
     train.add_argument("--precision", choices=PRECISION_CHOICES, default=library.precision,
                        help="fp32, bf16 autocast, or auto: bf16 for conv/AVA nets where the hardware has it (default auto)")
@@ -409,14 +405,14 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="no progress lines (train.log keeps them)")
     train.set_defaults(run=cmd_train)
 
-    export = sub.add_parser("export-rosetta", epilog=EXAMPLES["export-rosetta"], formatter_class=argparse.RawDescriptionHelpFormatter, help="select Rosetta points from a trained model and write the portable file")
+    export = sub.add_parser("export-rosetta", epilog=EXAMPLES["export-rosetta"], formatter_class=argparse.RawDescriptionHelpFormatter, help="select Rosetta points from a trained model and write the Rosetta file")
     template = export.add_mutually_exclusive_group(required=True)
     template.add_argument("--model", help="model.pt written by `rvae train` or the workflow")
     template.add_argument("--latents", help="Z.npy: another encoder's latent means, one row per row of the data's x.npy")
     export.add_argument("--data", required=True, help="the folder the model was trained on")
     export.add_argument("--out", required=True, help="output .parquet (a .md summary is written beside it)")
-    export.add_argument("--k", type=_positive_int, default=EXPORT_K, help=f"number of Rosetta points (default {EXPORT_K})")
-    export.add_argument("--method", default=SELECTION_METHODS[0], choices=SELECTION_METHODS)
+    export.add_argument("--k", type=_positive_int, default=defaults.ROSETTA_K, help=f"number of Rosetta points (default {defaults.ROSETTA_K})")
+    export.add_argument("--method", default=defaults.SELECTION_METHOD, choices=SELECTION_METHODS)
     export.add_argument("--seed", type=int, default=0)
     export.add_argument("--name", help="dataset name recorded in the file (default: dataset.yaml's name)")
     export.set_defaults(run=cmd_export)
@@ -428,8 +424,8 @@ def parser() -> argparse.ArgumentParser:
     compare.add_argument("--model", required=True, help="Bob's model.pt, same latent size")
     compare.add_argument("--data", required=True, help="folder with x.npy and dataset.yaml; every point but the Rosetta inputs is scored")
     compare.add_argument("--rosetta", help="the Rosetta file the pairs come from (default: select --k points from the reference)")
-    compare.add_argument("--k", type=_positive_int, default=32, help="Rosetta points to select without --rosetta (default 32)")
-    compare.add_argument("--method", default="kmeans", choices=["kmeans", "agglomerative", "gmm", "random"])
+    compare.add_argument("--k", type=_positive_int, default=defaults.ROSETTA_K, help=f"Rosetta points to select without --rosetta (default {defaults.ROSETTA_K})")
+    compare.add_argument("--method", default=defaults.SELECTION_METHOD, choices=SELECTION_METHODS)
     compare.add_argument("--seed", type=int, default=0)
     compare.add_argument("--out", help="also write the numbers per partition to this CSV")
     compare.set_defaults(run=cmd_compare)

@@ -17,21 +17,22 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from rvae import defaults
+
 # What a run trains until: a step count (an int), or this word, the plateau rule (its cap: ``max_steps``).
 PLATEAU = "plateau"
 
 
 @dataclass(frozen=True)
 class PlateauRule:
-    """When a validation curve counts as flat; the defaults are the schema's (``plateau``), where
-    their reasons are written down."""
+    """When a validation curve counts as flat; the defaults are ``rvae.defaults.PLATEAU``."""
 
-    eval_every: int = 20  # optimiser steps between validation evaluations (the step grid)
-    min_steps: int = 1000  # no plateau is declared before this step
-    min_window: int = 1000  # the shortest window, in steps
-    patience: float = 0.5  # the window as a share of the steps so far
-    tol: float = 0.02  # relative improvement of the best value over the window below which the curve is flat
-    max_steps: int = 20000  # the cap: a curve without a plateau by then is not converged
+    eval_every: int = defaults.PLATEAU["eval_every"]  # optimiser steps between validation evaluations (the step grid)
+    min_steps: int = defaults.PLATEAU["min_steps"]  # no plateau is declared before this step
+    min_window: int = defaults.PLATEAU["min_window"]  # the shortest window, in steps
+    patience: float = defaults.PLATEAU["patience"]  # the window as a share of the steps so far
+    tol: float = defaults.PLATEAU["tol"]  # relative improvement of the best value over the window below which the curve is flat
+    max_steps: int = defaults.PLATEAU["max_steps"]  # the cap: a curve without a plateau by then is not converged
 
     def __post_init__(self):
         for name in ("eval_every", "min_steps", "min_window", "max_steps"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from rvae import defaults
 from rvae.losses import RosettaLoss, gaussian_nll, kl_full_covariance
 from rvae.models import VAE
 
@@ -31,7 +32,7 @@ def evaluate(
     model: VAE,
     x: torch.Tensor,
     rosetta: RosettaLoss | None = None,
-    obs_precision: float = 10.0,
+    obs_precision: float = defaults.OBS_PRECISION,
     seed: int = 0,
     batch_size: int = 1024,
 ) -> dict:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from rvae import defaults
 from rvae.device import autocast
 
 
@@ -38,7 +39,7 @@ def negative_elbo(
     x: torch.Tensor,
     eps: torch.Tensor,
     beta: float | torch.Tensor = 1.0,
-    obs_precision: float = 10.0,
+    obs_precision: float = defaults.OBS_PRECISION,
     precision: str = "fp32",
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Mean over the batch of ``-log p(x|z) + beta * KL``; also returns the recon and KL means.

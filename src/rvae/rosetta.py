@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rvae.portable import RosettaPoints
+from rvae import defaults
+from rvae.rosetta_file import RosettaPoints
 from rvae.vocabulary import SELECTION_METHODS
 
 
@@ -43,7 +44,7 @@ def nearest_distinct(z: np.ndarray, centres: np.ndarray) -> np.ndarray:
     return chosen
 
 
-def select_rosetta_points(z: np.ndarray, k: int, method: str = "kmeans", seed: int = 0) -> np.ndarray:
+def select_rosetta_points(z: np.ndarray, k: int, method: str = defaults.SELECTION_METHOD, seed: int = 0) -> np.ndarray:
     """Row indices of ``k`` Rosetta points among the latent means ``z`` (N, latent), never twice."""
     z = np.asarray(z, dtype=np.float64)
     if z.ndim != 2:
@@ -67,7 +68,7 @@ def make_rosetta_points(
     x: np.ndarray,
     z: np.ndarray,
     k: int,
-    method: str = "kmeans",
+    method: str = defaults.SELECTION_METHOD,
     seed: int = 0,
     dataset: str = "unnamed",
     template_fingerprint: str = "",

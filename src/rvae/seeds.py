@@ -31,3 +31,31 @@ def role_seed(root: int, role: str) -> int:
         raise ValueError(f"the root seed must be >= 0, got {root}")
     state = np.random.SeedSequence(int(root), spawn_key=spawn_key(role)).generate_state(1, np.uint64)[0]
     return int(state >> np.uint64(1))
+
+
+# -- the roles: every stream of randomness the workflow, the paper's reproduction and the CLI use.
+# A role is named here and nowhere else, so two roles cannot collide by accident (tests/test_seeds.py).
+def template_role(dataset: str, which: str) -> str:
+    """A template: ``joint`` (D1 and D2) or ``d1``."""
+    return f"template/{dataset}/{which}"
+
+
+def retrain_role(retraining: str, index: int) -> str:
+    """Seed ``index`` of one retraining (``{experiment}/{dataset}/{condition}/{model_kind}``)."""
+    return f"retrain/{retraining}/{int(index)}"
+
+
+def sweep_role(experiment: str, dataset: str, param: str, value) -> str:
+    """One candidate of a hyperparameter grid; the CLI's rho grid is experiment ``shared``."""
+    return f"sweep/{experiment}/{dataset}/{param}/{float(value)}"
+
+
+def rosetta_role(dataset: str, selection: str) -> str:
+    """Clustering of one Rosetta set (``{method}-k{k}``) or of an export (``export``)."""
+    return f"rosetta/{dataset}/{selection}"
+
+
+def shared_role(name: str, index: int) -> str:
+    """A model trained on another lab's Rosetta file (the workflow's ``shared`` runs)."""
+    return f"shared/{name}/{int(index)}"
+

@@ -1,7 +1,7 @@
 """Sharing a latent space between labs: Alice exports Rosetta points, Bob trains on them.
 
 Alice needs her data and a trained model; Bob needs only his data and Alice's file. Both the
-workflow (its export and portable targets) and the ``rvae`` command line call these
+workflow (its export and shared-run targets) and the ``rvae`` command line call these
 functions, so the two paths give the same results.
 """
 
@@ -16,24 +16,19 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rvae import __version__
+from rvae import __version__, defaults
 from rvae.data.store import PreparedDataset, take_rows
 from rvae.embeddings import embedding_frame
-from rvae.ensemble import fit_block
-from rvae.inference import choose, encode_means, evaluate
+from rvae.inference import choose, encode_means
 from rvae.losses import RosettaLoss
 from rvae.metrics import heldout_lsd, leave_one_out_portability, lsd, portability
 from rvae.models import VAE, ArchitectureSpec, fingerprint
-from rvae.portable import RosettaPoints
-from rvae.seeds import role_seed
+from rvae.rosetta_file import RosettaPoints
 from rvae.rosetta import make_rosetta_points
+from rvae.sweep import candidate_configs, score_candidates
 from rvae.trainer import TrainConfig, steps_for_passes, train_vae
 
 log = logging.getLogger(__name__)
-# Passes over the training split per rho candidate when a grid is given (a candidate's fixed
-# budget); the workflow schema's hyperparameter `epochs` default, which the `rvae` command shares
-# (tests/test_layers.py checks they agree).
-SWEEP_EPOCHS = 20
 
 CITATION = (
     "Martinez & Pearson, 'Reproducible, incremental representation learning with Rosetta VAE'; "
@@ -52,7 +47,7 @@ def train_plain(data: PreparedDataset, spec: ArchitectureSpec, config: TrainConf
 
 
 def export_rosetta(
-    model: VAE, data: PreparedDataset, k: int, method: str = "kmeans", seed: int = 0, dataset: str | None = None
+    model: VAE, data: PreparedDataset, k: int, method: str = defaults.SELECTION_METHOD, seed: int = 0, dataset: str | None = None
 ) -> RosettaPoints:
     """Alice's Rosetta points: clusters of her model's latent means over all her training points."""
     rows = _training_rows(data, k)
@@ -61,7 +56,7 @@ def export_rosetta(
 
 
 def export_rosetta_from_latents(
-    z: np.ndarray, data: PreparedDataset, k: int, method: str = "kmeans", seed: int = 0,
+    z: np.ndarray, data: PreparedDataset, k: int, method: str = defaults.SELECTION_METHOD, seed: int = 0,
     dataset: str | None = None, where: str = "latents",
 ) -> RosettaPoints:  # fmt: skip
     """Rosetta points from another encoder's latent means (an AVA model, a published VAE).
@@ -138,7 +133,7 @@ runs code. To train a model whose latent space matches this one:
 
     rvae train --data YOUR_DATA_FOLDER --rosetta {file_name} --out YOUR_MODEL_FOLDER
 
-or list it under `portable:` in the workflow's config (docs/sharing.md).
+or list it under `shared:` in the workflow's config (docs/sharing.md).
 Your inputs must have shape {tuple(meta['input_shape'])} and your model latent size {meta['latent_dim']}.
 
 How to cite: {CITATION}.
@@ -157,7 +152,7 @@ def train_on_shared_points(
     spec: ArchitectureSpec,
     config: TrainConfig,
     rho_grid: Sequence[float] | None = None,
-    sweep_epochs: int = SWEEP_EPOCHS,
+    sweep_epochs: int = defaults.SWEEP_EPOCHS,
 ) -> tuple[VAE, list[dict], dict]:
     """Bob's R-VAE on his training split, anchored on Alice's points; rho from a grid if given.
 
@@ -171,24 +166,10 @@ def train_on_shared_points(
     anchors = RosettaLoss(torch.from_numpy(points.x), torch.from_numpy(points.z))
     choice = {"value": config.rho, "candidates": []}
     if rho_grid:
-        # each candidate from a stream of its own (spec, "Randomness has roles"): not the final run's;
-        # the whole grid trains as one block (vmapped where that pays, rvae.ensemble.choose_mode)
-        candidates = [
-            TrainConfig(
-                **{
-                    **config.__dict__,
-                    "rho": float(rho),
-                    "until": steps_for_passes(sweep_epochs, len(x_train), config.batch_size),
-                    "seed": role_seed(config.seed, f"sweep/rho/{float(rho)}"),
-                }
-            )
-            for rho in rho_grid
-        ]
-        trained = fit_block(spec, candidates, x_train, x_val, anchors, [None] * len(candidates))
-        for candidate, (model, _) in zip(candidates, trained):
-            scores = evaluate(model, x_val, anchors, config.obs_precision, seed=candidate.seed)
-            choice["candidates"].append({"value": candidate.rho, "score": scores["selection_score"], "validation": scores})
-            log.info(f"rho candidate {candidate.rho}: validation score {scores['selection_score']:.4f}")
+        # the paper's procedure (rvae.sweep), each candidate from its own role under this run's seed
+        steps = steps_for_passes(sweep_epochs, len(x_train), config.batch_size)
+        candidates = candidate_configs(config, "rho", rho_grid, steps, "shared", points.metadata["dataset"], config.seed)
+        choice["candidates"] = score_candidates(spec, "rho", candidates, x_train, x_val, anchors)
         choice["value"] = choose(choice["candidates"])["value"]
         log.info(f"chose rho = {choice['value']}")
     final = TrainConfig(**{**config.__dict__, "rho": float(choice["value"])})
@@ -254,7 +235,7 @@ def check_comparable(reference: VAE, model: VAE, input_shape, names=("the refere
 
 def compare_models(
     reference: VAE, model: VAE, data: PreparedDataset, points: RosettaPoints | None = None,
-    k: int = 32, method: str = "kmeans", seed: int = 0,
+    k: int = defaults.ROSETTA_K, method: str = defaults.SELECTION_METHOD, seed: int = 0,
     names=("the reference", "the model"), data_name: str = "the data", rosetta_name: str = "the Rosetta file",
 ) -> Comparison:  # fmt: skip
     """Every portability number of ``model`` against ``reference`` on ``data``.

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from rvae.checkpoints import data_identity, read_checkpoint, write_checkpoint
+from rvae import defaults
 from rvae.convergence import PLATEAU, PlateauRule, judged_curve, plateau_step
 from rvae.device import (
     configure_runtime,
@@ -64,30 +65,30 @@ class TrainConfig:
     # at its max_steps). Part of the identity: a checkpoint trained under another budget or rule
     # is never resumed as this run
     until: int | str
-    batch_size: int = 64  # points per optimisation step (the last batch of a pass may be smaller)
-    lr: float = 1e-3  # Adam's learning rate
+    batch_size: int = defaults.BATCH_SIZE  # points per optimisation step (the last batch of a pass may be smaller)
+    lr: float = defaults.LR  # Adam's learning rate
     beta: float = 1.0  # weight of the KL term (1: VAE, > 1: beta-VAE)
     rho: float = 0.0  # weight of the Rosetta anchor term (R-VAE); unused without Rosetta points
-    obs_precision: float = 10.0  # precision of the Gaussian decoder, 1 / sigma^2 (spec, "Losses")
+    obs_precision: float = defaults.OBS_PRECISION  # precision of the Gaussian decoder, 1 / sigma^2 (spec, "Losses")
     seed: int = 0  # initial weights come from build_vae(seed); data order and noise from this seed's streams
     # the validation grid (eval_every) and the plateau rule: where a run stops under "plateau",
     # and by which every run is judged converged on its own curve
     rule: PlateauRule = field(default_factory=PlateauRule)
-    checkpoint_every: int = 200  # optimiser steps between checkpoints (and always after the last); no effect on results
-    device: str = "cpu"  # cpu, cuda, cuda:N or auto (rvae.device.resolve_device)
+    checkpoint_every: int = defaults.CHECKPOINT_EVERY  # optimiser steps between checkpoints (and always after the last); no effect on results
+    device: str = defaults.DEVICE  # cpu, cuda, cuda:N or auto (rvae.device.resolve_device)
     threads: int | None = None  # torch's CPU threads; None leaves torch's choice; no effect on results
-    deterministic: bool = True  # deterministic kernels (rvae.device.configure_runtime)
+    deterministic: bool = defaults.DETERMINISTIC  # deterministic kernels (rvae.device.configure_runtime)
     # fp32, bf16 (autocast, fp32 weights and sums) or auto (bf16 where native and measured to pay;
     # rvae.device.resolve_precision); the trainer resolves it, so identities name fp32 or bf16
-    precision: str = "auto"
+    precision: str = defaults.PRECISION
     # torch.compile the training step: on, off, or auto (on for CUDA only: on 2 CPU cores it paid
     # 1.0-1.14x per step at the default's batch sizes for 13-25 s of compiling per graph, benchmarks/README.md)
-    compile: str = "auto"
+    compile: str = defaults.COMPILE
     compile_cache: str | None = None  # inductor's on-disk cache, shared by a run's jobs; no effect on results
     # layout of the convolutions while training: channels_last, contiguous, or auto (channels_last for
     # the AVA net on a CPU, where it paid 1.14-1.23x; rvae.device.resolve_memory_format). The same
     # arithmetic in another order, so it is part of the identity; trained models come back contiguous
-    memory_format: str = "auto"
+    memory_format: str = defaults.MEMORY_FORMAT
 
     def __post_init__(self):
         if self.precision not in PRECISION_CHOICES:

@@ -6,21 +6,23 @@ import os
 import sys
 from pathlib import Path
 
-from snakemake.utils import validate
-
+from rvae import seeds
 from rvae import vocabulary as vocab
 from rvae.workflow import paths, targets
 from rvae.workflow import params as job_params
-from rvae.workflow.config_checks import check_config
-from rvae.workflow.user_config import apply_extends, describe
+from rvae.workflow.config_checks import check_config, validate_config
+from rvae.workflow.user_config import apply_aliases, apply_extends, describe
 
 # A --configfile is the whole config (the Snakefile reads the default only without one);
-# `extends:` merges it over a base. validate() then fills in every default the schema holds.
+# `extends:` merges it over a base. validate_config() fills in the defaults (rvae.defaults, then
+# the schema's own) and validates the config against the schema.
 CONFIG_FILES = [
     *workflow.configfiles,
     *apply_extends(config, workflow.config_settings.configfiles),
 ]
-validate(config, "../schemas/config.schema.yaml")
+for warning in apply_aliases(config):
+    print(f"warning: {warning}", file=sys.stderr)
+validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
 check_config(config)
 if workflow.is_main_process:  # once per run, not in every job's own Snakemake
     print("\n".join(describe(config, CONFIG_FILES)), file=sys.stderr)
@@ -118,8 +120,8 @@ def table_convergence(wildcards):
     return list(targets.table_convergence(config, int(wildcards.n)).values())
 
 
-def portable_inputs(wildcards):
-    return targets.portable_inputs(config, wildcards.name)
+def shared_inputs(wildcards):
+    return targets.shared_inputs(config, wildcards.name)
 
 
 def portability_input_files(wildcards):

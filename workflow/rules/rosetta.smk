@@ -11,7 +11,7 @@ rule select_rosetta:
         "../../envs/rvae.yaml"
     params:
         seed=lambda w: job_params.seed_of(
-            config, job_params.rosetta_role(w.dataset, f"{w.method}-k{w.k}")
+            config, seeds.rosetta_role(w.dataset, f"{w.method}-k{w.k}")
         ),
         max_fraction=config["max_rosetta_fraction"],
     script:

@@ -19,25 +19,25 @@ rule export_rosetta:
     params:
         export=lambda w: job_params.export_settings(config, w.dataset),
         seed=lambda w: job_params.seed_of(
-            config, job_params.rosetta_role(w.dataset, "export")
+            config, seeds.rosetta_role(w.dataset, "export")
         ),
     script:
         "../scripts/export_rosetta.py"
 
 
-rule train_portable:
+rule train_shared:
     input:
-        unpack(portable_inputs),
+        unpack(shared_inputs),
     output:
-        model=paths.fill(paths.PORTABLE, file="model.pt"),
-        embedding=paths.fill(paths.PORTABLE, file="embedding.parquet"),
-        history=paths.fill(paths.PORTABLE, file="history.parquet"),
-        shared=paths.fill(paths.PORTABLE, file="shared_points.parquet"),
-        rho=paths.fill(paths.PORTABLE, file="rho.json"),
+        model=paths.fill(paths.SHARED_RUN, file="model.pt"),
+        embedding=paths.fill(paths.SHARED_RUN, file="embedding.parquet"),
+        history=paths.fill(paths.SHARED_RUN, file="history.parquet"),
+        shared=paths.fill(paths.SHARED_RUN, file="shared_points.parquet"),
+        rho=paths.fill(paths.SHARED_RUN, file="rho.json"),
     log:
-        paths.log("train_portable", "{name}"),
+        paths.log("train_shared", "{name}"),
     benchmark:
-        paths.benchmark("train_portable", "{name}")
+        paths.benchmark("train_shared", "{name}")
     conda:
         "../../envs/rvae.yaml"
     threads: config["threads_per_job"]
@@ -48,34 +48,34 @@ rule train_portable:
     params:
         training=lambda w: job_params.training_params(
             config,
-            config["portable"][w.name]["dataset"],
+            config["shared"][w.name]["dataset"],
             job_params.seed_of(
-                config, f"portable/{w.name}/{config['portable'][w.name]['seed']}"
+                config, seeds.shared_role(w.name, config["shared"][w.name]["seed"])
             ),
         ),
         architecture=lambda w: job_params.architecture_params(
-            config, config["portable"][w.name]["dataset"]
+            config, config["shared"][w.name]["dataset"]
         ),
-        rho=lambda w: job_params.portable_rho(config, w.name),
+        rho=lambda w: job_params.shared_rho(config, w.name),
     script:
-        "../scripts/train_portable.py"
+        "../scripts/train_shared.py"
 
 
-rule figure_portable:
+rule figure_shared:
     input:
-        embedding=rules.train_portable.output.embedding,
-        model=rules.train_portable.output.model,
-        rosetta=lambda w: config["portable"][w.name]["rosetta"],
+        embedding=rules.train_shared.output.embedding,
+        model=rules.train_shared.output.model,
+        rosetta=lambda w: config["shared"][w.name]["rosetta"],
     output:
         report(
-            paths.fill(paths.PORTABLE, file="latent_space.png"),
-            caption="../report/portable.rst",
+            paths.fill(paths.SHARED_RUN, file="latent_space.png"),
+            caption="../report/shared.rst",
             category="Sharing",
         ),
     log:
-        paths.log("figure_portable", "{name}"),
+        paths.log("figure_shared", "{name}"),
     localrule: True
     conda:
         "../../envs/rvae.yaml"
     script:
-        "../scripts/figure_portable.py"
+        "../scripts/figure_shared.py"

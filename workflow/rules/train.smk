@@ -21,7 +21,7 @@ rule train_template:
         training=lambda w: job_params.template_training_params(
             config, w.dataset, w.which
         ),
-        seed_role=lambda w: job_params.template_role(w.dataset, w.which),
+        seed_role=lambda w: seeds.template_role(w.dataset, w.which),
         architecture=lambda w: job_params.architecture_params(config, w.dataset),
         checkpoint=paths.TEMPLATE_CHECKPOINT,
     script:

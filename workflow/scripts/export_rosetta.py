@@ -5,7 +5,7 @@ from pathlib import Path
 
 from rvae.data.store import load_prepared
 from rvae.models import load_model
-from rvae.portable import save_rosetta_points
+from rvae.rosetta_file import save_rosetta_points
 from rvae.sharing import export_rosetta, summary_markdown
 from rvae.workflow.script import start
 

@@ -1,4 +1,4 @@
-"""Cluster the D1 template's latent means of D1 train points; save the portable Rosetta file."""
+"""Cluster the D1 template's latent means of D1 train points; save the Rosetta file."""
 
 import logging
 from pathlib import Path
@@ -8,7 +8,7 @@ import numpy as np
 from rvae.data.store import load_prepared
 from rvae.embeddings import latents, read_embedding
 from rvae.models import fingerprint, load_model
-from rvae.portable import save_rosetta_points
+from rvae.rosetta_file import save_rosetta_points
 from rvae.rosetta import make_rosetta_points
 from rvae.workflow.script import start
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rvae import defaults
 from rvae.data.common import DataError
 
 DROPPED = "dropped"  # a point that overlaps the other split; removed from the prepared data
@@ -32,7 +33,7 @@ def _check_fraction(train_fraction: float) -> None:
         raise DataError(f"split.train_fraction must be strictly between 0 and 1, got {train_fraction}")
 
 
-def assign_splits(partition: np.ndarray, train_fraction: float = 0.6, seed: int = 0) -> np.ndarray:
+def assign_splits(partition: np.ndarray, train_fraction: float = defaults.TRAIN_FRACTION, seed: int = defaults.SPLIT_SEED) -> np.ndarray:
     """``train``/``val`` per point: within each partition a seeded shuffle, the first fraction trains."""
     _check_fraction(train_fraction)
     partition = np.asarray(partition)
@@ -52,7 +53,7 @@ def assign_splits(partition: np.ndarray, train_fraction: float = 0.6, seed: int 
 
 
 def assign_block_splits(
-    partition: np.ndarray, recording: np.ndarray, interval: np.ndarray, train_fraction: float = 0.6, seed: int = 0
+    partition: np.ndarray, recording: np.ndarray, interval: np.ndarray, train_fraction: float = defaults.TRAIN_FRACTION, seed: int = defaults.SPLIT_SEED
 ) -> np.ndarray:
     """``train``/``val``/``dropped`` per point, so that no validation point shares audio with a training one.
 
@@ -161,8 +162,8 @@ def split_points(
     labels: np.ndarray,
     recording: np.ndarray | None = None,
     interval: np.ndarray | None = None,
-    train_fraction: float = 0.6,
-    seed: int = 0,
+    train_fraction: float = defaults.TRAIN_FRACTION,
+    seed: int = defaults.SPLIT_SEED,
     max_points: int | None = None,
 ) -> SplitPlan:
     """Subsample (stratified by label, seeded), then split: by time blocks when recordings are known."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rvae import defaults
 from rvae.atomic import atomic_path
 from rvae.data.common import DataError, RawDataset
 from rvae.data.partition import BLOCK_SPLIT, SPLIT_NOTES, split_points
@@ -45,7 +46,7 @@ def take_rows(data: PreparedDataset, rows: np.ndarray):
     return torch.from_numpy(np.ascontiguousarray(data.x[np.sort(rows)], dtype=np.float32))
 
 
-def prepare(raw: RawDataset, train_fraction: float = 0.6, split_seed: int = 0, max_points: int | None = None) -> PreparedDataset:
+def prepare(raw: RawDataset, train_fraction: float = defaults.TRAIN_FRACTION, split_seed: int = defaults.SPLIT_SEED, max_points: int | None = None) -> PreparedDataset:
     """Subsample (stratified by label, seeded by ``split_seed``), then split each partition.
 
     Points that carry a recording are split in time blocks and those overlapping the other

@@ -19,7 +19,7 @@ from rvae.ensemble import fit_block
 from rvae.inference import encode_means
 from rvae.losses import RosettaLoss
 from rvae.models import ArchitectureSpec, VAE
-from rvae.portable import RosettaPoints
+from rvae.rosetta_file import RosettaPoints
 from rvae.trainer import TrainConfig, train_vae
 from rvae.vocabulary import EXPERIMENTS, MODEL_KINDS, TEMPLATES
 

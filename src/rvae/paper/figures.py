@@ -223,7 +223,7 @@ def figure_sweeps(candidates: list[dict], path_png, path_pdf) -> None:
     save_figure(fig, path_png, path_pdf)
 
 
-def figure_portable(z: np.ndarray, labels: np.ndarray, points, model, name: str):
+def figure_shared(z: np.ndarray, labels: np.ndarray, points, model, name: str):
     """A receiving lab's points in the sender's latent space, the shared points marked.
 
     A linear view (the two principal axes of the sender's Rosetta latents), so distances to the

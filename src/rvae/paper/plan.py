@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rvae import defaults
 from rvae.vocabulary import CELL_POINT_LABELS, HYPERPARAMETERS, MAIN_MODELS, MODEL_LABELS, condition
 
 TABLE_NUMBERS = tuple(range(1, 11))
@@ -57,7 +58,7 @@ class Cell:
     column: str
 
 
-def _retraining(experiment, dataset, k, model_kind, method="kmeans", variant="same") -> Retraining:
+def _retraining(experiment, dataset, k, model_kind, method=defaults.SELECTION_METHOD, variant="same") -> Retraining:
     return Retraining(experiment, dataset, method, int(k), variant, model_kind)
 
 

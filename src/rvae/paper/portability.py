@@ -14,7 +14,7 @@ import pandas as pd
 from rvae.embeddings import latents, read_embedding
 from rvae.metrics import median_iqr, normalisable, normalised_median_iqr, portability
 from rvae.paper.tables import runs_state
-from rvae.portable import load_rosetta_points
+from rvae.rosetta_file import load_rosetta_points
 from rvae.vocabulary import MODEL_LABELS
 
 # (model kind, alignment): the arms the table shows, in order; alignment as rvae.metrics names it.

@@ -1,8 +1,4 @@
-"""Hyperparameter selection with one yardstick for every candidate (spec, "Hyperparameters").
-
-beta-VAE candidates: validation negative ELBO at beta = 1. R-VAE candidates: validation
-negative ELBO plus the unweighted Rosetta anchor error (else rho = 0 would always win).
-"""
+"""The paper's sweeps: each experiment's training set and budget for ``rvae.sweep``'s procedure."""
 
 from __future__ import annotations
 
@@ -10,11 +6,10 @@ import logging
 from typing import Sequence
 
 from rvae.data.store import PreparedDataset
-from rvae.ensemble import fit_block
-from rvae.inference import evaluate
 from rvae.models import ArchitectureSpec
 from rvae.paper.experiment import TRAIN_PARTITION, training_set
-from rvae.portable import RosettaPoints
+from rvae.rosetta_file import RosettaPoints
+from rvae.sweep import score_candidates
 from rvae.trainer import TrainConfig, steps_for_passes
 from rvae.vocabulary import SWEPT_MODEL
 
@@ -40,28 +35,11 @@ def score_grid(
     checkpoints: Sequence[str | None] | None = None,
 ) -> list[dict]:
     """Train the candidates of a grid (or of one part of it) as one block on the experiment's
-    training set; score each on that partition's validation split. The models are vmapped together
-    where that pays (MLPs, GPUs; ``rvae.ensemble.choose_mode``), else trained one after another in
-    one process (so the workflow splits such a grid into parts that run in parallel).
-    As for seed blocks, a vmapped candidate agrees with the same candidate trained alone to float32
-    rounding per step, not bit for bit: adding a value to the grid moves the others at rounding level."""
+    training set (``rvae.sweep.score_candidates``); score each on that partition's validation
+    split. Where a grid's candidates train one after another (convolutions on a CPU) the workflow
+    splits it into parts that run in parallel."""
     points.check_compatible(spec.input_shape, spec.latent_dim, "Rosetta points")
     x_train, x_val, rosetta = training_set(data, experiment, SWEPT_MODEL[param], points)
     values = [getattr(config, param) for config in configs]
     log.info(f"{experiment} {param} sweep, {len(values)} candidates {values}: {len(x_train)} training points")
-    trained = fit_block(spec, configs, x_train, x_val, rosetta, checkpoints or [None] * len(configs), mode)
-    out = []
-    for config, (model, history) in zip(configs, trained):
-        # rosetta is None for beta; for rho, evaluate() uses its unweighted anchor error
-        scores = evaluate(model, x_val, rosetta, config.obs_precision, seed=config.seed)
-        out.append(
-            {
-                "param": param,
-                "value": getattr(config, param),
-                "seed": config.seed,
-                "score": scores["selection_score"],
-                "validation": scores,
-                "steps": history[-1]["step"],
-            }
-        )
-    return out
+    return score_candidates(spec, param, configs, x_train, x_val, rosetta, checkpoints, mode)

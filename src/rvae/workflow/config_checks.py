@@ -7,13 +7,49 @@ import re
 
 from pathlib import Path
 
+from rvae import defaults
 from rvae.data.common import DataError
 from rvae.data.registry import dataset_facts
+from rvae import vocabulary
 from rvae.vocabulary import input_shape_problem
 from rvae.paper.plan import TABLE_NUMBERS, ConfigError, all_retrainings, hyperparameter, rosetta_needs
 from rvae.workflow import paths
 
-__all__ = ["ConfigError", "check_config", "check_data_paths", "check_sharing", "declared_input_shape", "expected_d1_train"]
+__all__ = ["ConfigError", "fill_defaults", "validate_config", "check_config", "check_data_paths", "check_sharing", "declared_input_shape", "expected_d1_train"]
+
+
+SCHEMA = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def fill_defaults(config: dict) -> dict:
+    """The library's defaults (``rvae.defaults``) for every key of ``config`` that lacks one; the
+    schema's own defaults follow in ``validate``. Keys of the wrong type are left to the schema."""
+    defaults.fill(config, defaults.config_defaults(), whole=frozenset(vocabulary.HYPERPARAMETERS))
+    entries = [config.get("hyperparameters")]
+    for settings in (config.get("datasets") or {}).values() if isinstance(config.get("datasets"), dict) else []:
+        if isinstance(settings, dict):
+            own = defaults.dataset_defaults()
+            if "export" not in settings:
+                own.pop("export")
+            if isinstance(settings.get("training"), dict):
+                defaults.fill(settings["training"], own.pop("training"))
+            defaults.fill(settings, {key: value for key, value in own.items() if key != "training"})
+            entries.append(settings.get("hyperparameters"))
+    runs = config.get("shared")
+    entries += [{"rho": run.get("rho")} for run in runs.values() if isinstance(run, dict)] if isinstance(runs, dict) else []
+    for group in entries:
+        for entry in (group or {}).values() if isinstance(group, dict) else []:
+            if isinstance(entry, dict):
+                entry.setdefault("epochs", defaults.SWEEP_EPOCHS)
+    return config
+
+
+def validate_config(config: dict, schema: str | Path = SCHEMA) -> dict:
+    """``config`` with the library's defaults, validated by the schema (which fills in its own)."""
+    from snakemake.utils import validate
+
+    validate(fill_defaults(config), str(schema))
+    return config
 
 
 def expected_d1_train(config: dict, dataset: str) -> int | None:
@@ -168,13 +204,13 @@ def check_data_paths(config: dict) -> None:
 
 
 def check_sharing(config: dict) -> None:
-    """``portable`` entries: a defined dataset, and a Rosetta file that exists (or that an export
+    """``shared`` entries: a defined dataset, and a Rosetta file that exists (or that an export
     target builds) and fits the dataset's architecture, checked before any job runs."""
-    from rvae.portable import RosettaFileError, load_rosetta_points
+    from rvae.rosetta_file import RosettaFileError, load_rosetta_points
 
     datasets = config["datasets"]
-    for name, run in (config.get("portable") or {}).items():
-        where = f"portable.{name}"
+    for name, run in (config.get("shared") or {}).items():
+        where = f"shared.{name}"
         if run["dataset"] not in datasets:
             raise ConfigError(f"{where}.dataset: {run['dataset']!r} is not defined under datasets (defined: {list(datasets)})")
         settings = datasets[run["dataset"]]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rvae.convergence import PLATEAU
 from rvae.paper.plan import hyperparameter
-from rvae.seeds import role_seed
+from rvae.seeds import retrain_role, role_seed, sweep_role, template_role
 from rvae.vocabulary import MODEL_HYPERPARAMETER, block_mode
 from rvae.workflow import paths
 
@@ -82,19 +82,6 @@ def resolve_until(steps, budget_factor: float, joint: bool, budget_steps: int | 
 def seed_of(config: dict, role: str) -> int:
     """The seed of one role of randomness under the config's ``root_seed`` (``rvae.seeds``)."""
     return role_seed(config["root_seed"], role)
-
-
-def template_role(dataset: str, which: str) -> str:
-    return f"template/{dataset}/{which}"
-
-
-def sweep_role(experiment: str, dataset: str, param: str, value) -> str:
-    return f"sweep/{experiment}/{dataset}/{param}/{float(value)}"
-
-
-def rosetta_role(dataset: str, selection: str) -> str:
-    """Clustering of one Rosetta set (``{method}-k{k}``) or of an export (``export``)."""
-    return f"rosetta/{dataset}/{selection}"
 
 
 def sweep_parts(config: dict, dataset: str, param: str) -> list[list[float]]:
@@ -191,9 +178,9 @@ def export_settings(config: dict, dataset: str) -> dict:
     return canonical(config["datasets"][dataset]["export"])
 
 
-def portable_rho(config: dict, name: str) -> dict:
-    """A portable run's own rho setting, else its dataset's."""
-    run = config["portable"][name]
+def shared_rho(config: dict, name: str) -> dict:
+    """A shared run's own rho setting, else its dataset's."""
+    run = config["shared"][name]
     return canonical(run.get("rho") or hyperparameter(config, run["dataset"], "rho"))
 
 
@@ -236,7 +223,7 @@ def retrain_roles(config: dict, retraining: str, model_kind: str, block) -> list
     run's ``{experiment}/{dataset}/{condition}/{model_kind}`` and seed its index; "VAE (same seed)"
     uses the one ``same_seed`` index for all its runs, so they are identical by design."""
     indices = [config["same_seed"] if model_kind == "vae_same_seed" else s for s in block_seeds(config, block)]
-    return [f"retrain/{retraining}/{index}" for index in indices]
+    return [retrain_role(retraining, index) for index in indices]
 
 
 def training_seeds(config: dict, retraining: str, model_kind: str, block) -> list[int]:

@@ -72,7 +72,7 @@ RESULTS_PAGE = "results/results.md"
 
 EXPORT = "results/export/{dataset}/rosetta.parquet"
 EXPORT_SUMMARY = "results/export/{dataset}/rosetta.md"
-PORTABLE = "results/portable/{name}/{file}"
+SHARED_RUN = "results/shared/{name}/{file}"
 
 
 def fill(pattern: str, **values) -> str:

@@ -70,7 +70,7 @@ def run_inputs(snakemake):
     """Prepared data, the architecture spec and the checked Rosetta points of a training job."""
     from rvae.data.store import load_prepared
     from rvae.paper.experiment import architecture
-    from rvae.portable import load_rosetta_points
+    from rvae.rosetta_file import load_rosetta_points
 
     data = load_prepared(Path(snakemake.input.x).parent)
     spec = architecture(data, **snakemake.params.architecture)

@@ -7,6 +7,7 @@ through ``params:``, so scripts never parse paths or unpack packed input names.
 
 from __future__ import annotations
 
+from rvae import defaults
 from rvae.paper.plan import (
     TABLE1_MODELS,
     TABLE_NUMBERS,
@@ -74,9 +75,9 @@ def block_checkpoints(config: dict, wildcards) -> list[str]:
     return [paths.fill(pattern, seed=s) for s in block_seeds(config, wildcards.block)]
 
 
-def portable_inputs(config: dict, name: str) -> dict:
-    """A portable run's data, its Rosetta file and (under ``steps: auto``) its dataset's budget."""
-    run = config["portable"][name]
+def shared_inputs(config: dict, name: str) -> dict:
+    """A shared run's data, its Rosetta file and (under ``steps: auto``) its dataset's budget."""
+    run = config["shared"][name]
     return {**paths.data_files(run["dataset"]), "rosetta": run["rosetta"], **budget_input(config, run["dataset"])}
 
 
@@ -108,14 +109,14 @@ def portability_targets(config: dict) -> list[str]:
 
 
 def sharing_targets(config: dict) -> list[str]:
-    """Exports of datasets with an ``export:`` entry, and every ``portable:`` run with its figure."""
+    """Exports of datasets with an ``export:`` entry, and every ``shared:`` run with its figure."""
     exports = [paths.fill(paths.EXPORT, dataset=d) for d, settings in config["datasets"].items() if "export" in settings]
-    portable = [
-        paths.fill(paths.PORTABLE, name=name, file=file)
-        for name in config["portable"]
+    shared = [
+        paths.fill(paths.SHARED_RUN, name=name, file=file)
+        for name in config["shared"]
         for file in ("embedding.parquet", "latent_space.png")
     ]
-    return exports + portable
+    return exports + shared
 
 
 def table_inputs(config: dict, number: int) -> dict:
@@ -150,7 +151,7 @@ def template_diagnostics(config: dict) -> list[str]:
 
 def sweep_rosetta(config: dict, experiment: str, dataset: str) -> str:
     """A sweep's Rosetta points: k-means, with the k of the experiment's main table."""
-    return paths.fill(paths.ROSETTA, dataset=dataset, method="kmeans", k=sweep_k(config["tables"], experiment, dataset))
+    return paths.fill(paths.ROSETTA, dataset=dataset, method=defaults.SELECTION_METHOD, k=sweep_k(config["tables"], experiment, dataset))
 
 
 # -- figures -----------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 A ``--configfile`` replaces the default config instead of being merged into it (the Snakefile
 reads ``config/config.yaml`` only when no config file is given), so a config builds what it
-names and nothing else; the schema supplies every default. ``extends: <path>`` opts in to a
+names and nothing else; what it leaves out takes its default (``rvae.defaults``, then the schema). ``extends: <path>`` opts in to a
 base config: the base is read (path relative to the directory of the file that names it) and
 the user's keys are merged over it, dicts key by key, other values replaced, ``null`` deleting
 the base's key.
@@ -16,6 +16,23 @@ from pathlib import Path
 from rvae.workflow.config_checks import ConfigError
 from rvae.workflow.params import plateau_rule
 from rvae.paper.plan import TABLE_NUMBERS
+
+
+# config keys spelled another way before, read under their name with a warning
+ALIASES = {"portable": "shared"}
+
+
+def apply_aliases(config: dict) -> list[str]:
+    """Read each aliased key under its name (``ALIASES``); the warnings to show. Both spellings
+    at once is an error, since one would silently win."""
+    warnings = []
+    for alias, name in ALIASES.items():
+        if alias in config:
+            if name in config:
+                raise ConfigError(f"{alias}: the same key as {name}; give only {name}")
+            config[name] = config.pop(alias)
+            warnings.append(f"config key {alias!r} is read as {name!r}; rename it, {alias!r} will go")
+    return warnings
 
 
 def read_yaml(path: Path, what: str) -> dict:
@@ -129,7 +146,7 @@ def _dataset_line(name: str, settings: dict, config: dict) -> str:
         uses.append(", ".join(tables))
     if "export" in settings:
         uses.append(f"export k={settings['export']['k']} {settings['export']['method']}")
-    uses += [f"portable {run}" for run, spec in (config.get("portable") or {}).items() if spec["dataset"] == name]
+    uses += [f"shared run {run}" for run, spec in (config.get("shared") or {}).items() if spec["dataset"] == name]
     unused = "only in the datasets figure" if config["tables"] else "unused, nothing built"
     return (
         f"dataset {name}: {settings['kind']} ({source}), {arch['family']} latent {arch['latent_dim']}, "
@@ -144,15 +161,15 @@ def _table_datasets(spec, number: int) -> list[str]:
 
 
 def describe(config: dict, sources: Sequence[Path | str]) -> list[str]:
-    """One line for the config files read, one per dataset, table and portable run it builds."""
+    """One line for the config files read, one per dataset, table and shared run it builds."""
     lines = [
         f"rosetta-vae config: {' + '.join(str(s) for s in sources)} "
         f"({config['n_seeds']} seeds, device {config['device']})"
     ]
     lines += [f"  {_dataset_line(name, settings, config)}" for name, settings in config["datasets"].items()]
     lines += [f"  {_table_line(n, config['tables'][f'table{n}'])}" for n in TABLE_NUMBERS if f"table{n}" in config["tables"]]
-    for run, spec in (config.get("portable") or {}).items():
-        lines.append(f"  portable {run}: R-VAE on {spec['dataset']} anchored on {spec['rosetta']}")
+    for run, spec in (config.get("shared") or {}).items():
+        lines.append(f"  shared run {run}: R-VAE on {spec['dataset']} anchored on {spec['rosetta']}")
     if len(lines) == 1 + len(config["datasets"]):
-        lines.append("  no tables, exports or portable runs: nothing to build")
+        lines.append("  no tables, exports or shared runs: nothing to build")
     return lines

@@ -10,7 +10,7 @@ from rvae.data.store import load_prepared
 from rvae.embeddings import write_embedding
 from rvae.models import save_model
 from rvae.paper.experiment import architecture
-from rvae.portable import load_rosetta_points
+from rvae.rosetta_file import load_rosetta_points
 from rvae.sharing import embed, shared_point_errors, train_on_shared_points
 from rvae.workflow.script import finish, start, train_config, training_until
 

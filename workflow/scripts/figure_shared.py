@@ -2,9 +2,9 @@
 
 from rvae.embeddings import latents, read_embedding
 from rvae.models import load_model
-from rvae.paper.figures import figure_portable
+from rvae.paper.figures import figure_shared
 from rvae.paper.plots import save_figure
-from rvae.portable import load_rosetta_points
+from rvae.rosetta_file import load_rosetta_points
 from rvae.workflow.script import start
 
 sm = snakemake  # noqa: F821
@@ -12,5 +12,5 @@ start(sm)
 frame = read_embedding(sm.input.embedding)
 model = load_model(sm.input.model)
 points = load_rosetta_points(sm.input.rosetta, model.spec.input_shape, model.spec.latent_dim)
-fig = figure_portable(latents(frame), frame["label"].to_numpy(), points, model, sm.wildcards.name)
+fig = figure_shared(latents(frame), frame["label"].to_numpy(), points, model, sm.wildcards.name)
 save_figure(fig, sm.output[0])
