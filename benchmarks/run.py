@@ -203,8 +203,8 @@ def render(rows, peak, metrics, flow, description, device, speed=None) -> str:
     return "\n".join(out) + "\n"
 
 
-# "before": today's trainer (fp32, eager, the default's batch sizes). "after": the settings the
-# default config now uses (precision auto, compile auto, its batch sizes), passed in by --after-batch.
+# "before": the trainer in fp32, eager, at these batch sizes. "after": the settings of the default
+# config (precision auto, compile auto, its batch sizes), passed in by --after-batch.
 BEFORE_BATCH = {"mnist": 16, "chairs": 8, "birdsong": 16}
 
 

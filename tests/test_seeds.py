@@ -55,7 +55,7 @@ def test_no_two_roles_of_the_tiny_run_share_a_seed():
     seed = {role: params.seed_of(config, role) for role in roles}
     assert len(roles) > 50
     assert len(set(seed.values())) == len(seed), "two roles share a seed"
-    # the defects this fixes: retraining seed 0 is not a template's, VAE and beta-VAE seed 0 differ,
+    # the collisions distinct roles rule out: retraining seed 0 is not a template's, VAE and beta-VAE seed 0 differ,
     # the rho = 0 sweep candidate is not the D1 template
     base = "retrain/reproducibility/gaussians/kmeans-k8-same"
     d1 = seed[seeds.template_role("gaussians", "d1")]

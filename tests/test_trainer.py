@@ -173,11 +173,9 @@ def test_evaluate_and_encode_means():
 
 
 def test_editing_rho_in_the_readme_example_does_not_resume_a_stale_checkpoint(tmp_path, log_lines):
-    """README style: rerun the same lines after changing rho; the old checkpoint must not be resumed.
-
-    rho used to live in RosettaLoss as well as TrainConfig, and only the latter was in the
-    checkpoint's identity, so this resumed the rho=1.5 run. Now TrainConfig is rho's one home.
-    """
+    """README style: rerun the same lines after changing rho; the rho = 1.5 checkpoint must not be
+    resumed. rho has one home, TrainConfig, whose identity the checkpoint carries; a second copy
+    (in RosettaLoss, say) outside the identity would resume the stale run."""
     anchors = RosettaLoss(_data()[::32], torch.zeros(8, 2))
     _train(tmp_path, steps=32, rosetta=anchors, rho=1.5)
     _train(tmp_path, steps=32, rosetta=anchors, rho=3.0)

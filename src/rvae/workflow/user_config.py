@@ -18,7 +18,7 @@ from rvae.workflow.params import plateau_rule
 from rvae.paper.plan import TABLE_NUMBERS
 
 
-# config keys spelled another way before, read under their name with a warning
+# second spellings of config keys: read under the key's name, with a warning
 ALIASES = {"portable": "shared"}
 
 
