@@ -66,7 +66,7 @@ class FittedMap:
     ridge: float = float("nan")  # affine: the ridge weight chosen by leave-one-out
     loo_error: dict = field(default_factory=dict)  # affine: ridge weight -> leave-one-out error
     rank: int | None = None  # fit_map: rank of the source anchors as the fit saw them (centred where it centres)
-    standardised: bool = False  # fit_map: fitted between standard-scaled anchors
+    standardised: bool | str = False  # fit_map: its ``standardise`` (True: per dimension; "global")
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         z = _as_matrix(z, "z")
@@ -185,7 +185,7 @@ def _unit_rows(a: np.ndarray) -> np.ndarray:
 
 
 # -- The map classes of latent-space translation (spec, "Anchor budget") ------------------------
-def standard_scaling(anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def standard_scaling(anchors: np.ndarray, per_dimension: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """``(shift, scale)``: the anchors' mean and standard deviation per dimension, as latentis.
 
     What Maiorca et al. 2023 and their library do, read in its sources (github.com/Flegyas/latentis):
@@ -206,16 +206,21 @@ def standard_scaling(anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     So per dimension, not one global scale, and each space by its own anchors; this returns
     exactly that state. ``anchors`` (R, k), R >= 2 (a deviation of one anchor is undefined).
+    ``per_dimension=False`` is our alternative, not theirs: one scale for all dimensions, the
+    root of the mean per-dimension variance (same ``R - 1``, same rule for a zero scale), which
+    keeps a rigid map rigid (see :func:`fit_map`).
     """
     anchors = _as_matrix(anchors, "anchors")
     if len(anchors) < 2:
         raise ValueError(f"standard scaling needs at least 2 anchors, got {len(anchors)}")
     scale = anchors.std(axis=0, ddof=1)
+    if not per_dimension:
+        scale = np.full(anchors.shape[1], np.sqrt(np.mean(scale**2)))
     scale[(scale < 10 * np.finfo(np.float64).eps) | (scale == 0.0)] = 1.0
     return anchors.mean(axis=0), scale
 
 
-def minimum_pairs(arm: str, standardise: bool = False) -> int:
+def minimum_pairs(arm: str, standardise: bool | str = False) -> int:
     """The fewest anchor pairs an arm is defined with (below it :func:`heldout_distances` gives NaN).
 
     ``raw`` and ``relative``: 1. ``linear`` and ``orthogonal`` on raw latents: 1 (no centring).
@@ -229,7 +234,7 @@ def minimum_pairs(arm: str, standardise: bool = False) -> int:
     return 2 if standardise or arm in ("affine", "procrustes") else 1
 
 
-def fit_map(kind: str, source: np.ndarray, target: np.ndarray, *, standardise: bool = False, grid=RIDGE_GRID) -> FittedMap:
+def fit_map(kind: str, source: np.ndarray, target: np.ndarray, *, standardise: bool | str = False, grid=RIDGE_GRID) -> FittedMap:
     """One map class fitted on anchor pairs, ``target_r ~ T(source_r)``: the one entry point.
 
     ``source`` (R, k): a model's latents of R anchors; ``target`` (R, k_ref): the reference's
@@ -253,8 +258,10 @@ def fit_map(kind: str, source: np.ndarray, target: np.ndarray, *, standardise: b
     gains the centring's translation (``linear`` becomes least squares with an intercept,
     ``affine`` differs from it only by its ridge), and ``orthogonal`` is
     ``diag(1/sd_source) Q diag(sd_target)`` in raw units, a rotation only where the anchors'
-    deviations agree across dimensions. One global scale would have kept the classes rigid; we
-    follow the literature we compare against.
+    deviations agree across dimensions (on anisotropic latents it does not recover a rotation of
+    them: tests/test_alignment.py). ``standardise="global"`` is the alternative we offer beside
+    theirs: centring and one scale per side (``standard_scaling(..., per_dimension=False)``), so
+    ``orthogonal`` is ``(sd_target / sd_source) Q`` plus a translation in raw units, still rigid.
 
     Few pairs, per class (``rank``: the source anchors' rank as the fit sees them, centred for
     ``affine``, ``procrustes`` and every standardised fit; the pairs determine the map when it
@@ -278,15 +285,18 @@ def fit_map(kind: str, source: np.ndarray, target: np.ndarray, *, standardise: b
     if kind in ("orthogonal", "procrustes") and source.shape[1] != target.shape[1]:
         raise ValueError(f"a {kind} map needs as many latents on both sides, got {source.shape[1]} and {target.shape[1]}")
     need = minimum_pairs(kind, standardise)
+    if standardise not in (False, True, "global"):
+        raise ValueError(f"standardise must be False, True (per dimension) or 'global', got {standardise!r}")
     if len(source) < need:
         raise ValueError(f"a {'standardised ' if standardise else ''}{kind} map needs at least {need} anchor pairs, got {len(source)}")
     if standardise:
-        source_shift, source_scale = standard_scaling(source)
-        target_shift, target_scale = standard_scaling(target)
+        per_dimension = standardise != "global"
+        source_shift, source_scale = standard_scaling(source, per_dimension)
+        target_shift, target_scale = standard_scaling(target, per_dimension)
         p, t = (source - source_shift) / source_scale, (target - target_shift) / target_scale
     else:
         p, t = source, target
-    centres = standardise or kind in ("affine", "procrustes")
+    centres = bool(standardise) or kind in ("affine", "procrustes")
     seen = p - p.mean(axis=0) if centres else p
     if not np.any(seen):
         raise ValueError(f"the source anchors of the {kind} fit are all {'identical' if centres else 'zero'}: no map can be fitted")
@@ -306,7 +316,7 @@ def fit_map(kind: str, source: np.ndarray, target: np.ndarray, *, standardise: b
         return fitted
     weight = fitted.weight / source_scale[:, None] * target_scale
     offset = (fitted.offset - (source_shift / source_scale) @ fitted.weight) * target_scale + target_shift
-    return replace(fitted, weight=weight, offset=offset, standardised=True)
+    return replace(fitted, weight=weight, offset=offset, standardised=standardise)
 
 
 def heldout_distances(
@@ -316,7 +326,7 @@ def heldout_distances(
     arms=ANCHOR_BUDGET_ARMS,
     *,
     target_anchors: np.ndarray | None = None,
-    standardise: bool = True,
+    standardise: bool | str = True,
     grid=RIDGE_GRID,
 ):
     """Held-out distance to the reference's coordinates per arm, maps fitted on k anchor pairs.
