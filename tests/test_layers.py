@@ -195,3 +195,13 @@ def test_every_module_and_public_name_of_the_module_table_is_importable_from_whe
     assert "encode_means" in public and "Trainer" in public
     for name in public:
         assert getattr(rvae, name) is not None and name in rvae.__all__
+
+
+def test_no_module_imports_another_modules_private_names():
+    """A private name is free to change; importing it from elsewhere makes two homes of one fact."""
+    found = []
+    for path in sorted((ROOT / "src" / "rvae").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rvae"):
+                found += [f"{path.relative_to(ROOT)}: {node.module}.{a.name}" for a in node.names if a.name.startswith("_") and a.name != "__version__"]
+    assert not found, f"private names imported across modules: {found}"

@@ -38,7 +38,7 @@ class Projector:
         return ("z0", "z1") if self.identity else ("UMAP 1", "UMAP 2")
 
 
-def _scatter(ax, xy: np.ndarray, labels: np.ndarray, title: str, axis_names, legend: bool = False) -> None:
+def scatter_by_label(ax, xy: np.ndarray, labels: np.ndarray, title: str, axis_names, legend: bool = False) -> None:
     points = ax.scatter(xy[:, 0], xy[:, 1], c=labels, cmap="tab10", s=3, linewidths=0, vmin=0, vmax=9)
     if legend:
         from matplotlib.lines import Line2D
@@ -70,7 +70,7 @@ def figure_reproducibility(panels: dict, rv: dict, path_png, path_pdf) -> None:
         for c, (title, frame) in enumerate(columns):
             frame = frame[frame["partition"] == "D1"]
             ax = fig.add_subplot(grid[r, c])
-            _scatter(ax, project(latents(frame)), frame["label"].to_numpy() % 10, f"{dataset}: {title}", project.axis_names, legend=c == 0)
+            scatter_by_label(ax, project(latents(frame)), frame["label"].to_numpy() % 10, f"{dataset}: {title}", project.axis_names, legend=c == 0)
         ax = fig.add_subplot(grid[r, 5])
         vae = pd.read_parquet(rv[dataset]["vae"])
         rows = []
@@ -109,7 +109,7 @@ def figure_sequential(panels: dict, corrected: bool, path_png, path_pdf) -> None
             if corrected and c > 0:
                 A, b = fit_affine_map(z, z_joint)
                 z = z @ A.T + b
-            _scatter(axes[r, c], project(z), frame["label"].to_numpy() % 10, f"{dataset}: {title}", project.axis_names, legend=c == 0)
+            scatter_by_label(axes[r, c], project(z), frame["label"].to_numpy() % 10, f"{dataset}: {title}", project.axis_names, legend=c == 0)
     kind = "after the linear correction A z + b" if corrected else "without linear correction"
     number = 4 if corrected else 5
     fig.suptitle(f"Figure {number}: sequential training, {kind} (all D1 and D2 points; colour: label)", fontsize=11)
@@ -239,7 +239,7 @@ def figure_shared(z: np.ndarray, labels: np.ndarray, points, model, name: str):
         project = (lambda a: (a - centre) @ vt[:2].T)
         axis_names = ("PC 1 of the shared latents", "PC 2")
     fig, ax = plt.subplots(figsize=(6, 5))
-    _scatter(ax, project(z), labels % 10, f"{name}: own points in the shared latent space", axis_names, legend=True)
+    scatter_by_label(ax, project(z), labels % 10, f"{name}: own points in the shared latent space", axis_names, legend=True)
     target, got = project(points.z), project(mapped)
     for a, b in zip(target, got):
         ax.plot([a[0], b[0]], [a[1], b[1]], color="0.3", linewidth=0.6)

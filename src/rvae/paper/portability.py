@@ -2,7 +2,7 @@
 
 The paper's LSD fits an affine map on every point, so it cannot tell an R-VAE from a plain VAE
 aligned post hoc; here every fitted map is fitted on the R Rosetta pairs only and scored on the
-held-out points (``rvae.metrics.portability``), for two references: Alice's D1 template on her
+held-out points (``rvae.alignment.portability``), for two references: Alice's D1 template on her
 D1 points (the coordinates Bob was promised) and the joint template on all points.
 """
 
@@ -11,13 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rvae.alignment import portability
 from rvae.embeddings import latents, read_embedding
-from rvae.metrics import median_iqr, normalisable, normalised_median_iqr, portability
+from rvae.metrics import median_iqr, normalisable, normalised_median_iqr
 from rvae.paper.tables import runs_state
 from rvae.rosetta_file import load_rosetta_points
 from rvae.vocabulary import MODEL_LABELS
 
-# (model kind, alignment): the arms the table shows, in order; alignment as rvae.metrics names it.
+# (model kind, alignment): the arms the table shows, in order; alignment as rvae.alignment names it.
 ARMS = (
     ("rvae", "raw"),
     ("vae", "raw"),
@@ -220,8 +221,8 @@ def figure_portability(files: dict, path_png, path_pdf) -> None:
     """
     from matplotlib.ticker import NullFormatter
 
-    from rvae.metrics import procrustes_alignment
-    from rvae.paper.figures import Projector, _scatter
+    from rvae.alignment import procrustes_alignment
+    from rvae.paper.figures import Projector, scatter_by_label
     from rvae.paper.plots import plt, save_figure
     from rvae.vocabulary import MODEL_COLOURS
 
@@ -265,7 +266,7 @@ def figure_portability(files: dict, path_png, path_pdf) -> None:
         pad = 0.05 * (hi - lo)
         for col, (points, (_, title)) in enumerate(zip(xy, panels), start=1):
             ax = axes[row, col]
-            _scatter(ax, points, labels, title, project.axis_names, legend=col == 1)
+            scatter_by_label(ax, points, labels, title, project.axis_names, legend=col == 1)
             ax.scatter(*project(rosetta.z.astype(np.float64)).T[:2], marker="x", c="k", s=12, linewidths=0.8)
             ax.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
             ax.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
