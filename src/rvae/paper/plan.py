@@ -17,6 +17,8 @@ TABLE_NUMBERS = tuple(range(1, 11))
 TABLE1_MODELS = ("vae", "beta_vae", "vae_same_seed", "rvae")
 # Sweeps train with the Rosetta points of the k-means condition of this table's first k.
 SWEEP_TABLE = {"reproducibility": "table1", "sequential": "table2"}
+# The anchor budget's models: Bob's R-VAE and the plain VAE aligned after training.
+ANCHOR_BUDGET_MODELS = ("vae", "rvae")
 # Metric files a table reads beyond its own metric: Table 1's similarity panel (Table 2's
 # panel lives in its LSD files).
 PANEL_FILES = {1: ("panel",)}
@@ -134,12 +136,25 @@ def table_retrainings(number: int, tables: dict) -> list[tuple[str, Retraining]]
     return list(seen)
 
 
+def anchor_budget_retrainings(tables: dict) -> dict[str, dict[int, dict[str, Retraining]]]:
+    """``{dataset: {k: {model kind: retraining}}}`` of the anchor budget (spec, "Anchor budget"):
+    the sequential experiment's plain VAE and R-VAE at the k-means condition of each k."""
+    return {
+        dataset: {k: {kind: _retraining("sequential", dataset, k, kind) for kind in ANCHOR_BUDGET_MODELS} for k in _as_list(ks)}
+        for dataset, ks in tables.get("anchor_budget", {}).items()
+    }
+
+
 def all_retrainings(tables: dict) -> list[Retraining]:
+    """Every retraining the config's tables (the paper's and the anchor budget) need, once each."""
     found: dict[Retraining, None] = {}
     for number in TABLE_NUMBERS:
         if f"table{number}" in tables:
             for _, retraining in table_retrainings(number, tables):
                 found[retraining] = None
+    for by_k in anchor_budget_retrainings(tables).values():
+        for runs in by_k.values():
+            found.update(dict.fromkeys(runs.values()))
     return list(found)
 
 

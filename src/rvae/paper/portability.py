@@ -56,7 +56,8 @@ def _check_points(frame: pd.DataFrame, template: pd.DataFrame, path, template_pa
         raise ValueError(f"embedding {path} covers other points than the template {template_path}")
 
 
-def _rosetta_rows(points: np.ndarray, ids: np.ndarray, rosetta_path) -> np.ndarray:
+def rosetta_positions(points: np.ndarray, ids: np.ndarray, rosetta_path) -> np.ndarray:
+    """Where each Rosetta point (``ids``) sits among an embedding's ``points``; a missing one is an error."""
     position = pd.Series(np.arange(len(points)), index=points)
     missing = sorted(set(ids.tolist()) - set(points.tolist()))
     if missing:
@@ -78,7 +79,7 @@ def portability_per_seed(runs: dict, seeds: list[int], templates: dict, rosetta_
     _check_points(frames["d1"], frames["joint"], templates["d1"], templates["joint"])
     partition = frames["joint"]["partition"].to_numpy().astype(str)
     d1 = partition == "D1"
-    rows = _rosetta_rows(points, rosetta.point_ids, rosetta_path)
+    rows = rosetta_positions(points, rosetta.point_ids, rosetta_path)
     if not d1[rows].all():
         raise ValueError(f"Rosetta file {rosetta_path}: some Rosetta points are not in D1")
     z_templates = {which: latents(frame) for which, frame in frames.items()}
@@ -251,7 +252,7 @@ def figure_portability(files: dict, path_png, path_pdf) -> None:
         z_alice = latents(template)[d1]
         labels = template["label"].to_numpy()[d1]
         rosetta = load_rosetta_points(f["rosetta"])
-        rows = _rosetta_rows(template["point"].to_numpy()[d1], rosetta.point_ids, f["rosetta"])
+        rows = rosetta_positions(template["point"].to_numpy()[d1], rosetta.point_ids, f["rosetta"])
         z_rvae = latents(read_embedding(f["rvae"]))[d1]
         z_vae = latents(read_embedding(f["vae"]))[d1]
         z_vae_aligned = procrustes_alignment(z_vae[rows], rosetta.z)(z_vae)
