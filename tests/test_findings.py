@@ -9,22 +9,21 @@ import pandas as pd
 import pytest
 
 from rvae.metrics import normalise_lsd, normalised_median_iqr
-from rvae.paper.claims import claims_csv, read_paper_claims
-from rvae.paper.findings import (
-    INCONCLUSIVE, NOT_COMPARABLE, NOT_RUN, OPPOSITE, REPRODUCED, SAME_NS, VERDICTS, aggregate_verdict,
-    figure_findings, normalised_median_replicates, ordering_verdict, percentile_interval, resample_indices,
-    similar_verdict, summary_counts,
-)  # fmt: skip
+from rvae.paper.claims import PAPER_CLAIMS, PAPER_VALUES, claims_csv, read_paper_claims
 from rvae.paper.plan import table_cells, table_retrainings
+from rvae.paper.report import figure_findings, summary_counts
+from rvae.paper.statistics import (
+    INCONCLUSIVE, NOT_COMPARABLE, NOT_RUN, OPPOSITE, REPRODUCED, SAME_NS, VERDICTS, aggregate_verdict,
+    normalised_median_replicates, ordering_verdict, percentile_interval, resample_indices, similar_verdict,
+)  # fmt: skip
 from rvae.paper.tables import summarise
 from rvae.workflow import paths
 
 # assertions on computed numbers: tests/test_cpu_paths.py reruns them on the AVX2 kernel path
 pytestmark = pytest.mark.computed
 
-ROOT = Path(__file__).resolve().parents[1]
-PAPER = ROOT / "workflow" / "resources" / "paper_values.csv"
-CLAIMS = ROOT / "workflow" / "resources" / "paper_claims.csv"
+PAPER = Path(str(PAPER_VALUES))
+CLAIMS = Path(str(PAPER_CLAIMS))
 OUTPUTS = ("findings.csv", "findings.parquet", "findings.md", "findings.rst", "cell_intervals.csv", "cell_intervals.parquet")
 
 

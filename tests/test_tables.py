@@ -6,13 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rvae.paper.claims import PAPER_VALUES
 from rvae.paper.plan import table_cells
 from rvae.paper.tables import markdown, summarise
 
 # assertions on computed numbers: tests/test_cpu_paths.py reruns them on the AVX2 kernel path
 pytestmark = pytest.mark.computed
 
-PAPER = Path(__file__).resolve().parents[1] / "workflow" / "resources" / "paper_values.csv"
+PAPER = Path(str(PAPER_VALUES))
 
 
 def test_the_papers_reused_numbers_are_marked_suspect():
