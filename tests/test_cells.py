@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from rvae.paper import cells
-from rvae.paper.cells import CELL_POINT_LABELS, CELL_POINTS, D1_PARTS, PANEL, R1, REST_D1, cell_values, normalise_cell, point_mask
+from rvae.paper.cells import CELL_POINT_LABELS, CELL_POINTS, D1_PARTS, R1, REST_D1, cell_values, normalise_cell, point_mask
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "rvae"
 
