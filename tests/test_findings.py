@@ -9,22 +9,21 @@ import pandas as pd
 import pytest
 
 from rvae.metrics import normalise_lsd, normalised_median_iqr
-from rvae.paper.claims import claims_csv, read_paper_claims
-from rvae.paper.findings import (
-    INCONCLUSIVE, NOT_COMPARABLE, NOT_RUN, OPPOSITE, REPRODUCED, SAME_NS, VERDICTS, aggregate_verdict,
-    figure_findings, normalised_median_replicates, ordering_verdict, percentile_interval, resample_indices,
-    similar_verdict, summary_counts,
-)  # fmt: skip
+from rvae.paper.claims import PAPER_CLAIMS, PAPER_VALUES, claims_csv, read_paper_claims
 from rvae.paper.plan import table_cells, table_retrainings
+from rvae.paper.report import figure_findings, summary_counts
+from rvae.paper.statistics import (
+    INCONCLUSIVE, NOT_COMPARABLE, NOT_RUN, OPPOSITE, REPRODUCED, SAME_NS, VERDICTS, aggregate_verdict,
+    normalised_median_replicates, ordering_verdict, percentile_interval, resample_indices, similar_verdict,
+)  # fmt: skip
 from rvae.paper.tables import summarise
 from rvae.workflow import paths
 
 # assertions on computed numbers: tests/test_cpu_paths.py reruns them on the AVX2 kernel path
 pytestmark = pytest.mark.computed
 
-ROOT = Path(__file__).resolve().parents[1]
-PAPER = ROOT / "workflow" / "resources" / "paper_values.csv"
-CLAIMS = ROOT / "workflow" / "resources" / "paper_claims.csv"
+PAPER = Path(str(PAPER_VALUES))
+CLAIMS = Path(str(PAPER_CLAIMS))
 OUTPUTS = ("findings.csv", "findings.parquet", "findings.md", "findings.rst", "cell_intervals.csv", "cell_intervals.parquet")
 
 
@@ -368,3 +367,53 @@ def test_rvae_findings_on_a_folder_without_tables_says_so_in_one_line(tmp_path, 
     assert main(["findings", str(tmp_path / "results")]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "no tables" in err and str(tmp_path / "results" / "tables") in err
+
+
+# -- The modules one by one ------------------------------------------------------------------
+def test_pairing_shares_rv_resamples_across_models_and_keeps_lsd_seeds_per_run(tmp_path):
+    """rvae.paper.pairing: the R-VAE's RV is the VAE's minus 5 at every point, so with the points
+    resampled together every replicate of its normalised median is -5; the VAE's own cell is 0."""
+    from rvae.paper.pairing import cell_replicates, cells_frame, read_tables, score_claims
+
+    results = fake_results(tmp_path, numbers=(1, 2))
+    tables = read_tables({n: results / "tables" / f"table{n}.parquet" for n in (1, 2)})
+    cells = cell_replicates(tables, lambda *key: paths.rooted(paths.metric_file_of(*key), results), n_resamples=200)
+    rvae, vae = cells[(1, "RV(rest of D1) R-VAE", "gaussians")], cells[(1, "RV(rest of D1) VAE", "gaussians")]
+    assert rvae.pairing == vae.pairing == "points, paired across models" and len(rvae.replicates) == 200
+    np.testing.assert_allclose(rvae.replicates, -5.0, atol=1e-12)
+    assert (vae.replicates == 0.0).all()
+    lsd = cells[(2, "gaussians", "D1 R-VAE")]
+    assert lsd.pairing == "seeds, per run" and lsd.row["median"] == pytest.approx(-0.5)
+    assert len(cells) == 14  # 8 RV cells of Table 1, 6 LSD cells of Table 2: the panels are not scored
+    claims = read_paper_claims(CLAIMS)
+    scored = score_claims(claims[claims["claim_id"].isin(["T1-17", "T2-02"])], cells).set_index("claim_id")
+    assert scored.loc["T1-17", "our_difference"] == pytest.approx(5.0) and scored.loc["T1-17", "verdict"] == REPRODUCED
+    assert scored.loc["T1-17", "difference_low"] == pytest.approx(5.0) and scored.loc["T1-17", "difference_high"] == pytest.approx(5.0)
+    intervals = cells_frame(cells).set_index(["table", "row", "column"])
+    assert intervals.loc[(1, "RV(rest of D1) VAE", "gaussians"), ["ci_low", "ci_high"]].tolist() == [0.0, 0.0]
+
+
+def test_statistics_streams_are_the_resample_indices_of_their_key():
+    """rvae.paper.statistics: a stream's blocks depend on its key and root alone, cached or not."""
+    from rvae.paper.statistics import CHUNK, ResampleStreams
+
+    streams = ResampleStreams(n_resamples=120, root=7)
+    first = streams.blocks("rv/a", 9)
+    assert [b.shape for b in first] == [(CHUNK, 9), (CHUNK, 9), (20, 9)] and streams.blocks("rv/a", 9) is first
+    for mine, direct in zip(first, resample_indices("rv/a", 9, n_resamples=120, root=7)):
+        np.testing.assert_array_equal(mine, direct)
+    assert not np.array_equal(first[0], next(resample_indices("rv/b", 9, n_resamples=120, root=7)))
+    assert percentile_interval(np.arange(1.0, 41.0), level=0.5) == (10.75, 30.25)
+
+
+def test_report_counts_and_summaries_of_a_small_scorecard():
+    """rvae.paper.report: three claims counted per verdict, as text and as the front page's table."""
+    from rvae.paper.report import summary_rst, summary_text
+
+    findings = pd.DataFrame({"kind": ["table", "table", "text"], "table": ["2", "2", "1"], "verdict": [REPRODUCED, OPPOSITE, NOT_RUN]})
+    counts = summary_counts(findings)
+    assert counts.loc["all claims", [REPRODUCED, OPPOSITE, NOT_RUN, "total"]].tolist() == [1, 1, 1, 3]
+    assert counts.loc["Table 2", "total"] == 2 and counts.loc["text claims", NOT_RUN] == 1
+    assert "Tables not built: 1, 3 (their claims are not run)." in summary_text(findings, [1, 3])
+    rst = summary_rst(findings, [])
+    assert "   * - Table 2\n     - 1\n     - 0\n     - 1\n" in rst and "Every table was built." in rst

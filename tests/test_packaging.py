@@ -39,3 +39,21 @@ def test_ci_runs_exactly_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     steps = [line.strip() for line in ci if line.strip() and not line.startswith("#") and not line.startswith(("set ", "cd "))]
     assert steps == [commands[1]]
+
+
+def test_the_papers_values_and_claims_are_package_data_read_through_importlib_resources():
+    """An installed wheel has no workflow folder: the files rvae.paper.claims reads ship inside the
+    package (pyproject's package-data covers each) and are found through importlib.resources."""
+    from fnmatch import fnmatch
+    from importlib import resources
+
+    from rvae.paper.claims import PAPER_CLAIMS, PAPER_VALUES
+
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["rvae"]
+    data = sorted(p.relative_to(ROOT / "src" / "rvae").as_posix() for p in (ROOT / "src" / "rvae" / "paper" / "resources").iterdir())
+    assert data == ["paper/resources/paper_claims.csv", "paper/resources/paper_values.csv"]
+    assert all(any(fnmatch(f, pattern) for pattern in patterns) for f in data)
+    package = resources.files("rvae.paper")
+    assert [PAPER_VALUES, PAPER_CLAIMS] == [package / "resources" / "paper_values.csv", package / "resources" / "paper_claims.csv"]
+    assert PAPER_CLAIMS.read_text().startswith("claim_id,kind,table,")
+    assert "parents[" not in (ROOT / "src" / "rvae" / "paper" / "claims.py").read_text()

@@ -437,7 +437,8 @@ def test_portability_table_is_normalised_by_the_plain_vae_with_no_map(sequential
 
 def test_table2_metric_panel_adds_rows_and_leaves_the_papers_cells_alone():
     from rvae.paper.plan import table_cells
-    from rvae.paper.tables import PANEL, summarise
+    from rvae.paper.cells import PANEL
+    from rvae.paper.tables import summarise
 
     cells = table_cells(2, {"table2": {"gaussians": 8}})
     lsd = {"vae": [1.0, 2.0, 3.0], "beta_vae": [1.0, 1.0, 1.0], "rvae": [0.5, 1.0, 1.5]}

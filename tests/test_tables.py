@@ -6,13 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rvae.paper.claims import PAPER_VALUES
 from rvae.paper.plan import table_cells
 from rvae.paper.tables import markdown, summarise
 
 # assertions on computed numbers: tests/test_cpu_paths.py reruns them on the AVX2 kernel path
 pytestmark = pytest.mark.computed
 
-PAPER = Path(__file__).resolve().parents[1] / "workflow" / "resources" / "paper_values.csv"
+PAPER = Path(str(PAPER_VALUES))
 
 
 def test_the_papers_reused_numbers_are_marked_suspect():
@@ -101,7 +102,7 @@ def test_a_cell_whose_reference_has_no_points_in_its_set_is_nan_with_a_note():
 
 def test_the_layout_and_precision_behind_a_cell_are_stated_and_an_unrecorded_layout_is_not_guessed():
     """Each cell names its runs' precision and weights' layout (both change rounding); a convergence
-    file from before the layout column says "unrecorded" rather than a default that may be wrong."""
+    file without the layout column says "unrecorded" rather than a default that may be wrong."""
     tables = {"table8": {"birdsong": [32]}}
     cells = table_cells(8, tables)
     values = {"vae": [1.0, 2.0, 3.0], "beta_vae": [1.0, 1.0, 1.0], "rvae": [0.5, 1.0, 1.5]}

@@ -249,7 +249,9 @@ def test_rvae_is_more_reproducible_than_vae_on_gaussians(tiny_run):
 def test_the_tiny_run_builds_the_findings_scorecard_and_the_command_agrees(tiny_run, tmp_path, capsys):
     """The default target scores every table; the same code again gives the same bytes and leaves the tables alone."""
     from rvae.cli import main
-    from rvae.paper.findings import NOT_COMPARABLE, NOT_RUN, OUTPUTS, REPRODUCED, build_findings, summary_counts
+    from rvae.paper.findings import OUTPUTS, build_findings
+    from rvae.paper.report import summary_counts
+    from rvae.paper.statistics import NOT_COMPARABLE, NOT_RUN, REPRODUCED
     from rvae.workflow import paths
 
     workdir, _ = tiny_run

@@ -319,8 +319,9 @@ def cmd_example(args) -> int:
 
 def cmd_findings(args) -> int:
     """Score a finished run's tables against the paper's claims and print the counts (writes nothing)."""
-    from rvae.paper.findings import build_findings, summary_text
+    from rvae.paper.findings import build_findings
     from rvae.paper.plan import TABLE_NUMBERS
+    from rvae.paper.report import summary_text
     from rvae.workflow import paths
 
     results = Path(args.results_dir)

@@ -170,7 +170,7 @@ def train_on_shared_points(
         # the paper's procedure (rvae.sweep), each candidate from its own role under this run's seed
         steps = steps_for_passes(sweep_epochs, len(x_train), config.batch_size)
         candidates = candidate_configs(config, "rho", rho_grid, steps, "shared", points.metadata["dataset"], config.seed)
-        choice["candidates"] = score_candidates(spec, "rho", candidates, x_train, x_val, anchors)
+        choice["candidates"] = score_candidates(spec, param="rho", configs=candidates, x_train=x_train, x_val=x_val, rosetta=anchors)
         choice["value"] = choose(choice["candidates"])["value"]
         log.info(f"chose rho = {choice['value']}")
     final = TrainConfig(**{**config.__dict__, "rho": float(choice["value"])})

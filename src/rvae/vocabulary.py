@@ -14,8 +14,8 @@ Meanings, one per word:
   variant is retrained.
 - **run**: one seed of one model kind; **retraining**: the M runs of one model kind under one
   condition, what RV and LSD summarise.
-- **partition** of a table cell (the tables' ``partition`` column): ``D1``, ``D2``, or a part of
-  D1 (``R1``: its Rosetta points, ``rest_D1``: the others).
+- **partition**: ``D1`` or ``D2``; a table cell's point set is one of these or a part of D1
+  (``rvae.paper.cells``).
 """
 
 from __future__ import annotations
@@ -23,12 +23,11 @@ from __future__ import annotations
 EXPERIMENTS = ("reproducibility", "sequential")
 TEMPLATES = ("joint", "d1")
 PARTITIONS = ("D1", "D2")
-CELL_POINTS = ("R1", "rest_D1", "D1", "D2")
 
 MODEL_KINDS = ("vae", "beta_vae", "rvae", "vae_same_seed")
 # The three models trained with independent seeds (every table but Table 1 compares these).
 MAIN_MODELS = ("vae", "beta_vae", "rvae")
-# Labels as the tables print them (matching workflow/resources/paper_values.csv) and the figures show them.
+# Labels as the tables print them (matching the paper's values, rvae/paper/resources/paper_values.csv) and the figures show them.
 MODEL_LABELS = {"vae": "VAE", "beta_vae": "beta-VAE", "rvae": "R-VAE", "vae_same_seed": "VAE (same seed)"}
 MODEL_COLOURS = {"vae": "#4C72B0", "beta_vae": "#DD8452", "rvae": "#55A868", "vae_same_seed": "#8172B3"}
 
@@ -89,8 +88,6 @@ def block_mode(mode: str, family: str, device_type: str) -> str:
     if mode != "auto":
         return mode
     return "vmap" if device_type == "cuda" or family in VMAP_FAMILIES else "loop"
-
-CELL_POINT_LABELS = {"R1": "RV(R1)", "rest_D1": "RV(rest of D1)", "D1": "D1", "D2": "D2"}
 
 
 def condition(method: str, k: int, variant: str) -> str:

@@ -4,10 +4,10 @@
 # results path (rvae.workflow.paths); these functions only hand them the config and wildcards.
 import os
 import sys
-from pathlib import Path
 
 from rvae import seeds
 from rvae import vocabulary as vocab
+from rvae.paper import claims as paper_claims
 from rvae.workflow import paths, targets
 from rvae.workflow import params as job_params
 from rvae.workflow.config_checks import check_config, validate_config
@@ -29,12 +29,9 @@ if workflow.is_main_process:  # once per run, not in every job's own Snakemake
 
 DATASETS = list(config["datasets"])
 GPU = 0 if config["device"] == "cpu" else 1
-PAPER_VALUES = str(
-    Path(workflow.basedir) / "workflow" / "resources" / "paper_values.csv"
-)
-PAPER_CLAIMS = str(
-    Path(workflow.basedir) / "workflow" / "resources" / "paper_claims.csv"
-)
+# The paper's printed values and its claims: package data of rvae.paper.
+PAPER_VALUES = str(paper_claims.PAPER_VALUES)
+PAPER_CLAIMS = str(paper_claims.PAPER_CLAIMS)
 
 
 wildcard_constraints:

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from rvae.paper.findings import figure_findings
+from rvae.paper.report import figure_findings
 from rvae.workflow.script import start
 
 sm = snakemake  # noqa: F821

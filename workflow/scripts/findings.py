@@ -2,8 +2,9 @@
 
 import logging
 
-from rvae.paper.findings import OUTPUTS, build_findings, summary_text
+from rvae.paper.findings import OUTPUTS, build_findings
 from rvae.paper.plan import TABLE_NUMBERS
+from rvae.paper.report import summary_text
 from rvae.workflow.paths import metric_file_of
 from rvae.workflow.script import start
 

@@ -19,6 +19,7 @@ import pandas as pd
 from rvae.alignment import MAP_KINDS, heldout_distances
 from rvae.embeddings import latents, read_embedding
 from rvae.metrics import median_iqr
+from rvae.paper.cells import REST_D1
 from rvae.paper.portability import rosetta_positions
 from rvae.rosetta_file import load_rosetta_points
 from rvae.vocabulary import MODEL_LABELS
@@ -33,7 +34,7 @@ ARMS = (
 )
 ALIGNMENT_LABELS = {"raw": "", "relative": " relative", **{kind: f" + {kind}" for kind in MAP_KINDS}}
 # held-out points scored: Alice's own (D1 but the anchors), Bob's (D2), and both
-PARTITIONS = {"rest_D1": "held-out D1", "D2": "D2", "all": "all held-out"}
+PARTITIONS = {REST_D1: "held-out D1", "D2": "D2", "all": "all held-out"}
 STANDARDISE = True  # per-dimension standard scaling on each side's anchors, as Maiorca et al.
 PER_SEED_COLUMNS = ["partition", "model", "alignment", "seed", "k", "n", "distance", "rank", "determined", "reason"]
 TIDY = [
@@ -63,7 +64,7 @@ def per_seed(runs: dict, seeds: list[int], template_path, rosetta_path) -> pd.Da
         raise ValueError(f"Rosetta file {rosetta_path}: some Rosetta points are not in D1")
     held = np.ones(len(points), dtype=bool)
     held[anchors] = False
-    scored = {"rest_D1": held & (partition == "D1"), "D2": held & (partition == "D2"), "all": held}
+    scored = {REST_D1: held & (partition == "D1"), "D2": held & (partition == "D2"), "all": held}
     z_alice = latents(template)
     records = []
     for model_kind, files in runs.items():

@@ -1,8 +1,11 @@
 """The paper's claims as data: every comparison its tables make, and the sentences of its text.
 
-**Table claims** are generated from ``workflow/resources/paper_values.csv`` by
-:func:`table_claims` (committed as ``workflow/resources/paper_claims.csv``; a test regenerates it
-byte for byte, so the two cannot drift). One claim per pair of cells of one table that differ
+Both files are package data in ``rvae/paper/resources/`` (:data:`PAPER_VALUES`,
+:data:`PAPER_CLAIMS`, read with ``importlib.resources``), so an installed wheel carries them.
+
+**Table claims** are generated from ``paper_values.csv`` (the numbers the paper prints) by
+:func:`table_claims` (committed as ``paper_claims.csv``; a test regenerates it byte for byte, so
+the two cannot drift). One claim per pair of cells of one table that differ
 only in the model, selection method or architecture, with dataset, point set, metric and k equal;
 ``a`` is the cell that comes first in ``paper_values.csv``. ``direction`` is the paper's ordering
 of ``a`` against ``b`` (``<``, ``>``; ``=`` where the paper prints equal medians).
@@ -26,16 +29,17 @@ import itertools
 import re
 import sys
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from rvae.atomic import atomic_path
+from rvae.paper.cells import CELL_POINT_LABELS, CELL_POINTS, D1_PARTS, REST_D1
 
-REPO = Path(__file__).resolve().parents[3]
-PAPER_VALUES = REPO / "workflow" / "resources" / "paper_values.csv"
-PAPER_CLAIMS = REPO / "workflow" / "resources" / "paper_claims.csv"
+PAPER_VALUES = resources.files("rvae.paper") / "resources" / "paper_values.csv"
+PAPER_CLAIMS = resources.files("rvae.paper") / "resources" / "paper_claims.csv"
 
 # What the paper states of each table (Sections 3.1, 3.2, Appendices D-F).
 TABLE1_K = {"gaussians": 8, "mnist": 64, "birdsong": 64}
@@ -63,10 +67,11 @@ def _paper_cell(table: int, row: str, column: str) -> dict:
     where = f"paper_values.csv row (table {table}, {row!r}, {column!r})"
     cell = {"dataset": TABLE_DATASET.get(table, ""), "k": None, "compares": "model"}
     if table == 1:
-        match = re.fullmatch(r"RV\((R1|rest of D1)\) (.+)", row)
+        points_of = {CELL_POINT_LABELS[p]: p for p in D1_PARTS}
+        match = re.fullmatch("(" + "|".join(map(re.escape, points_of)) + r") (.+)", row)
         if not match:
-            raise ValueError(f"{where}: Table 1 rows look like 'RV(R1) <model>' or 'RV(rest of D1) <model>'")
-        points = {"R1": "R1", "rest of D1": "rest_D1"}[match.group(1)]
+            raise ValueError(f"{where}: Table 1 rows look like " + " or ".join(f"'{label} <model>'" for label in points_of))
+        points = points_of[match.group(1)]
         cell.update(dataset=column, partition=points, metric="rv", k=TABLE1_K.get(column), thing=match.group(2))
     elif table == 2:
         partition, _, thing = column.partition(" ")
@@ -75,7 +80,7 @@ def _paper_cell(table: int, row: str, column: str) -> dict:
         match = re.fullmatch(r"(\d+) RPs", column)
         if not match:
             raise ValueError(f"{where}: Tables 3-5 columns look like '<k> RPs'")
-        cell.update(partition="rest_D1", metric="rv", k=int(match.group(1)), thing=row)
+        cell.update(partition=REST_D1, metric="rv", k=int(match.group(1)), thing=row)
     elif table in (6, 7, 8):
         match = re.fullmatch(r"(\d+) RPs (D1|D2)", column)
         if match:
@@ -93,7 +98,7 @@ def _paper_cell(table: int, row: str, column: str) -> dict:
         cell.update(partition=partition, metric=row.lower(), thing=thing, compares="architecture")
     else:
         raise ValueError(f"{where}: there is no table {table}; tables are 1..10")
-    if not cell["thing"] or cell["partition"] not in ("R1", "rest_D1", "D1", "D2", AS_PRINTED):
+    if not cell["thing"] or cell["partition"] not in (*CELL_POINTS, AS_PRINTED):
         raise ValueError(f"{where}: cannot tell the point set and the thing compared")
     return cell
 
@@ -279,14 +284,19 @@ def paper_claims(paper: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([tables, pd.DataFrame(rows, columns=CLAIM_COLUMNS)], ignore_index=True)
 
 
-def claims_csv(paper_values_path=PAPER_VALUES) -> str:
-    """The exact text of ``paper_claims.csv`` generated from ``paper_values.csv``."""
-    paper = pd.read_csv(paper_values_path, keep_default_na=False, na_values={"median": [""], "iqr": [""]})
+def claims_csv(paper_values_path=None) -> str:
+    """The exact text of ``paper_claims.csv`` generated from ``paper_values.csv`` (default: the package's copy)."""
+    with resources.as_file(PAPER_VALUES) as packaged:
+        paper = pd.read_csv(paper_values_path or packaged, keep_default_na=False, na_values={"median": [""], "iqr": [""]})
     return paper_claims(paper).to_csv(index=False, lineterminator="\n")
 
 
-def read_paper_claims(path=PAPER_CLAIMS) -> pd.DataFrame:
-    """The claims file, every text column as text (``table`` holds '3,4,5' for text claims)."""
+def read_paper_claims(path=None) -> pd.DataFrame:
+    """The claims file (default: the package's ``paper_claims.csv``), every text column as text
+    (``table`` holds '3,4,5' for text claims)."""
+    if path is None:
+        with resources.as_file(PAPER_CLAIMS) as packaged:
+            return read_paper_claims(packaged)
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"claims file {path} not found; generate it with `python -m rvae.paper.claims`")
@@ -303,13 +313,15 @@ def read_paper_claims(path=PAPER_CLAIMS) -> pd.DataFrame:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m rvae.paper.claims``: regenerate ``paper_claims.csv`` from ``paper_values.csv``."""
+    """``python -m rvae.paper.claims``: regenerate ``paper_claims.csv`` from ``paper_values.csv``
+    (in a source checkout: the package's files are the committed ones)."""
     if argv:
         print("usage: python -m rvae.paper.claims", file=sys.stderr)
         return 2
-    with atomic_path(PAPER_CLAIMS) as tmp:
+    target = Path(str(PAPER_CLAIMS))
+    with atomic_path(target) as tmp:
         tmp.write_text(claims_csv())
-    print(f"wrote {PAPER_CLAIMS}")
+    print(f"wrote {target}")
     return 0
 
 

@@ -16,6 +16,7 @@ from rvae.metrics import (
     procrustes_distance,
     retraining_variability,
 )
+from rvae.paper.cells import D1_PARTS, point_mask
 
 
 def _check_same_points(frames: list[pd.DataFrame], paths) -> None:
@@ -100,9 +101,9 @@ def panel_per_seed(embedding_paths: list[str], seeds: list[int], template_path: 
     z_ref, runs = _against_template(embedding_paths, seeds, template_path)
     rows = []
     for seed, frame, z in runs:
-        d1, rosetta = (frame["partition"] == "D1").to_numpy(), frame["is_rosetta"].to_numpy(dtype=bool)
         row = {"seed": int(seed)}
-        for part, mask in (("R1", d1 & rosetta), ("rest_D1", d1 & ~rosetta)):
+        for part in D1_PARTS:
+            mask = point_mask(frame, part)
             row[f"angular_procrustes_{part}"], row[f"cka_{part}"] = _shape_metrics(z[mask], z_ref[mask])
         rows.append(row)
     return pd.DataFrame(rows)

@@ -9,6 +9,7 @@ from matplotlib.ticker import MaxNLocator
 from rvae.embeddings import latents, read_embedding
 from rvae.inference import encode_means
 from rvae.metrics import fit_affine_map, normalise_rv
+from rvae.paper.cells import REST_D1, cell_values
 from rvae.paper.plots import plt, save_figure, strips
 from rvae.vocabulary import MODEL_COLOURS, MODEL_LABELS
 
@@ -75,10 +76,7 @@ def figure_reproducibility(panels: dict, rv: dict, path_png, path_pdf) -> None:
         vae = pd.read_parquet(rv[dataset]["vae"])
         rows = []
         for model, file in rv[dataset].items():
-            frame = pd.read_parquet(file)
-            rest = (frame["partition"] == "D1") & ~frame["is_rosetta"]
-            ref = vae.loc[(vae["partition"] == "D1") & ~vae["is_rosetta"], "rv"]
-            values = normalise_rv(frame.loc[rest, "rv"].to_numpy(), ref.to_numpy())
+            values = normalise_rv(cell_values(pd.read_parquet(file), "rv", REST_D1), cell_values(vae, "rv", REST_D1))
             rows += [{"model": MODEL_LABELS[model], "RV": v} for v in values[np.isfinite(values)]]
         table = pd.DataFrame(rows)
         order = [MODEL_LABELS[m] for m in rv[dataset] if MODEL_LABELS[m] in set(table["model"])]

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rvae import defaults
-from rvae.vocabulary import CELL_POINT_LABELS, HYPERPARAMETERS, MAIN_MODELS, MODEL_LABELS, condition
+from rvae.paper.cells import CELL_POINT_LABELS, D1_PARTS, REST_D1
+from rvae.vocabulary import HYPERPARAMETERS, MAIN_MODELS, MODEL_LABELS, condition
 
 TABLE_NUMBERS = tuple(range(1, 11))
 # Table 1 and Figure 2 compare these, in this order.
@@ -82,7 +83,7 @@ def table_cells(number: int, tables: dict) -> list[Cell]:
     add = cells.append
     if number == 1:
         for dataset, k in spec.items():
-            for partition in ("R1", "rest_D1"):
+            for partition in D1_PARTS:
                 for kind in TABLE1_MODELS:
                     retraining = _retraining("reproducibility", dataset, k, kind)
                     add(Cell(1, "rv", partition, retraining, _retraining("reproducibility", dataset, k, "vae"), f"{CELL_POINT_LABELS[partition]} {MODEL_LABELS[kind]}", dataset))
@@ -97,7 +98,7 @@ def table_cells(number: int, tables: dict) -> list[Cell]:
             for k in _as_list(ks):
                 for kind in MAIN_MODELS:
                     retraining = _retraining("reproducibility", dataset, k, kind)
-                    add(Cell(number, "rv", "rest_D1", retraining, _retraining("reproducibility", dataset, k, "vae"), MODEL_LABELS[kind], f"{k} RPs"))
+                    add(Cell(number, "rv", REST_D1, retraining, _retraining("reproducibility", dataset, k, "vae"), MODEL_LABELS[kind], f"{k} RPs"))
     elif number in (6, 7, 8):
         for dataset, ks in spec.items():
             for k in _as_list(ks):

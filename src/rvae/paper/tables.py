@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rvae.metrics import normalised_median_iqr
+from rvae.metrics import quartiles
+from rvae.paper import cells
+from rvae.paper.cells import PANEL, cell_values
 from rvae.paper.claims import paper_k
 from rvae.paper.plan import Cell
 
@@ -15,34 +17,21 @@ TIDY_COLUMNS = [
 ]  # fmt: skip
 
 
-# Beside Table 2's LSD, from the same LSD files: metric -> (row suffix, column of the
-# file per partition, what it is). Extra rows; the paper's cells stay as they are.
-PANEL = {
-    "heldout_lsd": ("held-out LSD", "heldout_{p}", "held-out LSD: affine map fitted on the Rosetta points only, scored on the other points (a distance)"),
-    "angular_procrustes": ("angular Procrustes", "angular_procrustes_{p}", "angular Procrustes: shape distance to the template (joint in Table 2, D1 in Table 1), 0 = same up to rotation, scale and shift; normalised as the LSD"),
-    "cka": ("linear CKA", "cka_{p}", "linear CKA: a similarity to the template (1 = same up to rotation and scale); normalised as the LSD"),
-}  # fmt: skip
-# How each metric's cells are put beside their reference (``rvae.metrics.NORMALISATIONS``).
-NORMALISATION = {"lsd": "relative_change", "rv": "difference", **{metric: "relative_change" for metric in PANEL}}
-# Per table, the metric file its panel reads and the panel's metrics.
+# Per table, the metric file its panel (``rvae.paper.cells.PANEL``) reads and the panel's metrics.
 PANEL_TABLES = {1: ("panel", ("angular_procrustes", "cka")), 2: ("lsd", ("heldout_lsd", "angular_procrustes", "cka"))}
 
 
-def _values(frame: pd.DataFrame, metric: str, partition: str) -> np.ndarray:
-    if metric == "lsd":
-        return frame[partition].to_numpy(dtype=np.float64)
-    if metric in PANEL:
-        column = PANEL[metric][1].format(p=partition)
-        if column not in frame:
-            raise ValueError(f"metric file lacks column {column!r}: rerun its latent_space_distortion or similarity_panel job")
-        return frame[column].to_numpy(dtype=np.float64)
-    if partition == "R1":
-        mask = (frame["partition"] == "D1") & frame["is_rosetta"]
-    elif partition == "rest_D1":
-        mask = (frame["partition"] == "D1") & ~frame["is_rosetta"]
-    else:
-        mask = frame["partition"] == partition
-    return frame.loc[mask, "rv"].to_numpy(dtype=np.float64)
+def median_iqr(metric: str, values: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
+    """A cell's normalised median and IQR: :func:`rvae.paper.cells.normalise_cell` applied to the
+    raw quartiles (it is increasing and affine for a finite reference median, so it commutes with
+    quantiles; ``rvae.metrics.normalised_median_iqr``). A reference median that cannot normalise
+    is refused: a table does not print a cell it cannot compute."""
+    reference_median = np.median(reference)
+    if not cells.can_normalise(metric, reference_median):
+        raise ValueError(f"cannot normalise a distance by a reference median of {reference_median}")
+    q25, q50, q75 = cells.normalise_cell(metric, quartiles(values), reference_median)
+    with np.errstate(invalid="ignore"):
+        return float(q50), float(q75 - q25)
 
 
 def runs_state(runs: pd.DataFrame, reference: pd.DataFrame) -> tuple[bool, int]:
@@ -110,19 +99,20 @@ def summarise(
     """
     rows = []
     for cell in cells + _panel_cells(cells):
-        frame_metric = PANEL_TABLES[cell.table][0] if cell.metric in PANEL else cell.metric
-        values = _values(metric_frames[(frame_metric, cell.retraining)], cell.metric, cell.partition)
-        reference = _values(metric_frames[(frame_metric, cell.reference)], cell.metric, cell.partition)
-        note = PANEL[cell.metric][2] if cell.metric in PANEL else ""
+        panel = PANEL.get(cell.metric)
+        frame_metric = PANEL_TABLES[cell.table][0] if panel else cell.metric
+        values = cell_values(metric_frames[(frame_metric, cell.retraining)], cell.metric, cell.partition)
+        reference = cell_values(metric_frames[(frame_metric, cell.reference)], cell.metric, cell.partition)
+        note = panel[2] if panel else ""
         if not len(reference):
             median, iqr = np.nan, np.nan
             note = _join(note, "the reference has no values for this point set")
-        elif cell.metric in PANEL and not np.isfinite(np.median(reference)):
+        elif panel and not np.isfinite(np.median(reference)):
             # a panel metric is undefined on no more points than latent dimensions, and for a collapsed run
             median, iqr = np.nan, np.nan
             note = _join(note, "undefined for the reference (no more points than latent dimensions, or a collapsed run)")
         else:
-            median, iqr = normalised_median_iqr(NORMALISATION[cell.metric], values, reference)
+            median, iqr = median_iqr(cell.metric, values, reference)
         if cell.metric == "rv":
             if len(values) and np.isneginf(values).all():
                 note = "-inf: the runs are bit-identical (zero covariance)"

@@ -142,7 +142,7 @@ def convergence_rows(datasets: list[str], templates: dict, convergence: dict, bu
     return rows
 
 
-# Why a claim is `not comparable`, by the words rvae.paper.findings writes into its reason
+# Why a claim is `not comparable`, by the words rvae.paper.pairing writes into its reason
 REASON_KINDS = {
     "cell not converged": "a cell not converged",
     "paper reference suspect": "the paper's value is marked suspect",

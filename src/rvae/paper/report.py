@@ -1,0 +1,187 @@
+"""The findings as a reader sees them: counts per verdict, the scorecard in Markdown, the front
+page's summary in reStructuredText, the plain-text summary of ``rvae findings``, and the figure of
+the paper's effects against ours."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from rvae.paper.statistics import (
+    INCONCLUSIVE, N_RESAMPLES, NOT_COMPARABLE, NOT_RUN, OPPOSITE, REPRODUCED, SAME_NS, VERDICTS,
+)  # fmt: skip
+from rvae.paper.tables import TITLES
+
+
+def summary_counts(findings: pd.DataFrame) -> pd.DataFrame:
+    """Claims per verdict: one row for all claims, one per table, one for the text's claims."""
+    groups = [("all claims", findings)]
+    table_rows = findings[findings["kind"] == "table"]
+    for number in sorted(table_rows["table"].astype(int).unique()):
+        groups.append((f"Table {number}", table_rows[table_rows["table"].astype(int) == number]))
+    groups.append(("text claims", findings[findings["kind"] == "text"]))
+    counts = pd.DataFrame(
+        [[int((frame["verdict"] == v).sum()) for v in VERDICTS] + [len(frame)] for _, frame in groups],
+        index=[name for name, _ in groups], columns=list(VERDICTS) + ["total"],
+    )  # fmt: skip
+    counts.index.name = "claims"
+    return counts
+
+
+def _num(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "n/a"
+    value = float(value)
+    if np.isinf(value):
+        return "-inf" if value < 0 else "inf"
+    return f"{0.0 if abs(value) < 5e-4 else value:.3f}"
+
+
+def _with_interval(median, low, high) -> str:
+    if isinstance(median, float) and np.isnan(median):
+        return "n/a"
+    interval = "" if isinstance(low, float) and np.isnan(low) else f" [{_num(low)}, {_num(high)}]"
+    return _num(median) + interval
+
+
+def _md_cell(text) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def findings_markdown(findings: pd.DataFrame, missing_tables: list[int]) -> str:
+    """Counts first, then the claims grouped by table, then the text's claims."""
+    counts = summary_counts(findings)
+    lines = ["# Findings: which of the paper's claims hold on this run", ""]
+    lines.append(
+        f"{int((findings['kind'] == 'table').sum())} claims from the paper's Tables 1-10 (one per pair of cells a table "
+        f"compares) and {int((findings['kind'] == 'text').sum())} from its text. Intervals: 95% percentile bootstrap "
+        f"({N_RESAMPLES} resamples, fixed seed) of the normalised median (LSD: seeds resampled; RV: points)."
+    )
+    lines += ["", "| claims | " + " | ".join(counts.columns) + " |", "|---" * (len(counts.columns) + 1) + "|"]
+    lines += [f"| {name} | " + " | ".join(str(v) for v in row) + " |" for name, row in counts.iterrows()]
+    lines.append("")
+    if missing_tables:
+        lines.append(f"Tables not built in this run: {', '.join(map(str, missing_tables))} (their claims are `not run`).")
+    else:
+        lines.append("Every table was built.")
+    lines += [
+        "",
+        "Verdicts: `reproduced` (our difference has the paper's sign and its interval excludes 0), "
+        "`same direction, not significant` (the paper's sign, interval includes 0), `opposite` (the other sign, "
+        "interval excludes 0), `inconclusive` (the other sign or 0, interval includes 0), `not run` (a table, "
+        "cell or metric file is missing), `not comparable` (suspect or ambiguous paper value, a tie in the paper, "
+        "a cell not converged, an RV estimator the paper's cannot be compared with, or a non-finite difference). "
+        "Robust in the paper: the paper's medians differ by more than the larger IQR.",
+    ]
+    table_rows = findings[findings["kind"] == "table"]
+    for number in sorted(table_rows["table"].astype(int).unique()):
+        rows = table_rows[table_rows["table"].astype(int) == number]
+        lines += ["", f"## {TITLES.get(number, f'Table {number}')}", ""]
+        if number in missing_tables:
+            lines += ["Not built in this run.", ""]
+        lines.append("| claim | dataset | points | metric | k | a vs b | paper a, b (IQR) | robust in paper | ours a [95% CI] | ours b [95% CI] | ours a - b [95% CI] | verdict | why |")
+        lines.append("|---" * 13 + "|")
+        for _, r in rows.iterrows():
+            paper = f"{_num(r['paper_a_median'])} ({_num(r['paper_a_iqr'])}) {r['direction']} {_num(r['paper_b_median'])} ({_num(r['paper_b_iqr'])})"
+            cells = [
+                r["claim_id"], r["dataset"] or "unstated", r["partition"], r["metric"].upper(), r["k"] or "unstated",
+                f"{r['a_label']} vs {r['b_label']}", paper, "yes" if r["robust_in_paper"] else "near tie",
+                _with_interval(r["our_a_median"], r["our_a_low"], r["our_a_high"]),
+                _with_interval(r["our_b_median"], r["our_b_low"], r["our_b_high"]),
+                _with_interval(r["our_difference"], r["difference_low"], r["difference_high"]), r["verdict"], r["reason"],
+            ]  # fmt: skip
+            lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+    text_rows = findings[findings["kind"] == "text"]
+    if len(text_rows):
+        lines += ["", "## The text's claims", ""]
+        lines.append(
+            "Each holds for every member table claim it names (ordering `<`, or near tie `~`: our whole interval "
+            "within +- the larger of our two IQRs). Verdict over the members that could be evaluated: any `opposite` "
+            "gives `opposite`; all `reproduced` gives `reproduced`; else any `inconclusive` gives `inconclusive`; else "
+            "`same direction, not significant`."
+        )
+        lines += ["", "| claim | source | sentence | asserts | tables | members agreeing in the paper | members run | member verdicts | verdict |"]
+        lines.append("|---" * 9 + "|")
+        for _, r in text_rows.iterrows():
+            asserts = f"{r['a_label']} {'<' if r['direction'] == '<' else '~'} {r['b_label']}"
+            cells = [r["claim_id"], r["source"], r["quote"], asserts, r["table"], r["members_agree_in_paper"], r["members_run"], r["member_verdicts"], r["verdict"]]
+            lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def summary_text(findings: pd.DataFrame, missing_tables: list[int]) -> str:
+    """The counts per verdict and what was not run, as plain text (the ``rvae findings`` command)."""
+    counts = summary_counts(findings)
+    lines = [counts.to_string(), ""]
+    lines.append(f"Tables not built: {', '.join(map(str, missing_tables))} (their claims are not run)." if missing_tables else "Every table was built.")
+    return "\n".join(lines) + "\n"
+
+
+def summary_rst(findings: pd.DataFrame, missing_tables: list[int]) -> str:
+    """The counts as reStructuredText: the report's front page includes it (``workflow/report/workflow.rst``)."""
+    counts = summary_counts(findings)
+    lines = ["Findings: does this run reproduce the paper?", "-" * 44, ""]
+    lines += [".. list-table::", "   :header-rows: 1", ""]
+    for cells in [["claims", *counts.columns], *([name, *map(str, row)] for name, row in counts.iterrows())]:
+        lines.append("   * - " + cells[0])
+        lines += [f"     - {c}" for c in cells[1:]]
+    lines.append("")
+    lines.append(f"Tables not built in this run: {', '.join(map(str, missing_tables))} (their claims are *not run*)." if missing_tables else "Every table was built.")
+    lines += ["", "Every claim with our medians, 95% bootstrap intervals and its verdict: findings.csv_ (and ``findings.md`` beside it, laid out by table)."]
+    return "\n".join(lines) + "\n"
+
+
+
+VERDICT_COLOURS = {
+    REPRODUCED: "#55A868", SAME_NS: "#8FC79A", OPPOSITE: "#C44E52", INCONCLUSIVE: "#DD8452",
+    NOT_COMPARABLE: "#999999", NOT_RUN: "#DDDDDD",
+}  # fmt: skip
+
+
+def figure_findings(findings: pd.DataFrame, path_png, path_pdf=None) -> None:
+    """Per table, the paper's effect (a - b) against ours with its interval; y = x dashed."""
+    from rvae.paper.plots import plt, save_figure
+
+    rows = findings[(findings["kind"] == "table") & np.isfinite(findings["our_difference"].astype(float))]
+    numbers = sorted(rows["table"].astype(int).unique())
+    columns = min(5, max(1, len(numbers)))
+    height = max(1, -(-len(numbers) // columns))
+    fig, axes = plt.subplots(height, columns, figsize=(3.2 * columns, 3.0 * height + 0.6), squeeze=False)
+    for ax in axes.flat[len(numbers) :]:
+        ax.axis("off")
+    if not numbers:
+        axes[0, 0].text(0.5, 0.5, "no claim has our estimate yet", ha="center", va="center", transform=axes[0, 0].transAxes)
+    for ax, number in zip(axes.flat, numbers):
+        table = rows[rows["table"].astype(int) == number]
+        x = table["paper_difference"].to_numpy(float)
+        y = table["our_difference"].to_numpy(float)
+        low, high = table["difference_low"].to_numpy(float), table["difference_high"].to_numpy(float)
+        finite = np.isfinite(low) & np.isfinite(high)
+        for verdict in VERDICTS:
+            for metric, marker in (("lsd", "o"), ("rv", "s")):
+                sel = ((table["verdict"] == verdict) & (table["metric"] == metric)).to_numpy()
+                if not sel.any():
+                    continue
+                bars = sel & finite  # the interval as a bar: a bootstrap median may sit outside its interval
+                ax.vlines(x[bars], low[bars], high[bars], color=VERDICT_COLOURS[verdict], lw=1.0)
+                ax.plot(x[sel], y[sel], marker, color=VERDICT_COLOURS[verdict], ms=4, label=verdict)
+        span = np.concatenate([x, y, low[finite], high[finite]])
+        lo, hi = float(np.nanmin(span)), float(np.nanmax(span))
+        pad = 0.05 * (hi - lo or 1.0)
+        ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], "--", color="k", lw=0.8)
+        ax.axhline(0, color="#cccccc", lw=0.6, zorder=0)
+        ax.axvline(0, color="#cccccc", lw=0.6, zorder=0)
+        ax.set_title(f"Table {number} ({', '.join(sorted(set(table['metric'].str.upper())))})", fontsize=9)
+        ax.set_xlabel("paper: a - b (normalised medians)", fontsize=7)
+        ax.set_ylabel("ours: a - b [95% CI]", fontsize=7)
+        ax.tick_params(labelsize=6)
+    handles = {}
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    if handles:
+        fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=len(handles), fontsize=7, frameon=False)
+    fig.suptitle("Paper's effect vs ours, one point per claim (circles LSD, squares RV; dashed: y = x)", fontsize=10)
+    fig.tight_layout(rect=(0, 0.05, 1, 0.95))
+    save_figure(fig, path_png, path_pdf)
+
