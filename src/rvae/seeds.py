@@ -25,11 +25,16 @@ def spawn_key(role: str) -> tuple[int, ...]:
     return tuple(int.from_bytes(hashlib.sha256(part.encode()).digest()[:4], "little") for part in parts)
 
 
-def role_seed(root: int, role: str) -> int:
-    """The seed of ``role`` under ``root``: a 63-bit integer (fits torch and numpy seeds)."""
+def role_stream(root: int, role: str) -> np.random.SeedSequence:
+    """The stream of ``role`` under ``root``, for a numpy generator (the findings' resampling)."""
     if int(root) < 0:
         raise ValueError(f"the root seed must be >= 0, got {root}")
-    state = np.random.SeedSequence(int(root), spawn_key=spawn_key(role)).generate_state(1, np.uint64)[0]
+    return np.random.SeedSequence(int(root), spawn_key=spawn_key(role))
+
+
+def role_seed(root: int, role: str) -> int:
+    """The seed of ``role`` under ``root``: a 63-bit integer (fits torch and numpy seeds)."""
+    state = role_stream(root, role).generate_state(1, np.uint64)[0]
     return int(state >> np.uint64(1))
 
 
@@ -59,3 +64,9 @@ def shared_role(name: str, index: int) -> str:
     """A model trained on another lab's Rosetta file (the workflow's ``shared`` runs)."""
     return f"shared/{name}/{int(index)}"
 
+
+
+def bootstrap_role(metric: str, *cell) -> str:
+    """The resampling of one findings cell's values: LSD by its run (``lsd, <run>``), RV by its
+    points (``rv, <experiment>, <dataset>, <point set>`` where models share them, else per run)."""
+    return "/".join(("bootstrap", metric, *(str(part) for part in cell)))

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from rvae.paper.cells import cell_values, point_mask
+from rvae.seeds import bootstrap_role
 from rvae.paper.claims import CLAIM_COLUMNS
 from rvae.paper.statistics import (
     N_RESAMPLES, NOT_COMPARABLE, NOT_RUN, ROOT_SEED, VERDICTS, ResampleStreams, aggregate_verdict,
@@ -127,15 +128,15 @@ def cell_replicates(tables: dict[int, pd.DataFrame], metric_file, n_resamples: i
             run, ref = frame(run_file), frame(ref_file)
             values, reference = cell_values(run, metric, partition), cell_values(ref, metric, partition)
             if metric == "lsd":
-                run_key, ref_key, pairing = f"lsd/{run_id}", f"lsd/{ref_id}", "seeds, per run"
+                run_key, ref_key, pairing = bootstrap_role("lsd", run_id), bootstrap_role("lsd", ref_id), "seeds, per run"
             else:
                 run_points = run.loc[point_mask(run, partition), "point"].to_numpy()
                 ref_points = ref.loc[point_mask(ref, partition), "point"].to_numpy()
                 if np.array_equal(run_points, ref_points):
-                    run_key = ref_key = f"rv/{row['experiment']}/{row['dataset']}/{partition}"
+                    run_key = ref_key = bootstrap_role("rv", row["experiment"], row["dataset"], partition)
                     pairing = "points, paired across models"
                 else:
-                    run_key, ref_key = f"rv/{run_id}/{partition}", f"rv/{ref_id}/{partition}"
+                    run_key, ref_key = bootstrap_role("rv", run_id, partition), bootstrap_role("rv", ref_id, partition)
                     pairing = "points, per run (the runs cover different points)"
             if len(values) == 0 or len(reference) == 0:
                 cells[key] = OurCell(row, None, missing=f"no {metric} values for {partition} in {run_file} or {ref_file}")

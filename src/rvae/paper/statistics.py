@@ -20,12 +20,12 @@ not run, else ``not comparable``.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 
 import numpy as np
 
 from rvae.paper import cells
+from rvae.seeds import role_stream
 
 REPRODUCED = "reproduced"
 SAME_NS = "same direction, not significant"
@@ -41,17 +41,12 @@ ROOT_SEED = 0
 CHUNK = 50  # resamples drawn per block: fixed, so the streams never depend on data size
 
 
-def stream_seed(key: str, root: int = ROOT_SEED) -> np.random.SeedSequence:
-    """The random stream of one role (spec, "Randomness has roles"): a stable hash of its key."""
-    digest = hashlib.sha256(key.encode()).digest()
-    return np.random.SeedSequence(int(root), spawn_key=tuple(int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4)))
-
-
 def resample_indices(key: str, n: int, n_resamples: int = N_RESAMPLES, root: int = ROOT_SEED) -> Iterator[np.ndarray]:
-    """Blocks of ``CHUNK`` rows, each row the indices of one resample with replacement of ``n`` units."""
+    """Blocks of ``CHUNK`` rows, each row the indices of one resample with replacement of ``n``
+    units, from the stream of the role ``key`` (``rvae.seeds.bootstrap_role``; spec, "Randomness has roles")."""
     if n < 1:
         raise ValueError(f"cannot resample {n} units (stream {key!r})")
-    rng = np.random.default_rng(stream_seed(key, root))
+    rng = np.random.default_rng(role_stream(root, key))
     for start in range(0, n_resamples, CHUNK):
         yield rng.integers(0, n, size=(min(CHUNK, n_resamples - start), n))
 
