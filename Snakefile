@@ -26,6 +26,7 @@ include: "workflow/rules/retrain.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/anchor_budget.smk"
 include: "workflow/rules/sharing.smk"
 
 

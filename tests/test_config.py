@@ -112,6 +112,8 @@ BAD = [
     ("table 9 without k-means", _set(["tables", "table9", "methods"], ["gmm"]), "methods"),
     ("table of undefined dataset", _set(["tables", "table2"], {"cifar": 8}), "cifar"),
     ("k larger than D1", _set(["tables", "table2"], {"gaussians": 10000}), "10000 Rosetta points"),
+    ("anchor budget of undefined dataset", _set(["tables", "anchor_budget"], {"cifar": [4]}), "tables.anchor_budget: dataset .cifar."),
+    ("anchor budget k larger than D1", _set(["tables", "anchor_budget"], {"gaussians": [4, 10000]}), "10000 Rosetta points"),
     ("zero Rosetta points", _set(["tables", "table3"], {"gaussians": [0, 2]}), "table3|minimum"),
     ("no datasets", _set(["datasets"], {}), "datasets"),
     ("missing training section", _delete(["datasets", "gaussians", "training"]), "training"),

@@ -130,6 +130,15 @@ def portability_inputs(wildcards):
     return targets.files_in(portability_input_files(wildcards))
 
 
+def anchor_budget_input_files(wildcards):
+    w = wildcards
+    return targets.anchor_budget_inputs(config, w.dataset, w.method, w.k, w.variant)
+
+
+def anchor_budget_inputs(wildcards):
+    return targets.files_in(anchor_budget_input_files(wildcards))
+
+
 onsuccess:
     for line in targets.convergence_warnings(config):
         print(line)

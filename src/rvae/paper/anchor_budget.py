@@ -187,23 +187,25 @@ def figure(table: pd.DataFrame, path_png, path_pdf=None) -> None:
 
     datasets = list(dict.fromkeys(table["dataset"]))
     partitions = [p for p in PARTITIONS if p != "all"]
-    fig, axes = plt.subplots(len(datasets), len(partitions), figsize=(5.2 * len(partitions), 3.4 * len(datasets)), squeeze=False)
-    styles = ["-", "--", ":", "-.", (0, (1, 1)), (0, (3, 1, 1, 1)), (0, (5, 2))]
+    fig, axes = plt.subplots(len(datasets), len(partitions), figsize=(5.2 * len(partitions), 3.2 * len(datasets) + 0.6), squeeze=False)
+    # the R-VAE in its model colour; every post-hoc arm a colour of its own
+    palette = [colour for i, colour in enumerate(plt.get_cmap("tab10").colors) if i != 2]  # no second green
+    colours = {("rvae", "raw"): MODEL_COLOURS["rvae"], **{arm: palette[i % len(palette)] for i, arm in enumerate(ARMS[1:])}}
+    handles = {}
     for r, dataset in enumerate(datasets):
         for c, partition in enumerate(partitions):
             ax = axes[r, c]
             part = table[(table["dataset"] == dataset) & (table["partition"] == partition)]
-            vae_arms = 0
             for model_kind, alignment in ARMS:
                 arm = part[(part["model"] == model_kind) & (part["alignment"] == alignment)].sort_values("k")
                 if arm["median"].notna().sum() == 0:
                     continue
-                style = styles[0] if model_kind == "rvae" and alignment == "raw" else styles[(vae_arms % (len(styles) - 1)) + 1]
-                vae_arms += model_kind == "vae" or alignment != "raw"
-                colour = MODEL_COLOURS[model_kind]
-                ax.plot(arm["k"], arm["median"], linestyle=style, marker="o", ms=3, color=colour, label=arm_label(model_kind, alignment),
-                        lw=2.0 if (model_kind, alignment) == ("rvae", "raw") else 1.1)  # fmt: skip
+                colour = colours[(model_kind, alignment)]
+                main = (model_kind, alignment) == ("rvae", "raw")
+                (line,) = ax.plot(arm["k"], arm["median"], linestyle="-" if model_kind == "rvae" else "--", marker="o", ms=3,
+                                  color=colour, lw=2.2 if main else 1.1)  # fmt: skip
                 ax.fill_between(arm["k"], arm["q1"], arm["q3"], color=colour, alpha=0.12)
+                handles.setdefault(arm_label(model_kind, alignment), line)
             ax.axvline(int(part["latent_dim"].iloc[0]), color="grey", linestyle=":", lw=0.8)
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
@@ -211,8 +213,7 @@ def figure(table: pd.DataFrame, path_png, path_pdf=None) -> None:
             ax.set_ylabel("held-out distance to Alice (log)", fontsize=8)
             ax.set_title(f"{dataset}: {PARTITIONS[partition]} points", fontsize=9)
             ax.tick_params(labelsize=7)
-            if r == 0 and c == 0:
-                ax.legend(fontsize=6, loc="best")
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=4, fontsize=7, frameon=False)
     fig.suptitle("Anchor budget: median and IQR over seeds (dotted: latent size)", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.55 / fig.get_figheight(), 1, 1))
     save_figure(fig, path_png, path_pdf)

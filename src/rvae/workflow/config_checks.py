@@ -136,14 +136,14 @@ def check_config(config: dict) -> None:
         problem = shape is not None and input_shape_problem(settings["architecture"]["family"], shape)
         if problem:
             raise ConfigError(f"datasets.{name}: its inputs do not fit architecture.family: {problem} (change the image size in load, or the family)")
-    for number in TABLE_NUMBERS:
-        spec = tables.get(f"table{number}")
+    for key in [f"table{number}" for number in TABLE_NUMBERS] + ["anchor_budget"]:
+        spec = tables.get(key)
         if spec is None:
             continue
-        names = [spec["dataset"]] if number in (9, 10) else list(spec)
+        names = [spec["dataset"]] if key in ("table9", "table10") else list(spec)
         for name in names:
             if name not in datasets:
-                raise ConfigError(f"tables.table{number}: dataset {name!r} is not defined under datasets (defined: {list(datasets)})")
+                raise ConfigError(f"tables.{key}: dataset {name!r} is not defined under datasets (defined: {list(datasets)})")
     t10 = tables.get("table10")
     if t10 and set(t10["architectures"]) - {"same"}:
         family = datasets[t10["dataset"]]["architecture"]["family"]

@@ -65,6 +65,9 @@ FIGURE = "results/figures/{name}.{ext}"
 # Portability: per Table 2 dataset, every seed's arms; the table and figure built from them.
 PORTABILITY_SEEDS = "results/portability/{dataset}/{method}-k{k}-{variant}.parquet"
 PORTABILITY_TABLE = "results/tables/portability.{ext}"
+# The anchor budget: every arm's held-out distance per seed at one k, then the table over k
+ANCHOR_BUDGET_SEEDS = "results/anchor_budget/{dataset}/{method}-k{k}-{variant}.parquet"
+ANCHOR_BUDGET_TABLE = "results/tables/anchor_budget.{ext}"
 FIGURE_FORMATS = ("png", "pdf")
 
 # What the run was (rvae.workflow.results_page): machine, time, budgets, convergence, findings

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from rvae import defaults
 from rvae.paper.plan import (
+    ANCHOR_BUDGET_MODELS,
     TABLE1_MODELS,
     TABLE_NUMBERS,
     all_retrainings,
+    anchor_budget_retrainings,
     figure_names,
     figure_retrainings,
     hyperparameter,
@@ -45,7 +47,10 @@ def all_targets(config: dict) -> list[str]:
         if (name, ext) != ("datasets", "pdf")  # the examples figure is a PNG only
     ]
     page = [paths.RESULTS_PAGE] if table_numbers(config) else []
-    return tables + figures + findings_targets(config) + portability_targets(config) + template_diagnostics(config) + sharing_targets(config) + page
+    return (
+        tables + figures + findings_targets(config) + portability_targets(config) + anchor_budget_targets(config)
+        + template_diagnostics(config) + sharing_targets(config) + page
+    )  # fmt: skip
 
 
 def table_datasets(config: dict) -> list[str]:
@@ -63,8 +68,11 @@ def results_page_inputs(config: dict) -> dict:
         "templates": {d: paths.fill(paths.TEMPLATE_DIAGNOSTICS, dataset=d) for d in datasets},
         "points": {d: paths.fill(paths.DATA_POINTS, dataset=d) for d in datasets},
         "convergence": {d: [paths.fill(paths.CONVERGENCE, **paths.retraining_values(r)) for r in retrainings if r.dataset == d] for d in datasets},
-        "tables": [paths.fill(paths.TABLE, n=n, ext="md") for n in table_numbers(config)] + ([paths.fill(paths.PORTABILITY_TABLE, ext="md")] if portability_targets(config) else []),
-        "figures": [paths.fill(paths.FIGURE, name=name, ext="png") for name in figure_names(config)],
+        "tables": [paths.fill(paths.TABLE, n=n, ext="md") for n in table_numbers(config)]
+        + ([paths.fill(paths.PORTABILITY_TABLE, ext="md")] if portability_targets(config) else [])
+        + ([paths.fill(paths.ANCHOR_BUDGET_TABLE, ext="md")] if anchor_budget_targets(config) else []),
+        "figures": [paths.fill(paths.FIGURE, name=name, ext="png") for name in figure_names(config)]
+        + ([paths.fill(paths.FIGURE, name="anchor_budget", ext="png")] if anchor_budget_targets(config) else []),
         **({"findings": paths.FINDINGS["parquet"]} if table_numbers(config) else {}),
     }
 
@@ -106,6 +114,14 @@ def portability_targets(config: dict) -> list[str]:
         return []
     tables = [paths.fill(paths.PORTABILITY_TABLE, ext=ext) for ext in paths.TABLE_FORMATS]
     return tables + [paths.fill(paths.FIGURE, name="portability", ext=ext) for ext in paths.FIGURE_FORMATS]
+
+
+def anchor_budget_targets(config: dict) -> list[str]:
+    """The anchor-budget table and figure, whenever ``tables.anchor_budget`` names a dataset."""
+    if not config["tables"].get("anchor_budget"):
+        return []
+    tables = [paths.fill(paths.ANCHOR_BUDGET_TABLE, ext=ext) for ext in paths.TABLE_FORMATS]
+    return tables + [paths.fill(paths.FIGURE, name="anchor_budget", ext=ext) for ext in paths.FIGURE_FORMATS]
 
 
 def sharing_targets(config: dict) -> list[str]:
@@ -307,3 +323,32 @@ def convergence_warnings(config: dict) -> list[str]:
                 f"{len(bad)} of {len(frame)} runs (seeds {bad['seed'].tolist()}; collapsed {int(bad['collapsed'].sum())}) ({path})"
             )
     return lines
+
+
+# -- anchor budget -------------------------------------------------------------------------------
+def anchor_budget_inputs(config: dict, dataset: str, method: str, k, variant: str) -> dict:
+    """Every seed's embedding of Bob's plain VAE and R-VAE at one k, Alice's D1 template, the Rosetta file."""
+    runs = {
+        kind: [
+            paths.fill(paths.RUN_EMBEDDING, experiment="sequential", dataset=dataset, method=method, k=k, variant=variant, model_kind=kind, seed=s)
+            for s in range(config["n_seeds"])
+        ]
+        for kind in ANCHOR_BUDGET_MODELS
+    }
+    return {"runs": runs, "template": _template(dataset, "d1"), "rosetta": paths.fill(paths.ROSETTA, dataset=dataset, method=method, k=k)}
+
+
+def anchor_budget_table(config: dict) -> dict:
+    """What the anchor-budget table reads: per dataset and k, the per-seed file, the runs'
+    convergence files and the condition's name; per dataset, its latent size."""
+    grid = anchor_budget_retrainings(config["tables"])
+    values = {d: {k: paths.retraining_values(runs["rvae"]) for k, runs in by_k.items()} for d, by_k in grid.items()}
+    return {
+        "per_seed": {d: {k: paths.fill(paths.ANCHOR_BUDGET_SEEDS, **v) for k, v in by_k.items()} for d, by_k in values.items()},
+        "convergence": {
+            d: {k: {kind: paths.fill(paths.CONVERGENCE, **paths.retraining_values(r)) for kind, r in runs.items()} for k, runs in by_k.items()}
+            for d, by_k in grid.items()
+        },
+        "conditions": {d: {k: runs["rvae"].condition for k, runs in by_k.items()} for d, by_k in grid.items()},
+        "latent_dims": {d: int(config["datasets"][d]["architecture"]["latent_dim"]) for d in grid},
+    }

@@ -142,6 +142,8 @@ def _dataset_line(name: str, settings: dict, config: dict) -> str:
     arch = settings["architecture"]
     uses = []
     tables = [f"table{n}" for n in TABLE_NUMBERS if name in _table_datasets(config["tables"].get(f"table{n}"), n)]
+    if name in (config["tables"].get("anchor_budget") or {}):
+        tables.append("anchor budget")
     if tables:
         uses.append(", ".join(tables))
     if "export" in settings:
@@ -168,6 +170,9 @@ def describe(config: dict, sources: Sequence[Path | str]) -> list[str]:
     ]
     lines += [f"  {_dataset_line(name, settings, config)}" for name, settings in config["datasets"].items()]
     lines += [f"  {_table_line(n, config['tables'][f'table{n}'])}" for n in TABLE_NUMBERS if f"table{n}" in config["tables"]]
+    if config["tables"].get("anchor_budget"):
+        grid = "; ".join(f"{d} k={ks}" for d, ks in config["tables"]["anchor_budget"].items())
+        lines.append(f"  anchor budget (sequential VAE vs R-VAE over k): {grid}")
     for run, spec in (config.get("shared") or {}).items():
         lines.append(f"  shared run {run}: R-VAE on {spec['dataset']} anchored on {spec['rosetta']}")
     if len(lines) == 1 + len(config["datasets"]):

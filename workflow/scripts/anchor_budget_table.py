@@ -1,0 +1,28 @@
+"""The anchor-budget table: every arm's held-out distance to Alice's coordinates over k."""
+
+import logging
+
+import pandas as pd
+
+from rvae.atomic import atomic_path
+from rvae.paper.anchor_budget import markdown, summarise
+from rvae.workflow.script import start
+
+sm = snakemake  # noqa: F821
+start(sm)
+files = sm.params.files
+per_seed = {d: {int(k): pd.read_parquet(path) for k, path in by_k.items()} for d, by_k in files["per_seed"].items()}
+convergence = {
+    d: {int(k): {kind: pd.read_parquet(path) for kind, path in runs.items()} for k, runs in by_k.items()}
+    for d, by_k in files["convergence"].items()
+}
+conditions = {d: {int(k): c for k, c in by_k.items()} for d, by_k in files["conditions"].items()}
+table = summarise(per_seed, conditions, files["latent_dims"], convergence)
+for path, write in (
+    (sm.output.csv, lambda p: table.to_csv(p, index=False)),
+    (sm.output.parquet, lambda p: table.to_parquet(p, index=False)),
+    (sm.output.md, lambda p: p.write_text(markdown(table))),
+):
+    with atomic_path(path) as tmp:
+        write(tmp)
+logging.info(table[["dataset", "partition", "k", "arm", "median", "iqr"]].to_string())
