@@ -53,6 +53,11 @@ rule findings:
         "../../envs/rvae.yaml"
     params:
         numbers=lambda w: targets.table_numbers(config),
+        anchor_budget=lambda w: (
+            targets.anchor_budget_table(config)
+            if targets.anchor_budget_targets(config)
+            else None
+        ),
     script:
         "../scripts/findings.py"
 

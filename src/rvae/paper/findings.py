@@ -27,13 +27,18 @@ from rvae.paper.statistics import N_RESAMPLES, ROOT_SEED
 OUTPUTS = ("csv", "parquet", "md", "rst", "intervals_csv", "intervals_parquet")
 
 
-def build_findings(table_files: dict, metric_file, outputs: dict | None = None, claims=None, n_resamples: int = N_RESAMPLES, root: int = ROOT_SEED) -> pd.DataFrame:
+def build_findings(
+    table_files: dict, metric_file, outputs: dict | None = None, claims=None, n_resamples: int = N_RESAMPLES, root: int = ROOT_SEED,
+    project: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Score the paper's claims on the tables ``{number: parquet path}`` that exist; the others are *not run*.
 
     ``metric_file`` locates a retraining's metric file (see :func:`cell_replicates`). ``outputs``
     maps each of :data:`OUTPUTS` (findings as CSV, Parquet, Markdown, the front page's summary in
     reStructuredText, and the per-cell intervals as CSV and Parquet) to a path; ``None`` writes
     nothing. ``claims`` is a frame or a path (default: the package's ``paper_claims.csv``).
+    ``project``: this project's own claims, already scored (``rvae.paper.project_claims``), listed
+    and counted after the paper's.
     The rule and the ``rvae findings`` command both call this.
     """
     if not isinstance(claims, pd.DataFrame):
@@ -41,6 +46,8 @@ def build_findings(table_files: dict, metric_file, outputs: dict | None = None, 
     tables = read_tables(table_files)
     cells = cell_replicates(tables, metric_file, n_resamples, root)
     findings = score_claims(claims, cells)
+    if project is not None and len(project):
+        findings = pd.concat([findings, project[findings.columns]], ignore_index=True)
     missing = [n for n in TABLE_NUMBERS if n not in tables]
     intervals = cells_frame(cells)
     writers = {

@@ -105,7 +105,11 @@ def findings_inputs(config: dict) -> dict:
     """
     numbers = table_numbers(config)
     metrics = dict.fromkeys(path for n in numbers for path in table_inputs(config, n).values())
-    return {"tables": [paths.fill(paths.TABLE, n=n, ext="parquet") for n in numbers], "metrics": list(metrics)}
+    inputs = {"tables": [paths.fill(paths.TABLE, n=n, ext="parquet") for n in numbers], "metrics": list(metrics)}
+    if anchor_budget_targets(config):  # this project's own claims
+        budget = anchor_budget_table(config)
+        inputs["anchor_budget"] = files_in(budget["per_seed"]) + files_in(budget["convergence"])
+    return inputs
 
 
 def portability_targets(config: dict) -> list[str]:

@@ -1,0 +1,65 @@
+"""This project's own claims: scored with the paper's bootstrap and verdicts, counted apart."""
+
+import numpy as np
+import pandas as pd
+
+from rvae.paper import project_claims as pc
+from rvae.paper.report import findings_markdown, summary_counts
+from rvae.paper.statistics import NOT_COMPARABLE, OPPOSITE, REPRODUCED
+
+
+def _frame(values: dict, seeds=8) -> pd.DataFrame:
+    """``values[(model, alignment)]``: one distance per seed, the same on both partitions."""
+    rows = []
+    for (model, alignment), per_seed in values.items():
+        for seed, v in enumerate(per_seed[:seeds]):
+            for partition in pc.ANCHOR_BUDGET_PARTITIONS:
+                rows.append({"partition": partition, "model": model, "alignment": alignment, "seed": seed, "k": 8, "n": 40,
+                             "distance": v, "rank": 2.0, "determined": True, "reason": ""})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _diagnostics(converged=True):
+    return pd.DataFrame({"seed": range(8), "converged": converged, "collapsed": False})
+
+
+def test_a_clearly_closer_rvae_is_reproduced_against_the_best_map_and_the_interval_brackets_it():
+    rng = np.random.default_rng(0)
+    values = {("rvae", "raw"): 0.1 + 0.01 * rng.random(8), ("vae", "affine"): 0.5 + 0.01 * rng.random(8),
+              ("vae", "orthogonal"): 0.3 + 0.01 * rng.random(8), ("vae", "relative"): np.full(8, 2.0)}  # fmt: skip
+    claims = pc.anchor_budget_claims({"toy": {8: _frame(values)}}, {"toy": {8: {"rvae": _diagnostics(), "vae": _diagnostics()}}})
+    assert len(claims) == 2 and set(claims["kind"]) == {"project"} and (claims["source"] == pc.SOURCE).all()
+    row = claims.iloc[0]
+    assert row["b_label"] == "VAE + orthogonal" and row["verdict"] == REPRODUCED  # the best map, not the first
+    assert row["our_difference"] == np.median(values[("rvae", "raw")]) - np.median(values[("vae", "orthogonal")])
+    assert row["difference_low"] <= row["our_difference"] <= row["difference_high"] < 0
+
+
+def test_the_opposite_ordering_unconverged_runs_and_missing_maps():
+    values = {("rvae", "raw"): np.linspace(0.9, 1.0, 8), ("vae", "affine"): np.linspace(0.1, 0.2, 8)}
+    scored = pc.anchor_budget_claims({"toy": {8: _frame(values)}})
+    assert set(scored["verdict"]) == {OPPOSITE}
+    flagged = pc.anchor_budget_claims({"toy": {8: _frame(values)}}, {"toy": {8: {"rvae": _diagnostics(False), "vae": _diagnostics()}}})
+    assert set(flagged["verdict"]) == {NOT_COMPARABLE} and flagged["reason"].str.contains("not converged").all()
+    unfit = {("rvae", "raw"): np.full(8, 0.5), ("vae", "affine"): np.full(8, np.nan)}
+    none = pc.anchor_budget_claims({"toy": {1: _frame(unfit)}})
+    assert set(none["verdict"]) == {NOT_COMPARABLE} and none["reason"].str.contains("no post-hoc map").all()
+
+
+def test_the_resampling_streams_are_fixed_and_per_arm():
+    a = np.arange(8.0)
+    first = pc.median_replicates(a, "bootstrap/x/a", n_resamples=200)
+    assert np.array_equal(first, pc.median_replicates(a, "bootstrap/x/a", n_resamples=200))
+    assert not np.array_equal(first, pc.median_replicates(a, "bootstrap/x/b", n_resamples=200))
+    assert len(first) == 200 and first.min() >= 0 and first.max() <= 7
+
+
+def test_project_claims_are_counted_and_listed_apart_from_the_papers():
+    values = {("rvae", "raw"): np.full(8, 0.1), ("vae", "affine"): np.full(8, 0.4)}
+    project = pc.anchor_budget_claims({"toy": {8: _frame(values)}})
+    paper = project.assign(kind="table", table="1", claim_id="T1-x")
+    findings = pd.concat([paper, project], ignore_index=True)
+    counts = summary_counts(findings)
+    assert counts.loc["all claims", "total"] == 2 and counts.loc["this project's claims", "total"] == 2
+    md = findings_markdown(findings, [])
+    assert "## This project's claims (not from the paper)" in md and "anchor_budget/toy/D2/k8" in md
