@@ -22,7 +22,7 @@ from rvae.alignment import (
     heldout_distances,
     minimum_pairs,
     normalised_distance,
-    portability,
+    heldout_alignment,
     standard_scaling,
 )
 
@@ -154,7 +154,7 @@ def test_held_out_distances_agree_with_the_portability_table(rng):
     rows = rng.choice(400, size=30, replace=False)
     table = heldout_distances(z_ref=z_ref, z=z, anchor_rows=rows, standardise=False).set_index("arm")
     assert list(table.columns) == HELDOUT_COLUMNS[1:] and list(table.index) == list(ANCHOR_BUDGET_ARMS)
-    reference = portability(z_ref, z, rows).set_index("arm")
+    reference = heldout_alignment(z_ref, z, rows).set_index("arm")
     for arm in ("raw", "procrustes", "affine", "relative"):  # same maps, same points: the same numbers
         assert table.loc[arm, "distance"] == reference.loc[arm, "distance"], arm
         assert table.loc[arm, "mse"] == reference.loc[arm, "mse"], arm

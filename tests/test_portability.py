@@ -16,9 +16,9 @@ from rvae.alignment import (
     RIDGE_GRID,
     affine_alignment,
     heldout_lsd,
-    leave_one_out_portability,
+    leave_one_out_alignment,
     normalised_distance,
-    portability,
+    heldout_alignment,
     procrustes_alignment,
     relative_representation,
     ridge_loo_errors,
@@ -200,7 +200,7 @@ def test_each_arm_removes_the_map_it_can_and_only_that(rng):
         "affine": {"affine"},
     }
     for case, bob in cases.items():
-        table = portability(alice, bob, rows).set_index("arm")
+        table = heldout_alignment(alice, bob, rows).set_index("arm")
         assert list(table.index) == list(PORTABILITY_ARMS)
         assert (table["n"] == 376).all()
         assert table.loc["raw", "distance"] > 0.5, case
@@ -221,7 +221,7 @@ def test_heldout_scores_never_use_the_rosetta_rows(rng):
     # pairs perfectly, and every held-out distance must still be large
     bob = rng.normal(size=alice.shape)
     bob[rows] = alice[rows]
-    table = portability(alice, bob, rows).set_index("arm")
+    table = heldout_alignment(alice, bob, rows).set_index("arm")
     assert (table["distance"] > 0.9).all(), table
     assert (table["angular_procrustes"] > 1.0).all() and (table["linear_cka"] < 0.2).all()
     fit = procrustes_alignment(bob[rows], alice[rows])
@@ -230,12 +230,12 @@ def test_heldout_scores_never_use_the_rosetta_rows(rng):
     # the reverse plant: garbage on the Rosetta rows only leaves the raw arm exact
     bob = alice.copy()
     bob[rows] = rng.normal(size=(len(rows), 4)) * 10
-    assert portability(alice, bob, rows).set_index("arm").loc["raw", "distance"] == 0.0
+    assert heldout_alignment(alice, bob, rows).set_index("arm").loc["raw", "distance"] == 0.0
     # the reference's Rosetta rows are never read when z_r is given: change them, same table
     z_r = alice[rows].copy()
     other = alice.copy()
     other[rows] = 1e3
-    pd.testing.assert_frame_equal(portability(alice, bob, rows, z_r), portability(other, bob, rows, z_r))
+    pd.testing.assert_frame_equal(heldout_alignment(alice, bob, rows, z_r), heldout_alignment(other, bob, rows, z_r))
 
 
 def test_maps_are_fitted_on_the_given_rosetta_latents(rng):
@@ -244,10 +244,10 @@ def test_maps_are_fitted_on_the_given_rosetta_latents(rng):
     bob = alice @ _orthogonal(rng, 4) * 0.5
     # the file's z_r are Alice's latents; if they disagree with her reference on those rows,
     # the maps follow z_r (what Bob received), so the aligned arms miss her reference
-    shifted = portability(alice, bob, rows, alice[rows] + 1.0).set_index("arm")
+    shifted = heldout_alignment(alice, bob, rows, alice[rows] + 1.0).set_index("arm")
     held = alice[30:]
     assert shifted.loc["procrustes", "distance"] == pytest.approx(4.0 / ((held - held.mean(0)) ** 2).sum(1).mean(), rel=1e-9)
-    assert portability(alice, bob, rows, alice[rows]).set_index("arm").loc["procrustes", "distance"] < 1e-20
+    assert heldout_alignment(alice, bob, rows, alice[rows]).set_index("arm").loc["procrustes", "distance"] < 1e-20
 
 
 def test_per_partition_rows_cover_the_held_out_points(rng):
@@ -255,7 +255,7 @@ def test_per_partition_rows_cover_the_held_out_points(rng):
     rows = np.arange(0, 400, 16)
     partition = np.where(np.arange(400) % 3 == 0, "D1", "D2")
     bob = alice + 0.1 * rng.normal(size=alice.shape)
-    table = portability(alice, bob, rows, partition=partition)
+    table = heldout_alignment(alice, bob, rows, partition=partition)
     assert list(table["partition"].unique()) == ["all", "D1", "D2"]
     raw = table[table["arm"] == "raw"].set_index("partition")
     held = np.setdiff1d(np.arange(400), rows)
@@ -267,13 +267,13 @@ def test_per_partition_rows_cover_the_held_out_points(rng):
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda a: portability(a, a[:, :3], np.arange(5)), "same latent size"),
-        (lambda a: portability(a, a, np.arange(5.0)), "row numbers"),
-        (lambda a: portability(a, a, np.array([0, 0, 1])), "twice"),
-        (lambda a: portability(a, a, np.array([1, 500])), "0..99"),
-        (lambda a: portability(a, a, np.arange(100)), "no held-out"),
-        (lambda a: portability(a, a, np.arange(5), a[:4]), "z_rosetta has shape"),
-        (lambda a: portability(np.where(np.arange(100)[:, None] == 7, np.nan, a), a, np.arange(5)), "NaN"),
+        (lambda a: heldout_alignment(a, a[:, :3], np.arange(5)), "same latent size"),
+        (lambda a: heldout_alignment(a, a, np.arange(5.0)), "row numbers"),
+        (lambda a: heldout_alignment(a, a, np.array([0, 0, 1])), "twice"),
+        (lambda a: heldout_alignment(a, a, np.array([1, 500])), "0..99"),
+        (lambda a: heldout_alignment(a, a, np.arange(100)), "no held-out"),
+        (lambda a: heldout_alignment(a, a, np.arange(5), a[:4]), "z_rosetta has shape"),
+        (lambda a: heldout_alignment(np.where(np.arange(100)[:, None] == 7, np.nan, a), a, np.arange(5)), "NaN"),
     ],
 )
 def test_portability_refuses_bad_input(rng, call, message):
@@ -284,19 +284,19 @@ def test_portability_refuses_bad_input(rng, call, message):
 def test_leave_one_out_scores_each_pair_with_a_map_fitted_on_the_others(rng):
     z_r = _alice(rng, n=20)
     q = _orthogonal(rng, 4)
-    exact = leave_one_out_portability(1.5 * z_r @ q.T - 2.0, z_r).set_index("arm")
+    exact = leave_one_out_alignment(1.5 * z_r @ q.T - 2.0, z_r).set_index("arm")
     assert exact.loc["raw", "distance"] > 0.5
     assert exact.loc["procrustes", "distance"] < 1e-20 and exact.loc["affine", "distance"] < 1e-9
     # one pair planted far off: in-sample maps would partly absorb it; left out, it stays off
     bob = 1.5 * z_r @ q.T - 2.0
     bob[7] += 30.0
-    loo = leave_one_out_portability(bob, z_r).set_index("arm")
+    loo = leave_one_out_alignment(bob, z_r).set_index("arm")
     fit = procrustes_alignment(bob, z_r)
     in_sample = normalised_distance(fit(bob), z_r)
     assert loo.loc["procrustes", "distance"] > 2 * in_sample
-    rotated = leave_one_out_portability(3.0 * z_r @ q, z_r).set_index("arm")
+    rotated = leave_one_out_alignment(3.0 * z_r @ q, z_r).set_index("arm")
     assert rotated.loc["relative", "distance"] < 1e-20  # cosines ignore rotation and scale
-    unrelated = leave_one_out_portability(rng.normal(size=(20, 4)), z_r).set_index("arm")
+    unrelated = leave_one_out_alignment(rng.normal(size=(20, 4)), z_r).set_index("arm")
     assert (unrelated["distance"] > 0.5).all(), unrelated
 
 
@@ -513,7 +513,7 @@ def test_a_collapsed_model_gets_undefined_fitted_arms_not_an_error(rng):
     alice = _alice(rng)
     rows = np.arange(0, 400, 20)
     collapsed = np.tile(rng.normal(size=(1, alice.shape[1])), (len(alice), 1))
-    table = portability(alice, collapsed, rows).set_index("arm")
+    table = heldout_alignment(alice, collapsed, rows).set_index("arm")
     assert table.loc[["procrustes", "affine"], ["distance", "mse", "angular_procrustes", "linear_cka"]].isna().all().all()
     assert np.isfinite(table.loc["raw", "mse"]) and table.loc["raw", "distance"] >= 1.0
     partition = np.where(np.arange(len(alice)) < 200, "D1", "D2")

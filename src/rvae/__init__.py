@@ -31,7 +31,7 @@ _EXPORTS = {
     "procrustes_distance": "rvae.metrics",
     "angular_procrustes_distance": "rvae.metrics",
     "heldout_lsd": "rvae.alignment",
-    "portability": "rvae.alignment",
+    "heldout_alignment": "rvae.alignment",
     "fit_map": "rvae.alignment",
     "heldout_distances": "rvae.alignment",
     "retraining_variability": "rvae.metrics",
@@ -91,7 +91,7 @@ __all__ = [
     "angular_procrustes_distance",
     "linear_cka",
     "heldout_lsd",
-    "portability",
+    "heldout_alignment",
     "fit_map",
     "heldout_distances",
 ]

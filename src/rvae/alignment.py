@@ -4,7 +4,7 @@ Every map here is fitted on R anchor pairs ``(source_r, target_r)`` only (Rosett
 model's latents and a reference's latents of the same inputs) and applied to held-out points.
 Two uses share the same maps:
 
-- **Portability** (spec, "Portability"): :func:`portability`, :func:`leave_one_out_portability`
+- **Portability** (spec, "Portability"): :func:`heldout_alignment`, :func:`leave_one_out_alignment`
   and :func:`heldout_lsd`, with the arms ``raw``, ``procrustes`` (:func:`procrustes_alignment`),
   ``affine`` (:func:`affine_alignment`) and ``relative`` (:func:`relative_representation`),
   fitted on the raw latents.
@@ -337,7 +337,7 @@ def heldout_distances(
     ``ANCHOR_BUDGET_ARMS``: ``raw`` (no map), the classes of :func:`fit_map` (fitted on
     ``(z[anchor_rows], target_anchors)`` only, with ``standardise`` as there: by default as
     Maiorca et al.), ``relative`` (each side as cosines to its own anchors, unscaled, as in
-    :func:`portability`). Every number is on the held-out rows: all rows but the anchors.
+    :func:`heldout_alignment`). Every number is on the held-out rows: all rows but the anchors.
 
     Returns a DataFrame, one row per arm in the order given (``HELDOUT_COLUMNS``): ``k``, ``n``
     held-out points, ``distance`` (:func:`normalised_distance`, 0 best), ``mse`` (its numerator),
@@ -388,7 +388,7 @@ def heldout_distances(
 
 
 # -- Portability: a model's latents in a reference's coordinates (spec, "Portability") ----
-def portability(
+def heldout_alignment(
     z_ref: np.ndarray,
     z: np.ndarray,
     rosetta_rows: np.ndarray,
@@ -459,14 +459,14 @@ def portability(
 PORTABILITY_COLUMNS = ["partition", "arm", "n", "distance", "mse", "angular_procrustes", "linear_cka", "scale", "ridge"]
 
 
-def leave_one_out_portability(z_rosetta_model: np.ndarray, z_rosetta: np.ndarray, grid=RIDGE_GRID):
-    """:func:`portability` when the Rosetta pairs are all one has (Bob after training).
+def leave_one_out_alignment(z_rosetta_model: np.ndarray, z_rosetta: np.ndarray, grid=RIDGE_GRID):
+    """:func:`heldout_alignment` when the Rosetta pairs are all one has (Bob after training).
 
     ``z_rosetta_model`` (R, k): the model's latents of Alice's R Rosetta inputs; ``z_rosetta``
     (R, k): her latents of them. Each pair is scored by maps fitted on the other R-1 pairs
     (``relative``: against the other R-1 anchors), so no number is in-sample. The ``relative``
     arm has no single anchor set, so only its distance is given (per anchor, over the points
-    that are not that anchor). Same columns as :func:`portability`; ``partition`` is ``rosetta``.
+    that are not that anchor). Same columns as :func:`heldout_alignment`; ``partition`` is ``rosetta``.
     """
     import pandas as pd
 

@@ -21,7 +21,7 @@ from rvae.data.store import PreparedDataset, take_rows
 from rvae.embeddings import embedding_frame
 from rvae.inference import choose, encode_means
 from rvae.losses import RosettaLoss
-from rvae.alignment import heldout_lsd, leave_one_out_portability, portability
+from rvae.alignment import heldout_alignment, heldout_lsd, leave_one_out_alignment
 from rvae.metrics import lsd
 from rvae.models import VAE, ArchitectureSpec, fingerprint
 from rvae.rosetta_file import RosettaPoints
@@ -262,7 +262,7 @@ def compare_models(
         z_ref = np.concatenate([z_ref, encode_means(reference, points.x[missing])])
         z = np.concatenate([z, encode_means(model, points.x[missing])])
         partition = np.concatenate([partition, np.full(len(missing), "rosetta", dtype=object)])
-    table = portability(z_ref, z, rows, points.z, partition)
+    table = heldout_alignment(z_ref, z, rows, points.z, partition)
     in_sample = lsd(z[:n], z_ref[:n], partition[:n]).values
     held = heldout_lsd(z, z_ref, rows, partition).values
     return Comparison(table, in_sample, held, n, len(points), len(missing), source, matches)
@@ -297,4 +297,4 @@ def format_portability(table: pd.DataFrame) -> list[str]:
 
 def rosetta_report(model: VAE, points: RosettaPoints) -> pd.DataFrame:
     """Bob's model on Alice's Rosetta inputs, each pair scored by maps fitted on the others."""
-    return leave_one_out_portability(encode_means(model, points.x), points.z)
+    return leave_one_out_alignment(encode_means(model, points.x), points.z)

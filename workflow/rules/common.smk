@@ -22,7 +22,9 @@ CONFIG_FILES = [
 ]
 for warning in apply_aliases(config):
     print(f"warning: {warning}", file=sys.stderr)
-validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+validate_config(
+    config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
+)
 check_config(config)
 if workflow.is_main_process:  # once per run, not in every job's own Snakemake
     print("\n".join(describe(config, CONFIG_FILES)), file=sys.stderr)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rvae.alignment import portability
+from rvae.alignment import heldout_alignment
 from rvae.embeddings import latents, read_embedding
 from rvae.metrics import median_iqr, normalisable, normalised_median_iqr
 from rvae.paper.tables import runs_state
@@ -90,8 +90,8 @@ def portability_per_seed(runs: dict, seeds: list[int], templates: dict, rosetta_
             _check_points(frame, frames["joint"], path, templates["joint"])
             z = latents(frame)
             scored = {
-                "d1": portability(z_templates["d1"], z, rows, z_rosetta=rosetta.z, partition=partition),
-                "joint": portability(z_templates["joint"], z, rows, partition=partition),
+                "d1": heldout_alignment(z_templates["d1"], z, rows, z_rosetta=rosetta.z, partition=partition),
+                "joint": heldout_alignment(z_templates["joint"], z, rows, partition=partition),
             }
             for reference, result in scored.items():
                 records.append(result.assign(reference=reference, model=model_kind, seed=int(seed)))
