@@ -90,8 +90,9 @@ def shared_inputs(config: dict, name: str) -> dict:
 
 
 def findings_targets(config: dict) -> list[str]:
-    """The scorecard and its figure, whenever the config builds any table."""
-    if not table_numbers(config):
+    """The scorecard and its figure, whenever the config builds any table (the paper's, or the
+    anchor budget, whose comparisons are this project's own claims)."""
+    if not table_numbers(config) and not anchor_budget_targets(config):
         return []
     figure = [paths.fill(paths.FIGURE, name="findings", ext=ext) for ext in paths.FIGURE_FORMATS]
     return list(paths.FINDINGS.values()) + figure
