@@ -592,3 +592,41 @@ def test_workflow_exports_and_trains_the_shared_run(tmp_path):
     dry = subprocess.run(cmd + ["-n", "results/shared/bob_from_alice/latent_space.png"], capture_output=True, text=True, cwd=tmp_path)
     assert "rule prepare_data" in dry.stdout and "dataset=bob" in dry.stdout and "dataset=alice" not in dry.stdout
     assert "rule train_shared" in dry.stdout and "rule export_rosetta" not in dry.stdout
+
+
+def chain_commands() -> list[str]:
+    text = (ROOT / "docs" / "sharing.md").read_text()
+    block = text.split("<!-- chain-commands -->")[1].split("<!-- /chain-commands -->")[0]
+    return [line.strip() for line in block.splitlines() if line.strip()]
+
+
+@pytest.mark.slow
+def test_a_chain_of_labs_runs_by_hand_with_the_cli_as_documented(tmp_path):
+    """docs/sharing.md's chain as written: Carol, anchored only on Bob's file, lands nearer Alice's
+    coordinates (on Alice's own digits, held out) than a plain VAE of Carol's data does."""
+    commands = chain_commands()
+    assert len(commands) == 7 and all(c.startswith(".venv/bin/rvae ") for c in commands)
+    outputs = []
+    for command in commands:
+        done = subprocess.run([RVAE, *command.split()[1:]], capture_output=True, text=True, cwd=tmp_path)
+        assert done.returncode == 0, (command, done.stderr[-2000:])
+        outputs.append(done.stdout)
+    chain = tmp_path / "chain"
+    labels = {lab: set(np.load(chain / lab / "labels.npy").tolist()) for lab in ("alice", "bob", "carol")}
+    assert labels == {"alice": {0, 1, 2, 3}, "bob": {4, 5, 6}, "carol": {7, 8, 9}}
+    from rvae.rosetta_file import load_rosetta_points
+
+    relay = load_rosetta_points(chain / "bob.parquet")
+    assert relay.metadata["dataset"] == "mnist_bob" and len(relay) == 24  # Bob's points: his inputs, his latents
+    assert rvae(["train", "--data", str(chain / "carol"), "--latent-dim", "8", "--steps", "80", "--quiet",
+                 "--out", str(chain / "carol_vae")]) == 0  # fmt: skip
+    compare = ["compare", "--reference", str(chain / "alice_model/model.pt"), "--data", str(chain / "alice"),
+               "--rosetta", str(chain / "alice.parquet")]  # fmt: skip
+    for model in ("carol_model", "carol_vae"):
+        assert rvae([*compare, "--model", str(chain / model / "model.pt"), "--out", str(tmp_path / f"{model}.csv")]) == 0
+    distance = {
+        model: pd.read_csv(tmp_path / f"{model}.csv").query("arm == 'raw' and partition == 'all'")["distance"].iloc[0]
+        for model in ("carol_model", "carol_vae")
+    }
+    print(distance)
+    assert distance["carol_model"] < 0.5 * distance["carol_vae"], distance

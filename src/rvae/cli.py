@@ -295,6 +295,11 @@ def cmd_compare(args) -> int:
     return 0
 
 
+# The example's labs and their digits: two labs, or a chain of three (spec, "Chains")
+PAIR_LABS = (("alice", range(0, 5)), ("bob", range(5, 10)))
+CHAIN_LABS = (("alice", range(0, 4)), ("bob", range(4, 7)), ("carol", range(7, 10)))
+
+
 def cmd_example(args) -> int:
     import numpy as np
 
@@ -302,7 +307,8 @@ def cmd_example(args) -> int:
 
     raw = load_mnist_embedded()
     out = _out_folder(Path(args.out), args.out)
-    for lab, digits in (("alice", range(0, 5)), ("bob", range(5, 10))):
+    labs = CHAIN_LABS if args.chain else PAIR_LABS
+    for lab, digits in labs:
         keep = np.flatnonzero(np.isin(raw.labels, list(digits)))
         keep = np.concatenate([keep[raw.labels[keep] == d][: args.per_digit] for d in digits])
         folder = out / lab
@@ -431,9 +437,10 @@ def parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", help="also write the numbers per partition to this CSV")
     compare.set_defaults(run=cmd_compare)
 
-    example = sub.add_parser("example-data", epilog=EXAMPLES["example-data"], formatter_class=argparse.RawDescriptionHelpFormatter, help="write Alice's and Bob's example folders from the embedded MNIST")
+    example = sub.add_parser("example-data", epilog=EXAMPLES["example-data"], formatter_class=argparse.RawDescriptionHelpFormatter, help="write Alice's and Bob's (and with --chain Carol's) example folders from the embedded MNIST")
     example.add_argument("--out", required=True)
     example.add_argument("--per-digit", type=_positive_int, default=300)
+    example.add_argument("--chain", action="store_true", help="three labs, a chain: alice 0-3, bob 4-6, carol 7-9 (default: alice 0-4, bob 5-9)")
     example.set_defaults(run=cmd_example)
 
     findings = sub.add_parser("findings", epilog=EXAMPLES["findings"], formatter_class=argparse.RawDescriptionHelpFormatter, help="print which of the paper's claims a finished workflow run reproduces")
