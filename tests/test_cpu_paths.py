@@ -34,8 +34,8 @@ PATHS = {
 EXPECTED_CAPABILITY = {"avx2": "AVX2", "baseline": "DEFAULT"}
 # The tests each path reruns (pytest -m expressions over the markers in pyproject.toml).
 SELECTION = {"avx2": "determinism or computed", "baseline": "determinism"}
-# At least this many tests each path must have run (the suite's count when this was written:
-# 114 and 15), so a marker lost from a module cannot make a path test nearly nothing.
+# At least this many tests each path must have run (a little under the suite's counts, 114 and 15
+# at 69587a3), so a marker lost from a module cannot make a path test nearly nothing.
 MIN_SELECTED = {"avx2": 100, "baseline": 12}
 
 
