@@ -28,7 +28,7 @@ PLATEAU_DATASETS = ("mnist", "chairs", "birdsong")
 
 
 def default_config(path: Path) -> dict:
-    """The config with the schema's defaults filled in, as the workflow sees it."""
+    """The config with its defaults filled in (rvae.defaults, then the schema), as the workflow sees it."""
     from rvae.workflow.config_checks import validate_config
 
     config = yaml.safe_load(Path(path).read_text())
@@ -260,7 +260,7 @@ def sweep_stage(paper_config: Path, dataset: str = "gaussians") -> list[dict]:
     rows = []
     for param in ("beta", "rho"):
         grid = config["hyperparameters"][param]["grid"]
-        epochs = config["hyperparameters"][param].get("epochs", 20)
+        epochs = config["hyperparameters"][param]["epochs"]
 
         def job(values):
             args = json.dumps({"settings": settings, "param": param, "values": values, "epochs": epochs})

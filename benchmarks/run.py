@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from naive import naive_train  # noqa: E402
 import plateau  # noqa: E402
 
+from rvae import defaults  # noqa: E402
 from rvae.workflow.config_checks import declared_input_shape  # noqa: E402
 from rvae.device import configure_runtime, native_bf16  # noqa: E402
 from rvae.ensemble import choose_mode, fit_block  # noqa: E402
@@ -97,7 +98,7 @@ def cases(config: dict):
             family=arch["family"], input_shape=shape, latent_dim=arch["latent_dim"],
             **{k: v for k, v in arch.items() if k in ("hidden", "residual_hidden")},
         )  # fmt: skip
-        yield name, spec, int(settings["training"].get("batch_size", 64))
+        yield name, spec, int(settings["training"].get("batch_size", defaults.BATCH_SIZE))
 
 
 def flops_per_sample(spec, batch_size, device) -> float:

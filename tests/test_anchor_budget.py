@@ -90,3 +90,20 @@ def test_the_grid_joins_the_plan_and_its_k_the_rosetta_needs():
     assert len(runs) == len(set(runs))  # k = 8's VAE and R-VAE are Table 2's, counted once
     assert {(r.dataset, r.k, r.model_kind) for r in runs} >= {("gaussians", 2, "rvae"), ("mnist", 16, "vae")}
     assert rosetta_needs(tables)["mnist"] == {("kmeans", 16)}
+
+
+def test_maps_fit_to_the_files_latents_and_the_distance_is_to_the_templates(tmp_path):
+    """The maps are fitted to the Rosetta file's z (what Bob received); distances are to Alice's
+    template on held-out points. A file whose z is Alice's shifted by 1 moves every mapped arm,
+    not the raw one."""
+    rng = np.random.default_rng(2)
+    runs, template, rosetta = _planted(tmp_path, 12, rng)
+    exact = ab.per_seed(runs, [0, 1, 2], template, rosetta).set_index(["partition", "model", "alignment", "seed"])["distance"]
+    from rvae.rosetta_file import load_rosetta_points
+
+    points = load_rosetta_points(rosetta)
+    shifted = RosettaPoints.create(points.x, points.z + 1.0, points.point_ids, "toy", "kmeans", "f")
+    save_rosetta_points(shifted, tmp_path / "shifted.parquet")
+    moved = ab.per_seed(runs, [0, 1, 2], template, tmp_path / "shifted.parquet").set_index(["partition", "model", "alignment", "seed"])["distance"]
+    assert moved.loc[("all", "rvae", "raw", 0)] == exact.loc[("all", "rvae", "raw", 0)]
+    assert moved.loc[("all", "rvae", "affine", 0)] > exact.loc[("all", "rvae", "affine", 0)] + 0.05

@@ -164,3 +164,24 @@ def test_k_above_the_rosetta_fraction_of_d1_is_refused_unless_allowed():
         check(config)
     config["max_rosetta_fraction"] = 1.0
     check(config)
+
+
+def test_the_beyond_config_extends_the_default_with_the_anchor_budget_alone():
+    """config/beyond.yaml (README: the anchor budget's command) builds what the default leaves out,
+    on the default's datasets and settings, so the runs both need train once."""
+    from rvae.workflow.targets import all_targets
+    from rvae.workflow.user_config import apply_extends
+
+    path = ROOT / "config/beyond.yaml"
+    config = yaml.safe_load(path.read_text())
+    apply_extends(config, [path])
+    check(config)
+    default = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    check(default)
+    assert set(config["datasets"]) == {"gaussians", "mnist"} and list(config["tables"]) == ["anchor_budget"]
+    assert all(config["datasets"][d] == default["datasets"][d] for d in config["datasets"])
+    built = all_targets(config)
+    assert "results/tables/anchor_budget.md" in built and "results/tables/findings.md" in built
+    assert not any("table1." in t for t in built)
+    shipped = {p.name for p in (ROOT / "config").glob("*.yaml")}
+    assert shipped == {"config.yaml", "paper.yaml", "sharing.yaml", "beyond.yaml"}, "a new shipped config needs a test here"

@@ -256,3 +256,17 @@ def test_bad_extends_stops_snakemake_before_any_job(tmp_path):
                            "--configfile", str(tmp_path / "user.yaml")], capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
     assert done.returncode != 0 and "extends: 'nowhere.yaml' not found" in done.stdout + done.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_the_summary_warns_of_an_anchor_budget_grid_above_the_latent_size():
+    from rvae.workflow.config_checks import validate_config
+    from rvae.workflow.user_config import describe
+
+    config = {"datasets": {"g": {"kind": "gaussians", "architecture": {"family": "mlp", "latent_dim": 2}, "training": {"steps": 10}}},
+              "tables": {"anchor_budget": {"g": [4, 8]}}}  # fmt: skip
+    validate_config(config)
+    lines = describe(config, ["my.yaml"])
+    assert any("anchor budget" in line and "g k=[4, 8]" in line for line in lines)
+    assert any("warning: tables.anchor_budget.g: no k at or below the latent size 2" in line for line in lines)
+    config["tables"]["anchor_budget"]["g"] = [2, 8]
+    assert not any("warning" in line for line in describe(config, ["my.yaml"]))

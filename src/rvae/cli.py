@@ -216,14 +216,14 @@ def _train(args, out: Path) -> int:
 def _report_rosetta(model, points, out: Path) -> None:
     """Bob's model on Alice's Rosetta inputs, each scored by maps fitted on the other pairs."""
     from rvae.atomic import atomic_path
-    from rvae.sharing import format_portability, rosetta_report
+    from rvae.sharing import format_alignment, rosetta_report
 
     report = rosetta_report(model, points)
     with atomic_path(out / "portability.csv") as tmp:
         report.to_csv(tmp, index=False)
     print(f"on the file's {len(points)} Rosetta inputs (maps fitted on the other {len(points) - 1} pairs; "
           f"distance: 0 = Alice's coordinates, 1 = no better than her mean):")  # fmt: skip
-    for line in format_portability(report):
+    for line in format_alignment(report):
         print("  " + line)
     print(f"wrote {out / 'portability.csv'}")
 

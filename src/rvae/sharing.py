@@ -277,7 +277,7 @@ def format_comparison(result: Comparison) -> list[str]:
     ]
     if result.template_matches is False:
         lines.append("note: the reference is not the Rosetta file's template (fingerprints differ)")
-    lines += format_portability(result.table[result.table["partition"] == "all"])
+    lines += format_alignment(result.table[result.table["partition"] == "all"])
     lsd_line = ", ".join(f"{g} {v:.4g}" for g, v in result.lsd.items())
     held_line = ", ".join(f"{g} {v:.4g}" for g, v in result.heldout_lsd.items())
     lines.append(f"LSD (paper eq. 2, map fitted on all points): {lsd_line}")
@@ -285,7 +285,7 @@ def format_comparison(result: Comparison) -> list[str]:
     return lines
 
 
-def format_portability(table: pd.DataFrame) -> list[str]:
+def format_alignment(table: pd.DataFrame) -> list[str]:
     """One line per arm: distance (0 = same coordinates, 1 = no better than the reference's mean),
     angular Procrustes (0 = same shape), linear CKA (1 = same up to rotation and scale)."""
     cell = lambda v, width: f"{v:>{width}.4f}" if np.isfinite(v) else f"{'-':>{width}}"  # noqa: E731

@@ -16,10 +16,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rvae import defaults
 from rvae.alignment import MAP_KINDS, heldout_distances
 from rvae.embeddings import latents, read_embedding
 from rvae.metrics import median_iqr
-from rvae.paper.cells import REST_D1
+from rvae.paper.cells import REST_D1, point_mask
 from rvae.paper.portability import rosetta_positions
 from rvae.rosetta_file import load_rosetta_points
 from rvae.vocabulary import MODEL_LABELS
@@ -64,7 +65,8 @@ def per_seed(runs: dict, seeds: list[int], template_path, rosetta_path) -> pd.Da
         raise ValueError(f"Rosetta file {rosetta_path}: some Rosetta points are not in D1")
     held = np.ones(len(points), dtype=bool)
     held[anchors] = False
-    scored = {REST_D1: held & (partition == "D1"), "D2": held & (partition == "D2"), "all": held}
+    is_anchor = template.assign(is_rosetta=~held)  # the cells' point sets, with this file's points as R1
+    scored = {REST_D1: point_mask(is_anchor, REST_D1), "D2": point_mask(is_anchor, "D2"), "all": held}
     z_alice = latents(template)
     records = []
     for model_kind, files in runs.items():
@@ -111,12 +113,12 @@ def summarise(per_seed_files: dict, conditions: dict, latent_dims: dict, converg
                     else:
                         median = iqr = q1 = q3 = float("nan")
                         reasons = sorted(set(arm.loc[~scored, "reason"]) - {""})
-                        note = "; ".join(reasons) or "no runs"
+                        note = "; ".join(reasons) or ("no runs" if not len(values) else "a distance is not finite")
                     converged, collapsed = runs_state(state[model_kind], state[model_kind]) if state else (None, None)
                     rows.append(
                         {
                             "table": "anchor_budget", "dataset": dataset, "experiment": "sequential",
-                            "condition": conditions[dataset][k], "method": "kmeans", "k": int(k),
+                            "condition": conditions[dataset][k], "method": defaults.SELECTION_METHOD, "k": int(k),
                             "latent_dim": int(latent_dims[dataset]), "partition": partition, "model": model_kind,
                             "alignment": alignment, "arm": arm_label(model_kind, alignment), "metric": "distance",
                             "median": median, "iqr": iqr, "q1": q1, "q3": q3, "n": len(values), "n_scored": int(scored.sum()),
@@ -128,10 +130,11 @@ def summarise(per_seed_files: dict, conditions: dict, latent_dims: dict, converg
 
 
 def best_posthoc(table: pd.DataFrame) -> pd.DataFrame:
-    """Per dataset, partition and k: the plain VAE's best map (lowest median) beside the R-VAE."""
+    """Per dataset, partition and k: the plain VAE's best map (lowest median) beside the R-VAE.
+    ``relative`` is not a map into Alice's coordinates (its distance is between cosine vectors)."""
     out = []
     for (dataset, partition, k), part in table.groupby(["dataset", "partition", "k"], sort=False):
-        posthoc = part[(part["model"] == "vae") & (part["alignment"] != "raw") & part["median"].notna()]
+        posthoc = part[(part["model"] == "vae") & part["alignment"].isin(MAP_KINDS) & part["median"].notna()]
         rvae = part[(part["model"] == "rvae") & (part["alignment"] == "raw")]
         if posthoc.empty or rvae.empty:
             continue
@@ -143,7 +146,7 @@ def best_posthoc(table: pd.DataFrame) -> pd.DataFrame:
 
 def _cell(row) -> str:
     if not np.isfinite(row["median"]):
-        return "n/a"
+        return "n/a" if "anchor pairs" in row["note"] else "-"
     mark = "" if row["determined"] else "*"
     return f"{row['median']:.3f} ({row['iqr']:.3f}){mark}"
 
@@ -158,7 +161,12 @@ def markdown(table: pd.DataFrame) -> str:
         "dimension, as Maiorca et al. 2023), and scored on the points that are not anchors. Each cell:",
         "median (IQR) over seeds of the mean squared distance to Alice's latent means divided by their",
         "total variance there (0: her coordinates; 1: no better than her mean). `*`: the k pairs do not",
-        "determine the map (the anchors' rank is below the latent size); n/a: too few pairs for the class.",
+        "determine the map (the anchors' rank is below the latent size); n/a: too few pairs for the class;",
+        "-: a seed not scored (the note under the section says why). Scaling first gives every class the",
+        "centring's translation: 'linear' is then least squares with an intercept (affine without its",
+        "ridge), 'orthogonal' a rotation between the standardised coordinates. 'VAE relative' is not a",
+        "map: its distance is between the two sides' cosines to their anchors (k numbers per point),",
+        "normalised the same way, so compare it across k, not with the other rows.",
     ]
     for (dataset, partition), part in table.groupby(["dataset", "partition"], sort=False):
         ks = sorted(part["k"].unique())
@@ -172,6 +180,9 @@ def markdown(table: pd.DataFrame) -> str:
         best = best_posthoc(part)
         if not best.empty:
             lines += ["", "Best post-hoc map per k: " + ", ".join(f"k = {r.k}: {r.best_posthoc} ({r.best_posthoc_median:.3f}) vs R-VAE {r.rvae:.3f}" for r in best.itertuples()) + "."]
+        unscored = part[part["median"].isna() & ~part["note"].str.contains("anchor pairs")]
+        if not unscored.empty:
+            lines += ["", "Not scored: " + "; ".join(f"{r.arm} at k = {r.k} ({r.note})" for r in unscored.itertuples()) + "."]
         flagged = part[part["converged"] == False]  # noqa: E712 (True/False/None)
         if not flagged.empty:
             ks_flagged = sorted(set(flagged["k"]))

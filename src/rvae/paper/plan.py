@@ -20,6 +20,8 @@ TABLE1_MODELS = ("vae", "beta_vae", "vae_same_seed", "rvae")
 SWEEP_TABLE = {"reproducibility": "table1", "sequential": "table2"}
 # The anchor budget's models: Bob's R-VAE and the plain VAE aligned after training.
 ANCHOR_BUDGET_MODELS = ("vae", "rvae")
+# k of a sweep's Rosetta points for a dataset no table uses
+SWEEP_FALLBACK_K = 8
 # Metric files a table reads beyond its own metric: Table 1's similarity panel (Table 2's
 # panel lives in its LSD files).
 PANEL_FILES = {1: ("panel",)}
@@ -200,7 +202,7 @@ def sweep_k(tables: dict, experiment: str, dataset: str) -> int:
     table = tables.get(SWEEP_TABLE[experiment], {})
     if dataset in table:
         return first_k(table[dataset])
-    return sorted(k for _, k in rosetta_needs(tables).get(dataset, {("kmeans", 8)}))[0]
+    return sorted(k for _, k in rosetta_needs(tables).get(dataset, {(defaults.SELECTION_METHOD, SWEEP_FALLBACK_K)}))[0]
 
 
 def figure_retrainings(tables: dict, experiment: str, model_kinds=MAIN_MODELS) -> dict[str, dict[str, Retraining]]:

@@ -2,10 +2,15 @@
 
 The headline comparisons of the experiments beyond the paper: at each k of the anchor budget, is
 Bob's R-VAE closer to Alice's coordinates than his plain VAE under the best post-hoc map the same
-k pairs allow (spec, "Anchor budget")? Each claim orders two arms, ``a < b`` (a smaller held-out
-distance); our side is the same 95% percentile bootstrap of the difference of the two medians,
-seeds resampled, each arm from a stream of its own (``rvae.seeds.bootstrap_role``), and the same
-verdicts. The best post-hoc map is chosen on the full data, then held fixed in every resample.
+k pairs allow (spec, "Anchor budget")? "Closer than the best map" is "closer than every map", so
+the claim rests on one member per map class (affine, linear, orthogonal, Procrustes), each an
+ordering ``a < b`` of held-out distances, as a text claim of the paper rests on table claims:
+our side is the percentile bootstrap of the difference of the two medians, seeds resampled (the
+R-VAE's seeds from one stream, the plain VAE's from another that all its maps share:
+``rvae.seeds.bootstrap_role``), at the level 1 - 0.05 / members (Bonferroni), and the paper's
+verdict rules, aggregated as the text claims' are. Choosing the best map first and testing against
+it alone would favour the map (a minimum of several noisy medians). ``relative`` is left out: its
+distance is between k-dimensional cosine vectors, not to Alice's coordinates.
 """
 
 from __future__ import annotations
@@ -19,14 +24,16 @@ from rvae.paper.anchor_budget import PARTITIONS, arm_label
 from rvae.paper.cells import REST_D1
 from rvae.paper.claims import CLAIM_COLUMNS
 from rvae.paper.pairing import OUR_COLUMNS
-from rvae.paper.statistics import LEVEL, N_RESAMPLES, NOT_COMPARABLE, ROOT_SEED, ordering_verdict, percentile_interval, resample_indices
+from rvae.paper.statistics import (
+    LEVEL, N_RESAMPLES, NOT_COMPARABLE, ROOT_SEED, aggregate_verdict, ordering_verdict, percentile_interval, resample_indices,
+)  # fmt: skip
 from rvae.seeds import bootstrap_role
 
 KIND = "project"
 SOURCE = "this project (not from the paper)"
 # the anchor budget's claims: Alice's held-out points and Bob's
 ANCHOR_BUDGET_PARTITIONS = (REST_D1, "D2")
-POSTHOC = (*MAP_KINDS, "relative")
+MEMBERS = MAP_KINDS  # the post-hoc maps a claim's R-VAE must beat
 
 
 def median_replicates(values: np.ndarray, key: str, n_resamples: int = N_RESAMPLES, root: int = ROOT_SEED) -> np.ndarray:
@@ -35,13 +42,13 @@ def median_replicates(values: np.ndarray, key: str, n_resamples: int = N_RESAMPL
     return np.concatenate([np.median(values[block], axis=1) for block in resample_indices(key, len(values), n_resamples, root)])
 
 
-def ordering(a: np.ndarray, b: np.ndarray, key_a: str, key_b: str, n_resamples: int = N_RESAMPLES, root: int = ROOT_SEED) -> dict:
-    """Our side of ``a < b``: each arm's median, IQR and interval, and the difference's."""
+def ordering(a: np.ndarray, b: np.ndarray, key_a: str, key_b: str, level: float = LEVEL, n_resamples: int = N_RESAMPLES, root: int = ROOT_SEED) -> dict:
+    """Our side of ``a < b``: each arm's median, IQR and interval, and the difference's, at ``level``."""
     rep_a, rep_b = median_replicates(a, key_a, n_resamples, root), median_replicates(b, key_b, n_resamples, root)
     (a_median, a_iqr), (b_median, b_iqr) = median_iqr(a), median_iqr(b)
-    a_low, a_high = percentile_interval(rep_a, LEVEL)
-    b_low, b_high = percentile_interval(rep_b, LEVEL)
-    low, high = percentile_interval(rep_a - rep_b, LEVEL)
+    a_low, a_high = percentile_interval(rep_a, level)
+    b_low, b_high = percentile_interval(rep_b, level)
+    low, high = percentile_interval(rep_a - rep_b, level)
     return {
         "our_a_median": a_median, "our_a_iqr": a_iqr, "our_a_low": a_low, "our_a_high": a_high,
         "our_b_median": b_median, "our_b_iqr": b_iqr, "our_b_low": b_low, "our_b_high": b_high,
@@ -61,7 +68,7 @@ def _claim(claim_id, table, dataset, partition, k, a_label, b_label, column, quo
 
 
 def anchor_budget_claims(per_seed: dict, convergence: dict | None = None, n_resamples: int = N_RESAMPLES, root: int = ROOT_SEED) -> pd.DataFrame:
-    """One claim per dataset, k and partition: the R-VAE as trained beats the best post-hoc map.
+    """One claim per dataset, k and partition: the R-VAE as trained beats every post-hoc map.
 
     ``per_seed[dataset][k]``: ``rvae.paper.anchor_budget.per_seed`` frames; ``convergence[dataset][k]``
     (optional): ``{model kind: diagnostics}``; a claim with a run short of its plateau (or collapsed)
@@ -80,27 +87,35 @@ def anchor_budget_claims(per_seed: dict, convergence: dict | None = None, n_resa
                     return arm["distance"].to_numpy(dtype=np.float64)
 
                 a = distances("rvae", "raw")
-                scored = {alignment: distances("vae", alignment) for alignment in POSTHOC}
-                scored = {alignment: v for alignment, v in scored.items() if len(v) and np.isfinite(v).all()}
-                best = min(scored, key=lambda alignment: np.median(scored[alignment])) if scored else None
-                b_label = arm_label("vae", best) if best else "the best post-hoc map"
+                scored = {kind: distances("vae", kind) for kind in MEMBERS}
+                scored = {kind: v for kind, v in scored.items() if len(v) and np.isfinite(v).all()}
+                best = min(scored, key=lambda kind: np.median(scored[kind])) if scored else None
                 claim = _claim(
-                    f"anchor_budget/{dataset}/{partition}/k{k}", "anchor_budget", dataset, partition, k, arm_label("rvae", "raw"), b_label,
-                    f"k = {k} {PARTITIONS[partition]}",
+                    f"anchor_budget/{dataset}/{partition}/k{k}", "anchor_budget", dataset, partition, k, arm_label("rvae", "raw"),
+                    "every post-hoc map", f"k = {k} {PARTITIONS[partition]}",
                     f"With {k} Rosetta points, Bob's R-VAE is closer to Alice's coordinates on {PARTITIONS[partition]} points "
-                    "than his plain VAE under the best post-hoc map fitted on the same pairs.",
+                    "than his plain VAE under any post-hoc map (affine, linear, orthogonal, Procrustes) fitted on the same pairs.",
                 )  # fmt: skip
+                claim["members"] = "; ".join(arm_label("vae", kind) for kind in MEMBERS)
                 ours = {c: np.nan for c in OUR_COLUMNS} | {"estimator": "", "members_run": "", "member_verdicts": ""}
                 if best is None or not len(a) or not np.isfinite(a).all():
                     ours.update(verdict=NOT_COMPARABLE, reason=f"no post-hoc map is defined with {k} pairs" if best is None else "an R-VAE distance is not finite")
                     rows.append({**claim, **ours})
                     continue
-                key = bootstrap_role("distance", "anchor_budget", dataset, f"k{k}", partition)
-                ours.update(ordering(a, scored[best], f"{key}/rvae/raw", f"{key}/vae/{best}", n_resamples, root))
+                level = 1.0 - (1.0 - LEVEL) / len(scored)
+                key = ("distance", "anchor_budget", dataset, f"k{k}", partition)
+                members = {
+                    kind: ordering(a, v, bootstrap_role(*key, "rvae"), bootstrap_role(*key, "vae"), level, n_resamples, root)
+                    for kind, v in scored.items()
+                }
+                verdicts = {kind: ordering_verdict("<", m["our_difference"], m["difference_low"], m["difference_high"]) for kind, m in members.items()}
+                # the row shows the best map (lowest median) and its Bonferroni interval; the verdict rests on every member
+                ours.update(members[best], members_run=str(len(members)), member_verdicts="; ".join(f"{kind}: {v}" for kind, v in verdicts.items()))
+                claim["b_row"] = claim["b_label"] = f"best map: {arm_label('vae', best)}"
                 state = convergence.get(dataset, {}).get(k) if convergence else None
                 converged = runs_state(state["rvae"], state["vae"])[0] if state else True
                 if converged:
-                    ours.update(verdict=ordering_verdict("<", ours["our_difference"], ours["difference_low"], ours["difference_high"]), reason="")
+                    ours.update(verdict=aggregate_verdict(verdicts.values()), reason="")
                 else:
                     ours.update(verdict=NOT_COMPARABLE, reason="a run behind it is not converged")
                 rows.append({**claim, **ours})

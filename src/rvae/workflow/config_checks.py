@@ -156,7 +156,7 @@ def check_config(config: dict) -> None:
         available = expected_d1_train(config, dataset)
         if available is None:
             continue
-        fraction = config.get("max_rosetta_fraction", 0.25)
+        fraction = config["max_rosetta_fraction"]
         for method, k in sorted(needs):
             if k > available:
                 raise ConfigError(

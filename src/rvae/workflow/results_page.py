@@ -221,12 +221,16 @@ def build_page(config: dict, inputs: dict, config_files: list[str], root: Path =
     ]
     if inputs.get("findings"):
         findings = pd.read_parquet(inputs["findings"])
-        kinds = {"table": "claims of the paper's tables", "text": "claims of its text (each rests on table claims)"}
+        kinds = {"table": "claims of the paper's tables", "text": "claims of its text (each rests on table claims)", "project": "this project's claims (not the paper's)"}
         lines += ["## Findings", "", f"Scored on this run ([findings]({LINK_ROOT}{paths.FINDINGS['md']})):", ""]
         counts = findings.groupby(["verdict", "kind"]).size().unstack("kind", fill_value=0)
         lines.append(_markdown([{"verdict": v, **{kinds[k]: int(counts.loc[v, k]) for k in kinds if k in counts}} for v in counts.index]))
         lines.append("")
-        lines.append(f"{int((findings['kind'] == 'table').sum())} table claims, {int((findings['kind'] == 'text').sum())} text claims.")
+        own = int((findings["kind"] == "project").sum())
+        lines.append(
+            f"{int((findings['kind'] == 'table').sum())} table claims, {int((findings['kind'] == 'text').sum())} text claims"
+            + (f", {own} of this project's own." if own else ".")
+        )
         table_claims = findings[(findings["verdict"] == "not comparable") & (findings["kind"] == "table")]
         reasons = table_claims["reason"].fillna("").map(reason_kinds).explode()
         if len(reasons):

@@ -171,8 +171,12 @@ def describe(config: dict, sources: Sequence[Path | str]) -> list[str]:
     lines += [f"  {_dataset_line(name, settings, config)}" for name, settings in config["datasets"].items()]
     lines += [f"  {_table_line(n, config['tables'][f'table{n}'])}" for n in TABLE_NUMBERS if f"table{n}" in config["tables"]]
     if config["tables"].get("anchor_budget"):
-        grid = "; ".join(f"{d} k={ks}" for d, ks in config["tables"]["anchor_budget"].items())
-        lines.append(f"  anchor budget (sequential VAE vs R-VAE over k): {grid}")
+        grid = config["tables"]["anchor_budget"]
+        lines.append("  anchor budget (sequential VAE vs R-VAE over k): " + "; ".join(f"{d} k={ks}" for d, ks in grid.items()))
+        for dataset, ks in grid.items():
+            latent = config["datasets"][dataset]["architecture"]["latent_dim"]
+            if min(ks if isinstance(ks, list) else [ks]) > latent:
+                lines.append(f"  warning: tables.anchor_budget.{dataset}: no k at or below the latent size {latent}; the curve will not show where the maps start to work")
     for run, spec in (config.get("shared") or {}).items():
         lines.append(f"  shared run {run}: R-VAE on {spec['dataset']} anchored on {spec['rosetta']}")
     if len(lines) == 1 + len(config["datasets"]):
