@@ -11,22 +11,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rvae.metrics import (
+from rvae.alignment import (
     PORTABILITY_ARMS,
     RIDGE_GRID,
     affine_alignment,
-    angular_procrustes_distance,
     heldout_lsd,
     leave_one_out_portability,
-    linear_cka,
-    lsd,
     normalised_distance,
     portability,
     procrustes_alignment,
-    procrustes_distance,
     relative_representation,
     ridge_loo_errors,
 )
+from rvae.metrics import angular_procrustes_distance, linear_cka, lsd, procrustes_distance
 
 # assertions on computed numbers: tests/test_cpu_paths.py reruns them on the AVX2 kernel path
 pytestmark = pytest.mark.computed
@@ -460,7 +457,8 @@ def test_table2_metric_panel_adds_rows_and_leaves_the_papers_cells_alone():
 
 
 def test_lsd_file_holds_the_metric_panel(tmp_path):
-    from rvae.metrics import angular_procrustes_distance, heldout_lsd
+    from rvae.alignment import heldout_lsd
+    from rvae.metrics import angular_procrustes_distance
     from rvae.paper.evaluation import lsd_per_seed
 
     rng = np.random.default_rng(1)

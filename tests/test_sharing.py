@@ -207,7 +207,7 @@ def test_train_with_a_rosetta_file_reports_portability_on_its_inputs(tiny_labs):
     assert "on the file's 12 Rosetta inputs (maps fitted on the other 11 pairs" in printed
     report = pd.read_csv(ex / "bob_rvae/portability.csv")
     assert list(report["arm"]) == ["raw", "procrustes", "affine", "relative"] and (report["n"] == 12).all()
-    from rvae.metrics import normalised_distance
+    from rvae.alignment import normalised_distance
     from rvae.models import load_model
     from rvae.rosetta_file import load_rosetta_points
     from rvae.inference import encode_means

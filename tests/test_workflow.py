@@ -376,7 +376,7 @@ def test_tiny_run_builds_every_figure(tiny_run):
 def test_tiny_run_builds_the_portability_table_from_the_embedding_files(tiny_run):
     """Portability: one cell recomputed from the files other tools read (embeddings, Rosetta file)."""
     from rvae.embeddings import latents, read_embedding
-    from rvae.metrics import normalised_distance, procrustes_alignment
+    from rvae.alignment import normalised_distance, procrustes_alignment
     from rvae.paper.portability import ARMS
     from rvae.rosetta_file import load_rosetta_points
 

@@ -3,7 +3,7 @@
 Three floors that only look down (tests/test_layers.py):
 
 - the library (``rvae.*``: vocabulary, models, losses, trainer, ensemble, checkpoints,
-  inference, rosetta, rosetta_file, metrics, data, sharing, cli): what another lab imports;
+  inference, rosetta, rosetta_file, metrics, alignment, data, sharing, cli): what another lab imports;
 - ``rvae.paper``: the paper's experiments, the plan of its tables, figures and sweeps;
 - ``rvae.workflow``: Snakemake glue (config checks, params, the path registry).
 
@@ -30,8 +30,10 @@ _EXPORTS = {
     "normalised_median_iqr": "rvae.metrics",
     "procrustes_distance": "rvae.metrics",
     "angular_procrustes_distance": "rvae.metrics",
-    "heldout_lsd": "rvae.metrics",
-    "portability": "rvae.metrics",
+    "heldout_lsd": "rvae.alignment",
+    "portability": "rvae.alignment",
+    "fit_map": "rvae.alignment",
+    "heldout_distances": "rvae.alignment",
     "retraining_variability": "rvae.metrics",
     "ArchitectureSpec": "rvae.models",
     "VAE": "rvae.models",
@@ -90,4 +92,6 @@ __all__ = [
     "linear_cka",
     "heldout_lsd",
     "portability",
+    "fit_map",
+    "heldout_distances",
 ]

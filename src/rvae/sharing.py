@@ -21,7 +21,8 @@ from rvae.data.store import PreparedDataset, take_rows
 from rvae.embeddings import embedding_frame
 from rvae.inference import choose, encode_means
 from rvae.losses import RosettaLoss
-from rvae.metrics import heldout_lsd, leave_one_out_portability, lsd, portability
+from rvae.alignment import heldout_lsd, leave_one_out_portability, portability
+from rvae.metrics import lsd
 from rvae.models import VAE, ArchitectureSpec, fingerprint
 from rvae.rosetta_file import RosettaPoints
 from rvae.rosetta import make_rosetta_points
@@ -193,7 +194,7 @@ def embed(model: VAE, data: PreparedDataset) -> pd.DataFrame:
 class Comparison:
     """One model's latents in a reference's coordinates on one data folder."""
 
-    table: pd.DataFrame  # metrics.portability: one row per partition and arm, held-out points only
+    table: pd.DataFrame  # alignment.portability: one row per partition and arm, held-out points only
     lsd: dict  # the paper's LSD (eq. 2): affine map fitted and scored on all data points
     heldout_lsd: dict  # the affine map fitted on the Rosetta points only, scored on the rest
     n_points: int  # data points (rows of x.npy)

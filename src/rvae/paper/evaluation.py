@@ -7,9 +7,9 @@ import pandas as pd
 
 from rvae.convergence import is_collapsed
 from rvae.embeddings import latents, read_embedding
+from rvae.alignment import heldout_lsd
 from rvae.metrics import (
     angular_procrustes_distance,
-    heldout_lsd,
     linear_cka,
     linear_map_analysis,
     lsd,

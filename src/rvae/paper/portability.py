@@ -2,7 +2,7 @@
 
 The paper's LSD fits an affine map on every point, so it cannot tell an R-VAE from a plain VAE
 aligned post hoc; here every fitted map is fitted on the R Rosetta pairs only and scored on the
-held-out points (``rvae.metrics.portability``), for two references: Alice's D1 template on her
+held-out points (``rvae.alignment.portability``), for two references: Alice's D1 template on her
 D1 points (the coordinates Bob was promised) and the joint template on all points.
 """
 
@@ -11,13 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rvae.alignment import portability
 from rvae.embeddings import latents, read_embedding
-from rvae.metrics import median_iqr, normalisable, normalised_median_iqr, portability
+from rvae.metrics import median_iqr, normalisable, normalised_median_iqr
 from rvae.paper.tables import runs_state
 from rvae.rosetta_file import load_rosetta_points
 from rvae.vocabulary import MODEL_LABELS
 
-# (model kind, alignment): the arms the table shows, in order; alignment as rvae.metrics names it.
+# (model kind, alignment): the arms the table shows, in order; alignment as rvae.alignment names it.
 ARMS = (
     ("rvae", "raw"),
     ("vae", "raw"),
@@ -220,7 +221,7 @@ def figure_portability(files: dict, path_png, path_pdf) -> None:
     """
     from matplotlib.ticker import NullFormatter
 
-    from rvae.metrics import procrustes_alignment
+    from rvae.alignment import procrustes_alignment
     from rvae.paper.figures import Projector, _scatter
     from rvae.paper.plots import plt, save_figure
     from rvae.vocabulary import MODEL_COLOURS
