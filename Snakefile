@@ -27,6 +27,7 @@ include: "workflow/rules/metrics.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/sharing.smk"
+include: "workflow/rules/chains.smk"
 
 
 rule all:

@@ -59,3 +59,10 @@ def shared_role(name: str, index: int) -> str:
     """A model trained on another lab's Rosetta file (the workflow's ``shared`` runs)."""
     return f"shared/{name}/{int(index)}"
 
+
+
+def chain_role(dataset: str, stage: str, index: int | None = None) -> str:
+    """One stream of a chain of labs (spec, "Chains"): ``stage`` is ``alice`` (her template),
+    ``origin`` (clustering R1), ``<lab>/<run>`` (a hop's model, ``index`` its seed index) or
+    ``relay`` (clustering Bob's export of seed ``index``)."""
+    return f"chain/{dataset}/{stage}" + ("" if index is None else f"/{int(index)}")

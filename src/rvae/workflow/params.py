@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rvae.convergence import PLATEAU
 from rvae.paper.plan import hyperparameter
-from rvae.seeds import retrain_role, role_seed, sweep_role, template_role
+from rvae.seeds import chain_role, retrain_role, role_seed, sweep_role, template_role
 from rvae.vocabulary import MODEL_HYPERPARAMETER, block_mode
 from rvae.workflow import paths
 
@@ -233,3 +233,22 @@ def training_seeds(config: dict, retraining: str, model_kind: str, block) -> lis
 
 def block_of_seed(config: dict, seed) -> int:
     return block_of(int(seed), config["seed_block"]["size"])
+
+
+# -- chains of labs -----------------------------------------------------------------------------
+def chain_settings(config: dict, dataset: str) -> dict:
+    """A dataset's ``chains`` entry: its three parts (labels) and k."""
+    return canonical(config["chains"][dataset])
+
+
+def chain_training_params(config: dict, dataset: str, lab: str, run: str | None = None, seed=None) -> dict:
+    """A chain run's training params under its own seed role (``rvae.seeds.chain_role``): Alice's
+    template (``lab`` alice), or seed index ``seed`` of one hop's ``run``. Same budget as every
+    retraining of the dataset; an R-VAE's rho is added by its job (:func:`fixed_hyperparameter`)."""
+    stage = lab if run is None else f"{lab}/{run}"
+    return training_params(config, dataset, seed_of(config, chain_role(dataset, stage, seed)))
+
+
+def chain_rosetta_seed(config: dict, dataset: str, anchors: str, seed=None) -> int:
+    """The clustering seed of R1 (``origin``) or of Bob's export of seed index ``seed`` (``relay``)."""
+    return seed_of(config, chain_role(dataset, anchors, seed))

@@ -19,9 +19,10 @@ from rvae.paper.plan import (
     sweeps,
     table_retrainings,
 )
+from rvae.paper import chains
 from rvae.vocabulary import EXPERIMENTS, MAIN_MODELS
 from rvae.workflow import paths
-from rvae.workflow.params import block_seeds, budget_input
+from rvae.workflow.params import block_seeds, budget_input, chosen_hyperparameter
 
 
 def files_in(structure) -> list[str]:
@@ -45,7 +46,7 @@ def all_targets(config: dict) -> list[str]:
         if (name, ext) != ("datasets", "pdf")  # the examples figure is a PNG only
     ]
     page = [paths.RESULTS_PAGE] if table_numbers(config) else []
-    return tables + figures + findings_targets(config) + portability_targets(config) + template_diagnostics(config) + sharing_targets(config) + page
+    return tables + figures + findings_targets(config) + portability_targets(config) + template_diagnostics(config) + sharing_targets(config) + chain_targets(config) + page
 
 
 def table_datasets(config: dict) -> list[str]:
@@ -307,3 +308,66 @@ def convergence_warnings(config: dict) -> list[str]:
                 f"{len(bad)} of {len(frame)} runs (seeds {bad['seed'].tolist()}; collapsed {int(bad['collapsed'].sum())}) ({path})"
             )
     return lines
+
+
+# -- chains of labs -----------------------------------------------------------------------------
+def chain_targets(config: dict) -> list[str]:
+    """The chain table and figure, whenever the config has ``chains:``."""
+    if not config.get("chains"):
+        return []
+    tables = [paths.fill(paths.CHAIN_TABLE, ext=ext) for ext in paths.TABLE_FORMATS]
+    return tables + [paths.fill(paths.FIGURE, name="chain", ext=ext) for ext in paths.FIGURE_FORMATS]
+
+
+def _chain_run_file(what: str, dataset: str, lab: str, run: str, seed) -> str:
+    return paths.fill(paths.CHAIN_RUN[what], dataset=dataset, lab=lab, run=run, seed=int(seed))
+
+
+def chain_anchor_files(config: dict, dataset: str, lab: str, run: str, seed) -> list[str]:
+    """The Rosetta files one hop's run receives, in ``rvae.paper.chains.RUNS`` order."""
+    files = {"origin": paths.fill(paths.CHAIN_ORIGIN, dataset=dataset), "relay": paths.fill(paths.CHAIN_RELAY, dataset=dataset, seed=int(seed))}
+    return [files[anchors] for anchors in chains.RUNS[lab][run]]
+
+
+def chain_run_inputs(config: dict, dataset: str, lab: str, run: str, seed) -> dict:
+    """A hop's run: the data, the budget, rho's sweep file for an R-VAE when a sweep chooses it, its anchors."""
+    chosen = {} if run == chains.PLAIN else chosen_hyperparameter(config, "sequential", dataset, "rvae")
+    return {**paths.data_files(dataset), **budget_input(config, dataset), **chosen, "anchors": chain_anchor_files(config, dataset, lab, run, seed)}
+
+
+def chain_runs(config: dict, dataset: str, what: str) -> dict:
+    """``{"<lab>/<run>": [file per seed]}`` of one kind (``model``, ``embedding``, ``history``)."""
+    return {f"{lab}/{run}": [_chain_run_file(what, dataset, lab, run, s) for s in range(config["n_seeds"])] for lab, run in chains.lab_runs()}
+
+
+def chain_convergence_runs(config: dict, dataset: str) -> list[dict]:
+    """Every run of a chain with its history and embedding: Alice's template, then each hop's seeds."""
+    alice = {"lab": "alice", "run": chains.TEMPLATE, "seed": None}
+    out = [{**alice, "history": paths.fill(paths.CHAIN_TEMPLATE["history"], dataset=dataset), "embedding": paths.fill(paths.CHAIN_TEMPLATE["embedding"], dataset=dataset)}]
+    for lab, run in chains.lab_runs():
+        for s in range(config["n_seeds"]):
+            out.append({"lab": lab, "run": run, "seed": s, **{what: _chain_run_file(what, dataset, lab, run, s) for what in ("history", "embedding")}})
+    return out
+
+
+def chain_convergence_files(config: dict, dataset: str) -> list[str]:
+    """The history and embedding of every run of a chain (what its convergence job reads)."""
+    return [run[what] for run in chain_convergence_runs(config, dataset) for what in ("history", "embedding")]
+
+
+def chain_arm_inputs(config: dict, dataset: str) -> dict:
+    """What one dataset's per-seed arms read: Alice's and the joint template's embeddings, R1, the
+    relay points and every run's embedding per seed, and the runs' convergence file."""
+    return {
+        "alice": paths.fill(paths.CHAIN_TEMPLATE["embedding"], dataset=dataset),
+        "joint": _template(dataset, "joint"),
+        "origin": paths.fill(paths.CHAIN_ORIGIN, dataset=dataset),
+        "relay": [paths.fill(paths.CHAIN_RELAY, dataset=dataset, seed=s) for s in range(config["n_seeds"])],
+        "runs": chain_runs(config, dataset, "embedding"),
+        "convergence": paths.fill(paths.CHAIN_CONVERGENCE, dataset=dataset),
+    }
+
+
+def chain_table_inputs(config: dict) -> dict:
+    """Per chain dataset: its per-seed arms and its prepared points (which labels the data has)."""
+    return {dataset: {"arms": paths.fill(paths.CHAIN_SEEDS, dataset=dataset), "points": paths.fill(paths.DATA_POINTS, dataset=dataset)} for dataset in config.get("chains") or {}}
