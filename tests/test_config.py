@@ -57,7 +57,7 @@ def test_schema_supplies_every_default_a_short_config_leaves_out():
         "split": {"train_fraction": 0.6, "seed": 0}, "optimizer": {"lr": 0.001}, "obs_precision": 10.0,
         "plateau": {"eval_every": 20, "min_steps": 1000, "min_window": 1000, "patience": 0.5, "tol": 0.02, "max_steps": 20000},
         "budget_factor": 1,
-        "tables": {}, "shared": {},
+        "tables": {}, "shared": {}, "chains": {},
     }  # fmt: skip
 
 

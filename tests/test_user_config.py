@@ -81,8 +81,12 @@ def test_no_configfile_runs_the_default_config(tmp_path):
         "select_rosetta": 4 + 2 + 6 + 1,  # gaussians k 2,4,8,16; mnist 32,64; birdsong 4,16,32 + 3 methods; chairs 32
         "results_page": 1,
         **all_tables_jobs(reproducibility, sequential, n_seeds=3),
+        # chains on gaussians and mnist: Alice, R1, 6 runs and Bob's export per seed, the diagnostics and arms per dataset
+        **{"chain_template": 2, "chain_rosetta": 2, "chain_train": 2 * 6 * 3, "chain_export": 2 * 3, "chain_convergence": 2, "chain_arms": 2},
+        "chain_table": 1,
+        "figure_chain": 1,
     }
-    assert jobs == {**expected, "total": sum(expected.values())} and jobs["total"] == 431
+    assert jobs == {**expected, "total": sum(expected.values())} and jobs["total"] == 431 + 52
     assert "config/config.yaml (3 seeds, device cpu)" in stderr
     assert len(re.findall(r"^  dataset ", stderr, re.M)) == 4 and len(re.findall(r"^  table\d+:", stderr, re.M)) == 10
 

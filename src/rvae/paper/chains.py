@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rvae.alignment import fit_map, normalised_distance
+from rvae.alignment import RIDGE_GRID, fit_map, normalised_distance
 from rvae.convergence import PlateauRule, diagnostics
 from rvae.data.store import PreparedDataset, take_rows
 from rvae.embeddings import latents, read_embedding
@@ -168,7 +168,9 @@ def _rows_of(points: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return position.loc[np.asarray(ids)].to_numpy()
 
 
-def chain_latents(z_alice: np.ndarray, runs: dict, origin_rows: np.ndarray, origin_z: np.ndarray, relay_rows: np.ndarray, relay_z: np.ndarray) -> dict:
+def chain_latents(
+    z_alice: np.ndarray, runs: dict, origin_rows: np.ndarray, origin_z: np.ndarray, relay_rows: np.ndarray, relay_z: np.ndarray, grid=RIDGE_GRID
+) -> dict:
     """Every arm's latents of every point in what should be Alice's coordinates, ``{(hop, arm): z}``.
 
     ``runs[(lab, run)]``: that run's latent means of all N points (rows as ``z_alice``);
@@ -177,12 +179,13 @@ def chain_latents(z_alice: np.ndarray, runs: dict, origin_rows: np.ndarray, orig
     pairs only (``fit_map("affine", ..., standardise=True)``, as the anchor budget): hop 1, Bob's
     VAE -> R1's z; hop 2 ``baseline``, Carol's VAE -> the relay points' z; hop 2 ``posthoc``, Carol's
     VAE -> Bob's VAE's aligned latents at the relay inputs, so her map composes with his.
+    ``grid``: the ridge weights the maps choose from (``rvae.alignment.RIDGE_GRID``).
     """
-    bob_map = fit_map(MAP_KIND, runs["bob", PLAIN][origin_rows], origin_z, standardise=True)
+    bob_map = fit_map(MAP_KIND, runs["bob", PLAIN][origin_rows], origin_z, standardise=True, grid=grid)
     bob_aligned = bob_map(runs["bob", PLAIN])
     carol = runs["carol", PLAIN]
-    baseline = fit_map(MAP_KIND, carol[relay_rows], relay_z, standardise=True)
-    chained = fit_map(MAP_KIND, carol[relay_rows], bob_aligned[relay_rows], standardise=True)
+    baseline = fit_map(MAP_KIND, carol[relay_rows], relay_z, standardise=True, grid=grid)
+    chained = fit_map(MAP_KIND, carol[relay_rows], bob_aligned[relay_rows], standardise=True, grid=grid)
     return {
         (0, "alice"): z_alice,
         (1, "rvae"): runs["bob", "rvae"],
