@@ -67,9 +67,7 @@ rule chain_export:
     params:
         chain=lambda w: job_params.chain_settings(config, w.dataset),
         part=1,
-        seed=lambda w: job_params.chain_rosetta_seed(
-            config, w.dataset, "relay", w.seed
-        ),
+        seed=lambda w: job_params.chain_rosetta_seed(config, w.dataset, "relay", w.seed),
         max_fraction=config["max_rosetta_fraction"],
     script:
         "../scripts/chain_rosetta.py"

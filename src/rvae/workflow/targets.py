@@ -64,8 +64,11 @@ def results_page_inputs(config: dict) -> dict:
         "templates": {d: paths.fill(paths.TEMPLATE_DIAGNOSTICS, dataset=d) for d in datasets},
         "points": {d: paths.fill(paths.DATA_POINTS, dataset=d) for d in datasets},
         "convergence": {d: [paths.fill(paths.CONVERGENCE, **paths.retraining_values(r)) for r in retrainings if r.dataset == d] for d in datasets},
-        "tables": [paths.fill(paths.TABLE, n=n, ext="md") for n in table_numbers(config)] + ([paths.fill(paths.PORTABILITY_TABLE, ext="md")] if portability_targets(config) else []),
-        "figures": [paths.fill(paths.FIGURE, name=name, ext="png") for name in figure_names(config)],
+        "tables": [paths.fill(paths.TABLE, n=n, ext="md") for n in table_numbers(config)]
+        + ([paths.fill(paths.PORTABILITY_TABLE, ext="md")] if portability_targets(config) else [])
+        + ([paths.fill(paths.CHAIN_TABLE, ext="md")] if chain_targets(config) else []),
+        "figures": [paths.fill(paths.FIGURE, name=name, ext="png") for name in figure_names(config)]
+        + ([paths.fill(paths.FIGURE, name="chain", ext="png")] if chain_targets(config) else []),
         **({"findings": paths.FINDINGS["parquet"]} if table_numbers(config) else {}),
     }
 
@@ -307,6 +310,15 @@ def convergence_warnings(config: dict) -> list[str]:
                 f"WARNING not converged: {paths.fill(paths.RETRAINING, **paths.retraining_values(r))}: "
                 f"{len(bad)} of {len(frame)} runs (seeds {bad['seed'].tolist()}; collapsed {int(bad['collapsed'].sum())}) ({path})"
             )
+    for dataset in config.get("chains") or {}:
+        path = Path(paths.fill(paths.CHAIN_CONVERGENCE, dataset=dataset))
+        if not path.exists():
+            continue
+        frame = pd.read_parquet(path)
+        bad = frame[~frame["converged"] | frame["collapsed"]]
+        if len(bad):
+            runs = ", ".join(dict.fromkeys(f"{lab}/{run}" for lab, run in zip(bad["lab"], bad["run"])))
+            lines.append(f"WARNING not converged: chain on {dataset}: {len(bad)} of {len(frame)} runs ({runs}; collapsed {int(bad['collapsed'].sum())}) ({path})")
     return lines
 
 
