@@ -141,12 +141,16 @@ def _points(labels_per_point, split):
 
 def test_the_first_chain_job_refuses_labels_the_data_lacks_and_parts_without_a_split():
     points = _points(np.repeat([0, 1, 2], 4), np.tile(["train", "train", "val", "val"], 3))
-    chains.check_parts(points, [[0], [1], [2]], "chains.mine.parts")
+    chains.check_parts(points, [[0], [1], [2]], "chains.mine", 1, 0.5)
     with pytest.raises(ChainError, match=r"chains\.mine\.parts: part 3 names labels \[7\]"):
-        chains.check_parts(points, [[0], [1], [2, 7]], "chains.mine.parts")
+        chains.check_parts(points, [[0], [1], [2, 7]], "chains.mine", 1, 0.5)
+    with pytest.raises(ChainError, match=r"chains\.mine\.k: 2 Rosetta points are 100% of the 2 training points of part 1"):
+        chains.check_parts(points, [[0], [1], [2]], "chains.mine", 2, 0.5)
+    small_p3 = _points(np.repeat([0, 1, 2], [8, 8, 4]), ["train"] * 6 + ["val"] * 2 + ["train"] * 6 + ["val"] * 2 + ["train"] + ["val"] * 3)
+    chains.check_parts(small_p3, [[0], [1], [2]], "chains.mine", 2, 0.5)  # P3 exports nothing: k may exceed its share
     points.loc[points["label"] == 1, "split"] = "train"
     with pytest.raises(ChainError, match=r"chains\.mine\.parts: part 2 .* no val points"):
-        chains.check_parts(points, [[0], [1], [2]], "chains.mine.parts")
+        chains.check_parts(points, [[0], [1], [2]], "chains.mine", 1, 0.5)
 
 
 def test_the_rosetta_job_refuses_k_above_the_fraction_of_the_part_naming_the_key():

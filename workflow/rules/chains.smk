@@ -29,6 +29,7 @@ rule chain_template:
         architecture=lambda w: job_params.architecture_params(config, w.dataset),
         rho=None,
         checkpoint=paths.CHAIN_TEMPLATE_CHECKPOINT,
+        max_fraction=config["max_rosetta_fraction"],
     script:
         "../scripts/chain_train.py"
 
@@ -101,6 +102,7 @@ rule chain_train:
         architecture=lambda w: job_params.architecture_params(config, w.dataset),
         rho=lambda w: job_params.fixed_hyperparameter(config, w.dataset, "rvae"),
         checkpoint=paths.CHAIN_RUN_CHECKPOINT,
+        max_fraction=config["max_rosetta_fraction"],
     script:
         "../scripts/chain_train.py"
 

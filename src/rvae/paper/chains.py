@@ -94,17 +94,26 @@ def part_rows(data: PreparedDataset, labels, split: str) -> np.ndarray:
     return data.points["point"].to_numpy()[mask]
 
 
-def check_parts(points: pd.DataFrame, parts, key: str) -> None:
-    """Refuse parts the prepared data cannot hold: a label it does not have, or a part without
-    training or validation points. ``key`` names the config entry (``chains.<dataset>.parts``)."""
+def check_parts(points: pd.DataFrame, parts, where: str, k: int, max_fraction: float) -> None:
+    """Refuse, before any chain run trains, parts the prepared data cannot hold: a label it does not
+    have, a part without training or validation points, or P1 or P2 (the parts Rosetta points are
+    chosen from) with k above ``max_fraction`` of its training split. ``where`` is the chain's
+    config entry (``chains.<dataset>``); the message names its ``parts`` or ``k``."""
     present = set(points["label"].astype(int).tolist())
+    train = (points["split"] == "train").to_numpy()
     for number, labels in enumerate(parts, 1):
         missing = sorted(set(int(label) for label in labels) - present)
         if missing:
-            raise ChainError(f"{key}: part {number} names labels {missing} that the prepared data does not have (labels: {sorted(present)})")
+            raise ChainError(f"{where}.parts: part {number} names labels {missing} that the prepared data does not have (labels: {sorted(present)})")
         for split in ("train", "val"):
             if not (in_part(points, labels) & (points["split"] == split).to_numpy()).any():
-                raise ChainError(f"{key}: part {number} (labels {list(labels)}) has no {split} points in the prepared data")
+                raise ChainError(f"{where}.parts: part {number} (labels {list(labels)}) has no {split} points in the prepared data")
+        n_train = int((in_part(points, labels) & train).sum())
+        if number < 3 and k > max_fraction * n_train:
+            raise ChainError(
+                f"{where}.k: {k} Rosetta points are {k / n_train:.0%} of the {n_train} training points of part {number} "
+                f"(labels {list(labels)}), above max_rosetta_fraction = {max_fraction:g}; lower k, enlarge the part, or raise max_rosetta_fraction"
+            )
 
 
 def training_set(data: PreparedDataset, labels, anchors: list[RosettaPoints], plain: bool) -> tuple[torch.Tensor, torch.Tensor, RosettaLoss | None]:
