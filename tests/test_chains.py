@@ -125,7 +125,7 @@ def test_the_table_summarises_seeds_per_hop_arm_and_metric():
     assert len(table) == 2 * len(chains.ARMS) and set(table["metric"]) == set(chains.METRICS)
     cell = table[(table["hop"] == 2) & (table["arm"] == "relay") & (table["metric"] == "distance")].iloc[0]
     assert cell["median"] == pytest.approx(0.4) and cell["q25"] == pytest.approx(0.3) and cell["iqr"] == pytest.approx(0.3)
-    assert cell["n"] == 3 and not cell["converged"] and cell["not_converged"] == "carol/relay (seed 2)"
+    assert cell["n"] == 3 and not cell["converged"] and cell["not_converged"] == "carol/relay (seed 2)" and cell["collapsed_runs"] == 0
     assert table[table["arm"] == "alice"]["n"].tolist() == [1, 1]
     markdown = chains.chain_markdown(table)
     assert "whole dataset" in markdown and "hop 2 `relay`: carol/relay (seed 2)" in markdown
@@ -305,3 +305,9 @@ def test_a_tiny_chain_run_builds_the_table_and_the_figure(tmp_path):
         assert (tmp_path / "results" / "figures" / f"chain.{ext}").stat().st_size > 1000
     relay = pd.read_parquet(tmp_path / "results" / "chains" / "gaussians" / "carol" / "relay" / "seed0.parquet")
     assert relay["is_rosetta"].sum() == 4 and set(relay.loc[relay["is_rosetta"], "label"]) <= {3, 4, 5}
+
+
+def test_collapsed_runs_are_counted_once_each():
+    group = pd.DataFrame({"seed": [0, 1, 2], "not_converged": ["alice/template (collapsed), bob/rvae (collapsed)", "alice/template (collapsed)", ""]})
+    assert chains._collapsed_runs(group) == 2
+    assert chains._failed_runs(group) == "alice/template (collapsed); bob/rvae (collapsed) (seed 0)"

@@ -274,6 +274,12 @@ def _arm_state(convergence: pd.DataFrame, key: tuple, seed: int) -> dict:
 BUDGET_SHORT = "the budget"  # the dataset's joint template did not plateau within it
 
 
+def _collapsed_runs(group: pd.DataFrame) -> int:
+    """Distinct collapsed runs behind an arm over its seeds (Alice's template counted once)."""
+    items = {(item, 0 if item.startswith("alice/") else seed) for seed, what in zip(group["seed"], group["not_converged"]) for item in str(what).split(", ")}
+    return sum(item.endswith("(collapsed)") for item, _ in items)
+
+
 def _failed_runs(group: pd.DataFrame) -> str:
     """The runs behind an arm that did not converge, each with the seeds where it did not."""
     seeds: dict[str, list[int]] = {}
@@ -325,7 +331,7 @@ def summarise_chain(per_seed: dict, settings: dict, covers: dict) -> pd.DataFram
                 rows.append(
                     {
                         "dataset": dataset, "hop": int(hop), "arm": arm, "metric": metric, "median": float(median), "iqr": float(q75 - q25), "q25": float(q25), "q75": float(q75),
-                        "n": len(group), "converged": bool(group["converged"].all()), "collapsed_runs": int(group["collapsed"].max()),
+                        "n": len(group), "converged": bool(group["converged"].all()), "collapsed_runs": _collapsed_runs(group),
                         "not_converged": _failed_runs(group), "k": int(settings[dataset]["k"]),
                         "parts": " / ".join(",".join(str(int(x)) for x in part) for part in settings[dataset]["parts"]),
                         "reference": reference,
