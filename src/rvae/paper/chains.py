@@ -382,7 +382,7 @@ def figure_chain(table: pd.DataFrame, path_png, path_pdf) -> None:
     from rvae.paper.plots import plt, save_figure
 
     datasets = list(dict.fromkeys(table["dataset"]))
-    fig, axes = plt.subplots(2, len(datasets), figsize=(4.6 * len(datasets), 6.4), squeeze=False)
+    fig, axes = plt.subplots(2, len(datasets), figsize=(max(6.0, 4.6 * len(datasets)), 6.8), squeeze=False)
     colours = dict(zip([arm for hop, arm in ARMS if hop == 2], plt.get_cmap("tab10").colors))
     for col, dataset in enumerate(datasets):
         mine = table[table["dataset"] == dataset]
@@ -402,12 +402,15 @@ def figure_chain(table: pd.DataFrame, path_png, path_pdf) -> None:
                 err = np.array([[cells.loc[key, "median"] - cells.loc[key, "q25"], cells.loc[key, "q75"] - cells.loc[key, "median"]] for key in shown]).T
                 ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=arm, color=colours[arm])
             ax.set_xticks([0, 1, 2], ["Alice", "Bob", "Carol"])
+            if metric == "distance":  # Alice's 0 and a post-hoc map's outliers on one axis
+                ax.set_yscale("symlog", linthresh=0.01)
+                ax.set_ylim(bottom=0)
             ax.set_title(f"{dataset}: {METRICS[metric]}", fontsize=8)
             ax.tick_params(labelsize=7)
             if col == 0:
-                ax.set_ylabel("distance (0 best)" if metric == "distance" else "LSD (0 best)", fontsize=8)
+                ax.set_ylabel("distance (0 best; symlog)" if metric == "distance" else "LSD (0 best)", fontsize=8)
             if row == 0 and col == len(datasets) - 1:
                 ax.legend(fontsize=7, title="hop-2 arm (line: its chain)", title_fontsize=7)
-    fig.suptitle("Chains: how far each hop's latents are from Alice's coordinates (median; bars: 25th to 75th percentile over seeds)", fontsize=9)
+    fig.suptitle("Chains: each hop's latents against Alice's coordinates\n(median over seeds; bars: 25th to 75th percentile)", fontsize=9)
     fig.tight_layout()
     save_figure(fig, path_png, path_pdf)
