@@ -1,7 +1,6 @@
 """Chains of labs (docs/method.md, "Chains"): the arms' arithmetic on planted chains, the config's
 refusals with the key named, the roles' seeds, and a tiny end-to-end run of the chain targets."""
 
-import copy
 import re
 import shutil
 import subprocess
