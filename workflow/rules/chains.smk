@@ -22,14 +22,15 @@ rule chain_template:
         mem_mb=4000,
         runtime=120,
     params:
-        chain=lambda w: job_params.chain_settings(config, w.dataset),
+        # her parts only: k changes R1, not her template
+        chain=lambda w: job_params.chain_settings(config, w.dataset, with_k=False),
         lab="alice",
         run=None,
         training=lambda w: job_params.chain_training_params(config, w.dataset, "alice"),
         architecture=lambda w: job_params.architecture_params(config, w.dataset),
         rho=None,
         checkpoint=paths.CHAIN_TEMPLATE_CHECKPOINT,
-        max_fraction=config["max_rosetta_fraction"],
+        max_fraction=None,
     script:
         "../scripts/chain_train.py"
 
@@ -100,7 +101,7 @@ rule chain_train:
             config, w.dataset, w.lab, w.run, w.seed
         ),
         architecture=lambda w: job_params.architecture_params(config, w.dataset),
-        rho=lambda w: job_params.fixed_hyperparameter(config, w.dataset, "rvae"),
+        rho=lambda w: job_params.chain_rho(config, w.dataset, w.run),
         checkpoint=paths.CHAIN_RUN_CHECKPOINT,
         max_fraction=config["max_rosetta_fraction"],
     script:

@@ -17,7 +17,7 @@ sm = snakemake  # noqa: F821
 start(sm)
 p = sm.params
 data = load_prepared(Path(sm.input.x).parent)
-check_parts(data.points, p.chain["parts"], f"chains.{sm.wildcards.dataset}", p.chain["k"], p.max_fraction)
+check_parts(data.points, p.chain["parts"], f"chains.{sm.wildcards.dataset}", p.chain.get("k"), p.max_fraction)
 spec = architecture(data, **p.architecture)
 anchor_files = getattr(sm.input, "anchors", [])
 anchors = [load_rosetta_points(path, spec.input_shape, spec.latent_dim) for path in ([anchor_files] if isinstance(anchor_files, str) else anchor_files)]

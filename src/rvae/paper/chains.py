@@ -13,21 +13,24 @@ The workflow's chain rules call these functions; a lab without Snakemake can cal
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import torch
 
 from rvae.alignment import RIDGE_GRID, fit_map, normalised_distance
 from rvae.convergence import PlateauRule, diagnostics
-from rvae.data.store import PreparedDataset, take_rows
 from rvae.embeddings import latents, read_embedding
-from rvae.losses import RosettaLoss
 from rvae.metrics import lsd, quartiles
-from rvae.models import VAE, ArchitectureSpec, fingerprint
-from rvae.rosetta import make_rosetta_points
 from rvae.rosetta_file import RosettaPoints, load_rosetta_points
-from rvae.trainer import TrainConfig, train_vae
+
+if TYPE_CHECKING:  # torch only where a model trains: the workflow reads this module's names at parse time
+    import torch
+
+    from rvae.data.store import PreparedDataset
+    from rvae.losses import RosettaLoss
+    from rvae.models import VAE, ArchitectureSpec
+    from rvae.trainer import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +97,11 @@ def part_rows(data: PreparedDataset, labels, split: str) -> np.ndarray:
     return data.points["point"].to_numpy()[mask]
 
 
-def check_parts(points: pd.DataFrame, parts, where: str, k: int, max_fraction: float) -> None:
-    """Refuse, before any chain run trains, parts the prepared data cannot hold: a label it does not
-    have, a part without training or validation points, or P1 or P2 (the parts Rosetta points are
-    chosen from) with k above ``max_fraction`` of its training split. ``where`` is the chain's
-    config entry (``chains.<dataset>``); the message names its ``parts`` or ``k``."""
+def check_parts(points: pd.DataFrame, parts, where: str, k: int | None = None, max_fraction: float | None = None) -> None:
+    """Refuse, before a chain run trains, parts the prepared data cannot hold: a label it does not
+    have, a part without training or validation points, or (given ``k``) P1 or P2 (the parts
+    Rosetta points are chosen from) with k above ``max_fraction`` of its training split. ``where``
+    is the chain's config entry (``chains.<dataset>``); the message names its ``parts`` or ``k``."""
     present = set(points["label"].astype(int).tolist())
     train = (points["split"] == "train").to_numpy()
     for number, labels in enumerate(parts, 1):
@@ -109,7 +112,7 @@ def check_parts(points: pd.DataFrame, parts, where: str, k: int, max_fraction: f
             if not (in_part(points, labels) & (points["split"] == split).to_numpy()).any():
                 raise ChainError(f"{where}.parts: part {number} (labels {list(labels)}) has no {split} points in the prepared data")
         n_train = int((in_part(points, labels) & train).sum())
-        if number < 3 and k > max_fraction * n_train:
+        if k is not None and number < 3 and k > max_fraction * n_train:
             raise ChainError(
                 f"{where}.k: {k} Rosetta points are {k / n_train:.0%} of the {n_train} training points of part {number} "
                 f"(labels {list(labels)}), above max_rosetta_fraction = {max_fraction:g}; lower k, enlarge the part, or raise max_rosetta_fraction"
@@ -123,6 +126,11 @@ def training_set(data: PreparedDataset, labels, anchors: list[RosettaPoints], pl
     VAE on the train split plus the anchors' inputs appended once (the paper's VAE), no latent
     constraint. Alice (no anchors) trains on her part alone.
     """
+    import torch
+
+    from rvae.data.store import take_rows
+    from rvae.losses import RosettaLoss
+
     x_train = take_rows(data, part_rows(data, labels, "train"))
     x_val = take_rows(data, part_rows(data, labels, "val"))
     if not anchors:
@@ -138,6 +146,8 @@ def train_chain_run(
     data: PreparedDataset, labels, spec: ArchitectureSpec, config: TrainConfig, anchors: list[RosettaPoints], plain: bool, checkpoint=None
 ) -> tuple[VAE, list[dict]]:
     """One hop's model (or Alice's template) on its part, for the dataset's step budget (``config.until``)."""
+    from rvae.trainer import train_vae
+
     for points in anchors:
         points.check_compatible(spec.input_shape, spec.latent_dim, "chain anchors")
     x_train, x_val, rosetta = training_set(data, labels, anchors, plain)
@@ -155,6 +165,9 @@ def select_part_rosetta(
 
     Refused (naming ``key``, the chain's ``k``) above ``max_fraction`` of those points, as R1 of D1 is.
     """
+    from rvae.models import fingerprint
+    from rvae.rosetta import make_rosetta_points
+
     train = embedding[in_part(embedding, labels) & (embedding["split"] == "train").to_numpy()]
     ids = train["point"].to_numpy()
     if k > max_fraction * len(ids):

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rvae.convergence import PLATEAU
+from rvae.paper.chains import PLAIN
 from rvae.paper.plan import hyperparameter
 from rvae.seeds import chain_role, retrain_role, role_seed, sweep_role, template_role
 from rvae.vocabulary import MODEL_HYPERPARAMETER, block_mode
@@ -236,9 +237,16 @@ def block_of_seed(config: dict, seed) -> int:
 
 
 # -- chains of labs -----------------------------------------------------------------------------
-def chain_settings(config: dict, dataset: str) -> dict:
-    """A dataset's ``chains`` entry: its three parts (labels) and k."""
-    return canonical(config["chains"][dataset])
+def chain_settings(config: dict, dataset: str, with_k: bool = True) -> dict:
+    """A dataset's ``chains`` entry: its three parts (labels) and k (not for Alice's template, which k does not change)."""
+    settings = canonical(config["chains"][dataset])
+    return settings if with_k else {"parts": settings["parts"]}
+
+
+def chain_rho(config: dict, dataset: str, run: str) -> float | None:
+    """An R-VAE run's rho when fixed in config (the sequential experiment's R-VAE); None for a plain
+    VAE (so editing rho reruns no plain run) and when a sweep chooses it (its file is an input)."""
+    return None if run == PLAIN else fixed_hyperparameter(config, dataset, "rvae")
 
 
 def chain_training_params(config: dict, dataset: str, lab: str, run: str | None = None, seed=None) -> dict:
