@@ -310,3 +310,15 @@ def test_collapsed_runs_are_counted_once_each():
     group = pd.DataFrame({"seed": [0, 1, 2], "not_converged": ["alice/template (collapsed), bob/rvae (collapsed)", "alice/template (collapsed)", ""]})
     assert chains._collapsed_runs(group) == 2
     assert chains._failed_runs(group) == "alice/template (collapsed); bob/rvae (collapsed) (seed 0)"
+
+
+def test_each_loader_that_knows_its_labels_up_front_says_how_many_points_each_has():
+    from rvae.data.registry import dataset_facts
+
+    assert dataset_facts("gaussians", {"points_per_cluster": 40}).label_counts == {c: 40 for c in range(8)}
+    assert dataset_facts("mnist", {"source": "embedded"}).label_counts == {d: 500 for d in range(10)}
+    assert dataset_facts("mnist", {"source": "idx", "path": "x"}).label_counts is None  # read from disk: the jobs check
+    chairs = dataset_facts("chairs", {"n_chairs": 6}).label_counts
+    assert sorted(chairs) == list(range(6)) and len(set(chairs.values())) == 1
+    birds = dataset_facts("birdsong", {"source": "embedded", "segmentation": {"window_s": 0.08, "windows_per_recording": 8}}).label_counts
+    assert sorted(birds) == [0, 1, 2, 3] and all(n > 0 for n in birds.values())
