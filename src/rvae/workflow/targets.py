@@ -335,7 +335,7 @@ def _chain_run_file(what: str, dataset: str, lab: str, run: str, seed) -> str:
     return paths.fill(paths.CHAIN_RUN[what], dataset=dataset, lab=lab, run=run, seed=int(seed))
 
 
-def chain_anchor_files(config: dict, dataset: str, lab: str, run: str, seed) -> list[str]:
+def chain_anchor_files(dataset: str, lab: str, run: str, seed) -> list[str]:
     """The Rosetta files one hop's run receives, in ``rvae.paper.chains.RUNS`` order."""
     files = {"origin": paths.fill(paths.CHAIN_ORIGIN, dataset=dataset), "relay": paths.fill(paths.CHAIN_RELAY, dataset=dataset, seed=int(seed))}
     return [files[anchors] for anchors in chains.RUNS[lab][run]]
@@ -344,7 +344,7 @@ def chain_anchor_files(config: dict, dataset: str, lab: str, run: str, seed) -> 
 def chain_run_inputs(config: dict, dataset: str, lab: str, run: str, seed) -> dict:
     """A hop's run: the data, the budget, rho's sweep file for an R-VAE when a sweep chooses it, its anchors."""
     chosen = {} if run == chains.PLAIN else chosen_hyperparameter(config, "sequential", dataset, "rvae")
-    return {**paths.data_files(dataset), **budget_input(config, dataset), **chosen, "anchors": chain_anchor_files(config, dataset, lab, run, seed)}
+    return {**paths.data_files(dataset), **budget_input(config, dataset), **chosen, "anchors": chain_anchor_files(dataset, lab, run, seed)}
 
 
 def chain_runs(config: dict, dataset: str, what: str) -> dict:
