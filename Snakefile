@@ -28,6 +28,7 @@ include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/anchor_budget.smk"
 include: "workflow/rules/sharing.smk"
+include: "workflow/rules/chains.smk"
 
 
 rule all:

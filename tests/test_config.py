@@ -57,7 +57,7 @@ def test_schema_supplies_every_default_a_short_config_leaves_out():
         "split": {"train_fraction": 0.6, "seed": 0}, "optimizer": {"lr": 0.001}, "obs_precision": 10.0,
         "plateau": {"eval_every": 20, "min_steps": 1000, "min_window": 1000, "patience": 0.5, "tol": 0.02, "max_steps": 20000},
         "budget_factor": 1,
-        "tables": {}, "shared": {},
+        "tables": {}, "shared": {}, "chains": {},
     }  # fmt: skip
 
 
@@ -166,8 +166,8 @@ def test_k_above_the_rosetta_fraction_of_d1_is_refused_unless_allowed():
     check(config)
 
 
-def test_the_beyond_config_extends_the_default_with_the_anchor_budget_alone():
-    """config/beyond.yaml (README: the anchor budget's command) builds what the default leaves out,
+def test_the_beyond_config_extends_the_default_with_the_anchor_budget_and_chains_alone():
+    """config/beyond.yaml (README: the command for the anchor budget and chains) builds what the default leaves out,
     on the default's datasets and settings, so the runs both need train once."""
     from rvae.workflow.targets import all_targets
     from rvae.workflow.user_config import apply_extends
@@ -179,9 +179,10 @@ def test_the_beyond_config_extends_the_default_with_the_anchor_budget_alone():
     default = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     check(default)
     assert set(config["datasets"]) == {"gaussians", "mnist"} and list(config["tables"]) == ["anchor_budget"]
+    assert set(config["chains"]) == {"gaussians", "mnist"} and not default["chains"]
     assert all(config["datasets"][d] == default["datasets"][d] for d in config["datasets"])
     built = all_targets(config)
-    assert "results/tables/anchor_budget.md" in built and "results/tables/findings.md" in built
+    assert {"results/tables/anchor_budget.md", "results/tables/chain.md", "results/tables/findings.md"} <= set(built)
     assert not any("table1." in t for t in built)
     shipped = {p.name for p in (ROOT / "config").glob("*.yaml")}
     assert shipped == {"config.yaml", "paper.yaml", "sharing.yaml", "beyond.yaml"}, "a new shipped config needs a test here"

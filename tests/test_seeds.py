@@ -80,7 +80,7 @@ def test_roles_are_named_in_rvae_seeds_only():
     """A role spelled anywhere else could collide with one named here without any test noticing."""
     import re
 
-    pattern = re.compile(r"""f?["'](template|retrain|sweep|rosetta|shared|bootstrap)/""")
+    pattern = re.compile(r"""f?["'](template|retrain|sweep|rosetta|shared|bootstrap|chain)/""")
     offenders = [
         f"{path.relative_to(ROOT)}:{n}"
         for folder in ("src", "workflow")

@@ -70,3 +70,10 @@ def bootstrap_role(metric: str, *cell) -> str:
     """The resampling of one findings cell's values: LSD by its run (``lsd, <run>``), RV by its
     points (``rv, <experiment>, <dataset>, <point set>`` where models share them, else per run)."""
     return "/".join(("bootstrap", metric, *(str(part) for part in cell)))
+
+
+def chain_role(dataset: str, stage: str, index: int | None = None) -> str:
+    """One stream of a chain of labs (spec, "Chains"): ``stage`` is ``alice`` (her template),
+    ``origin`` (clustering R1), ``<lab>/<run>`` (a hop's model, ``index`` its seed index) or
+    ``relay`` (clustering Bob's export of seed ``index``)."""
+    return f"chain/{dataset}/{stage}" + ("" if index is None else f"/{int(index)}")

@@ -3,10 +3,12 @@
 # needs (rvae.workflow.targets), the params each job gets (rvae.workflow.params) and every
 # results path (rvae.workflow.paths); these functions only hand them the config and wildcards.
 import os
+import re
 import sys
 
 from rvae import seeds
 from rvae import vocabulary as vocab
+from rvae.paper import chains
 from rvae.paper import claims as paper_claims
 from rvae.workflow import paths, targets
 from rvae.workflow import params as job_params
@@ -51,6 +53,8 @@ wildcard_constraints:
     n=r"\d+",
     value=r"[0-9]+(\.[0-9]+)?",
     name=r"[A-Za-z][A-Za-z0-9_]*",
+    lab="|".join(chains.RUNS),
+    run="|".join(re.escape(run) for run in dict.fromkeys(r for _, r in chains.lab_runs())),
 
 
 def gpu_resource(wildcards):
@@ -139,6 +143,18 @@ def anchor_budget_input_files(wildcards):
 
 def anchor_budget_inputs(wildcards):
     return targets.files_in(anchor_budget_input_files(wildcards))
+
+def chain_run_inputs(wildcards):
+    w = wildcards
+    return targets.chain_run_inputs(config, w.dataset, w.lab, w.run, w.seed)
+
+
+def chain_convergence_files(wildcards):
+    return targets.chain_convergence_files(config, wildcards.dataset)
+
+
+def chain_arm_files(wildcards):
+    return targets.files_in(targets.chain_arm_inputs(config, wildcards.dataset))
 
 
 onsuccess:

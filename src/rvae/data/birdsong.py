@@ -289,4 +289,5 @@ def facts(load: dict) -> DatasetFacts:
         return DatasetFacts(shape)
     layout = embedded_layout(load.get("d1_birds"), load.get("spectrogram"), load.get("segmentation"))
     partition = layout[1]
-    return DatasetFacts(shape, int((partition == "D1").sum()), len(partition), layout)
+    counts = {int(label): int(n) for label, n in zip(*np.unique(layout[0], return_counts=True))}
+    return DatasetFacts(shape, int((partition == "D1").sum()), len(partition), layout, counts)

@@ -178,4 +178,4 @@ def facts(load: dict) -> DatasetFacts:
     if load.get("source", "synthetic") != "synthetic":
         return DatasetFacts((1, size, size))
     n = int(load.get("n_chairs", N_CHAIRS))
-    return DatasetFacts((1, size, size), (n // 2) * VIEWS_PER_CHAIR, n * VIEWS_PER_CHAIR)
+    return DatasetFacts((1, size, size), (n // 2) * VIEWS_PER_CHAIR, n * VIEWS_PER_CHAIR, label_counts={c: VIEWS_PER_CHAIR for c in range(n)})

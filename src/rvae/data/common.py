@@ -25,6 +25,9 @@ class DatasetFacts:
     # (labels, partition, recording, interval) per point, for data split by recording in time
     # blocks: the D1 training size then comes from running the split itself
     layout: tuple | None = None
+    # points per label (the prepared data's ``label`` column) before any subsampling, where the
+    # loader knows them: the chain config check refuses parts with labels the data does not have
+    label_counts: dict[int, int] | None = None
 
 
 @dataclass

@@ -43,4 +43,4 @@ def generate_gaussians(
 def facts(load: dict) -> DatasetFacts:
     per = int(load.get("points_per_cluster", POINTS_PER_CLUSTER))
     shape = (2 + int(load.get("noise_dims", NOISE_DIMS)),)
-    return DatasetFacts(shape, (N_CLUSTERS // 2) * per, N_CLUSTERS * per)
+    return DatasetFacts(shape, (N_CLUSTERS // 2) * per, N_CLUSTERS * per, label_counts={c: per for c in range(N_CLUSTERS)})

@@ -98,4 +98,4 @@ def facts(load: dict) -> DatasetFacts:
     if load.get("source", "embedded") != "embedded":
         return DatasetFacts(INPUT_SHAPE)
     digits = load.get("d1_digits", D1_DIGITS)
-    return DatasetFacts(INPUT_SHAPE, EMBEDDED_PER_DIGIT * len(digits), EMBEDDED_PER_DIGIT * 10)
+    return DatasetFacts(INPUT_SHAPE, EMBEDDED_PER_DIGIT * len(digits), EMBEDDED_PER_DIGIT * 10, label_counts={d: EMBEDDED_PER_DIGIT for d in range(10)})

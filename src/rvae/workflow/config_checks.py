@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
+
 from pathlib import Path
 
 from rvae import defaults
@@ -15,7 +17,7 @@ from rvae.vocabulary import input_shape_problem
 from rvae.paper.plan import TABLE_NUMBERS, ConfigError, all_retrainings, hyperparameter, rosetta_needs
 from rvae.workflow import paths
 
-__all__ = ["ConfigError", "fill_defaults", "validate_config", "check_config", "check_data_paths", "check_sharing", "declared_input_shape", "expected_d1_train"]
+__all__ = ["ConfigError", "fill_defaults", "validate_config", "check_config", "check_data_paths", "check_sharing", "check_chains", "declared_input_shape", "expected_d1_train"]
 
 
 SCHEMA = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
@@ -178,6 +180,7 @@ def check_config(config: dict) -> None:
             hyperparameter(config, dataset, "rho")
     check_data_paths(config)
     check_sharing(config)
+    check_chains(config)
 
 
 EMBEDDED_SOURCES = {"embedded", "synthetic"}
@@ -238,3 +241,73 @@ def check_sharing(config: dict) -> None:
             )
         if "rho" not in run:
             hyperparameter(config, run["dataset"], "rho")
+
+
+def expected_part_train(config: dict, dataset: str, labels) -> int | None:
+    """How many training points the part with these labels will have, when the loader knows its
+    labels without loading: exact where the split runs on a known layout (embedded birdsong), else
+    the expected count (the split shuffles within D1 and D2, so a part's share varies by a point or two)."""
+    settings = config["datasets"][dataset]
+    facts = dataset_facts(settings["kind"], settings.get("load") or {})
+    split = config["split"]
+    wanted = [int(label) for label in labels]
+    if facts.layout is not None:
+        from rvae.data.partition import split_points
+
+        layout_labels, partition, recording, interval = facts.layout
+        plan = split_points(partition, layout_labels, recording, interval, split["train_fraction"], split["seed"], settings.get("max_points"))
+        return int((np.isin(layout_labels[plan.rows], wanted) & (plan.split == "train")).sum())
+    if facts.label_counts is None:
+        return None
+    counts, total = facts.label_counts, sum(facts.label_counts.values())
+    max_points = settings.get("max_points")
+    if max_points and max_points < total:  # stratified by label (rvae.data.partition.stratified_subsample)
+        counts = {label: min(n, max(1, int(round(n * max_points / total)))) for label, n in counts.items()}
+    return int(round(split["train_fraction"] * sum(counts.get(label, 0) for label in wanted)))
+
+
+def check_chains(config: dict) -> None:
+    """``chains`` entries: a defined dataset and three non-empty parts of distinct labels the data
+    has; P1 and P2 (the parts Rosetta points are chosen from) must hold k within
+    ``max_rosetta_fraction`` of their training split. Where the loader knows labels and sizes
+    without loading, here; otherwise the chain jobs refuse with the same keys."""
+    datasets = config["datasets"]
+    fraction = config.get("max_rosetta_fraction", 0.25)
+    for name, chain in (config.get("chains") or {}).items():
+        where = f"chains.{name}"
+        if name not in datasets:
+            raise ConfigError(f"{where}: dataset {name!r} is not defined under datasets (defined: {list(datasets)})")
+        parts, k = chain["parts"], int(chain["k"])
+        if len(parts) != 3:
+            raise ConfigError(f"{where}.parts: a chain has three parts (P1 for Alice, P2 for Bob, P3 for Carol), got {len(parts)}")
+        seen: dict[int, int] = {}
+        for number, labels in enumerate(parts, 1):
+            if not labels:
+                raise ConfigError(f"{where}.parts: part {number} (P{number}) is empty; give it at least one label")
+            for label in labels:
+                if label in seen:
+                    again = "twice in part" if seen[label] == number else f"in parts {seen[label]} and"
+                    raise ConfigError(f"{where}.parts: label {label} is {again} {number}; each label belongs to one part")
+                seen[label] = number
+        settings = datasets[name]
+        try:
+            facts = dataset_facts(settings["kind"], settings.get("load") or {})
+        except DataError as err:
+            raise ConfigError(f"datasets.{name}.load: {err}") from err
+        if facts.label_counts is not None:
+            unknown = sorted(set(seen) - set(facts.label_counts))
+            if unknown:
+                raise ConfigError(f"{where}.parts: labels {unknown} are not labels of dataset {name!r} (its labels: {sorted(facts.label_counts)})")
+        for number, labels in enumerate(parts, 1):
+            available = expected_part_train(config, name, labels)
+            if available is None:
+                continue
+            if available == 0:
+                raise ConfigError(f"{where}.parts: part {number} (labels {labels}) will have no training points")
+            if number < 3 and k > fraction * available:
+                raise ConfigError(
+                    f"{where}.k: {k} Rosetta points are {k / available:.0%} of the about {available} training points of part "
+                    f"{number} (labels {labels}), above max_rosetta_fraction = {fraction:g}; lower k, enlarge the part or "
+                    f"datasets.{name}, or raise max_rosetta_fraction (up to 1) to allow it explicitly"
+                )
+        hyperparameter(config, name, "rho")

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rvae.convergence import PLATEAU
+from rvae.paper.chains import PLAIN
 from rvae.paper.plan import hyperparameter
-from rvae.seeds import retrain_role, role_seed, sweep_role, template_role
+from rvae.seeds import chain_role, retrain_role, role_seed, sweep_role, template_role
 from rvae.vocabulary import MODEL_HYPERPARAMETER, block_mode
 from rvae.workflow import paths
 
@@ -233,3 +234,29 @@ def training_seeds(config: dict, retraining: str, model_kind: str, block) -> lis
 
 def block_of_seed(config: dict, seed) -> int:
     return block_of(int(seed), config["seed_block"]["size"])
+
+
+# -- chains of labs -----------------------------------------------------------------------------
+def chain_settings(config: dict, dataset: str, with_k: bool = True) -> dict:
+    """A dataset's ``chains`` entry: its three parts (labels) and k (not for Alice's template, which k does not change)."""
+    settings = canonical(config["chains"][dataset])
+    return settings if with_k else {"parts": settings["parts"]}
+
+
+def chain_rho(config: dict, dataset: str, run: str) -> float | None:
+    """An R-VAE run's rho when fixed in config (the sequential experiment's R-VAE); None for a plain
+    VAE (so editing rho reruns no plain run) and when a sweep chooses it (its file is an input)."""
+    return None if run == PLAIN else fixed_hyperparameter(config, dataset, "rvae")
+
+
+def chain_training_params(config: dict, dataset: str, lab: str, run: str | None = None, seed=None) -> dict:
+    """A chain run's training params under its own seed role (``rvae.seeds.chain_role``): Alice's
+    template (``lab`` alice), or seed index ``seed`` of one hop's ``run``. Same budget as every
+    retraining of the dataset; an R-VAE's rho is added by its job (:func:`fixed_hyperparameter`)."""
+    stage = lab if run is None else f"{lab}/{run}"
+    return training_params(config, dataset, seed_of(config, chain_role(dataset, stage, seed)))
+
+
+def chain_rosetta_seed(config: dict, dataset: str, anchors: str, seed=None) -> int:
+    """The clustering seed of R1 (``origin``) or of Bob's export of seed index ``seed`` (``relay``)."""
+    return seed_of(config, chain_role(dataset, anchors, seed))

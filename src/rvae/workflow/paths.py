@@ -70,6 +70,23 @@ ANCHOR_BUDGET_SEEDS = "results/anchor_budget/{dataset}/{method}-k{k}-{variant}.p
 ANCHOR_BUDGET_TABLE = "results/tables/anchor_budget.{ext}"
 FIGURE_FORMATS = ("png", "pdf")
 
+# Chains of labs (rvae.paper.chains): Alice's template on P1, R1, every hop's run per seed, Bob's
+# export per seed, the diagnostics and numbers of every run, and the table built from them.
+CHAIN = "results/chains/{dataset}"
+CHAIN_TEMPLATE = {"model": f"{CHAIN}/alice/template.pt", "embedding": f"{CHAIN}/alice/template.parquet", "history": f"{CHAIN}/alice/template.history.parquet"}
+CHAIN_RUN = {
+    "model": f"{CHAIN}/{{lab}}/{{run}}/seed{{seed}}.pt",
+    "embedding": f"{CHAIN}/{{lab}}/{{run}}/seed{{seed}}.parquet",
+    "history": f"{CHAIN}/{{lab}}/{{run}}/seed{{seed}}.history.parquet",
+}
+CHAIN_ORIGIN = f"{CHAIN}/rosetta/origin.parquet"  # R1: k points of Alice's template on P1
+CHAIN_RELAY = f"{CHAIN}/rosetta/relay/seed{{seed}}.parquet"  # Bob's export: k points of his R-VAE on P2
+CHAIN_CONVERGENCE = f"{CHAIN}/convergence.parquet"
+CHAIN_SEEDS = f"{CHAIN}/arms.parquet"  # every arm's distance and LSD per seed
+CHAIN_TEMPLATE_CHECKPOINT = "results/checkpoints/chains/{dataset}/alice/template.ckpt"
+CHAIN_RUN_CHECKPOINT = "results/checkpoints/chains/{dataset}/{lab}/{run}/seed{seed}.ckpt"
+CHAIN_TABLE = "results/tables/chain.{ext}"
+
 # What the run was (rvae.workflow.results_page): machine, time, budgets, convergence, findings
 RESULTS_PAGE = "results/results.md"
 

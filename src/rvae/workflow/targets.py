@@ -21,9 +21,10 @@ from rvae.paper.plan import (
     sweeps,
     table_retrainings,
 )
+from rvae.paper import chains
 from rvae.vocabulary import EXPERIMENTS, MAIN_MODELS
 from rvae.workflow import paths
-from rvae.workflow.params import block_seeds, budget_input
+from rvae.workflow.params import block_seeds, budget_input, chosen_hyperparameter
 
 
 def files_in(structure) -> list[str]:
@@ -49,7 +50,7 @@ def all_targets(config: dict) -> list[str]:
     page = [paths.RESULTS_PAGE] if table_numbers(config) else []
     return (
         tables + figures + findings_targets(config) + portability_targets(config) + anchor_budget_targets(config)
-        + template_diagnostics(config) + sharing_targets(config) + page
+        + template_diagnostics(config) + sharing_targets(config) + chain_targets(config) + page
     )  # fmt: skip
 
 
@@ -70,9 +71,11 @@ def results_page_inputs(config: dict) -> dict:
         "convergence": {d: [paths.fill(paths.CONVERGENCE, **paths.retraining_values(r)) for r in retrainings if r.dataset == d] for d in datasets},
         "tables": [paths.fill(paths.TABLE, n=n, ext="md") for n in table_numbers(config)]
         + ([paths.fill(paths.PORTABILITY_TABLE, ext="md")] if portability_targets(config) else [])
-        + ([paths.fill(paths.ANCHOR_BUDGET_TABLE, ext="md")] if anchor_budget_targets(config) else []),
+        + ([paths.fill(paths.ANCHOR_BUDGET_TABLE, ext="md")] if anchor_budget_targets(config) else [])
+        + ([paths.fill(paths.CHAIN_TABLE, ext="md")] if chain_targets(config) else []),
         "figures": [paths.fill(paths.FIGURE, name=name, ext="png") for name in figure_names(config)]
-        + ([paths.fill(paths.FIGURE, name="anchor_budget", ext="png")] if anchor_budget_targets(config) else []),
+        + ([paths.fill(paths.FIGURE, name="anchor_budget", ext="png")] if anchor_budget_targets(config) else [])
+        + ([paths.fill(paths.FIGURE, name="chain", ext="png")] if chain_targets(config) else []),
         **({"findings": paths.FINDINGS["parquet"]} if table_numbers(config) else {}),
     }
 
@@ -327,6 +330,15 @@ def convergence_warnings(config: dict) -> list[str]:
                 f"WARNING not converged: {paths.fill(paths.RETRAINING, **paths.retraining_values(r))}: "
                 f"{len(bad)} of {len(frame)} runs (seeds {bad['seed'].tolist()}; collapsed {int(bad['collapsed'].sum())}) ({path})"
             )
+    for dataset in config.get("chains") or {}:
+        path = Path(paths.fill(paths.CHAIN_CONVERGENCE, dataset=dataset))
+        if not path.exists():
+            continue
+        frame = pd.read_parquet(path)
+        bad = frame[~frame["converged"] | frame["collapsed"]]
+        if len(bad):
+            runs = ", ".join(dict.fromkeys(f"{lab}/{run}" for lab, run in zip(bad["lab"], bad["run"])))
+            lines.append(f"WARNING not converged: chain on {dataset}: {len(bad)} of {len(frame)} runs ({runs}; collapsed {int(bad['collapsed'].sum())}) ({path})")
     return lines
 
 
@@ -357,3 +369,65 @@ def anchor_budget_table(config: dict) -> dict:
         "conditions": {d: {k: runs["rvae"].condition for k, runs in by_k.items()} for d, by_k in grid.items()},
         "latent_dims": {d: int(config["datasets"][d]["architecture"]["latent_dim"]) for d in grid},
     }
+
+# -- chains of labs -----------------------------------------------------------------------------
+def chain_targets(config: dict) -> list[str]:
+    """The chain table and figure, whenever the config has ``chains:``."""
+    if not config.get("chains"):
+        return []
+    tables = [paths.fill(paths.CHAIN_TABLE, ext=ext) for ext in paths.TABLE_FORMATS]
+    return tables + [paths.fill(paths.FIGURE, name="chain", ext=ext) for ext in paths.FIGURE_FORMATS]
+
+
+def _chain_run_file(what: str, dataset: str, lab: str, run: str, seed) -> str:
+    return paths.fill(paths.CHAIN_RUN[what], dataset=dataset, lab=lab, run=run, seed=int(seed))
+
+
+def chain_anchor_files(dataset: str, lab: str, run: str, seed) -> list[str]:
+    """The Rosetta files one hop's run receives, in ``rvae.paper.chains.RUNS`` order."""
+    files = {"origin": paths.fill(paths.CHAIN_ORIGIN, dataset=dataset), "relay": paths.fill(paths.CHAIN_RELAY, dataset=dataset, seed=int(seed))}
+    return [files[anchors] for anchors in chains.RUNS[lab][run]]
+
+
+def chain_run_inputs(config: dict, dataset: str, lab: str, run: str, seed) -> dict:
+    """A hop's run: the data, the budget, rho's sweep file for an R-VAE when a sweep chooses it, its anchors."""
+    chosen = {} if run == chains.PLAIN else chosen_hyperparameter(config, "sequential", dataset, "rvae")
+    return {**paths.data_files(dataset), **budget_input(config, dataset), **chosen, "anchors": chain_anchor_files(dataset, lab, run, seed)}
+
+
+def chain_runs(config: dict, dataset: str, what: str) -> dict:
+    """``{"<lab>/<run>": [file per seed]}`` of one kind (``model``, ``embedding``, ``history``)."""
+    return {f"{lab}/{run}": [_chain_run_file(what, dataset, lab, run, s) for s in range(config["n_seeds"])] for lab, run in chains.lab_runs()}
+
+
+def chain_convergence_runs(config: dict, dataset: str) -> list[dict]:
+    """Every run of a chain with its history and embedding: Alice's template, then each hop's seeds."""
+    alice = {"lab": "alice", "run": chains.TEMPLATE, "seed": None}
+    out = [{**alice, "history": paths.fill(paths.CHAIN_TEMPLATE["history"], dataset=dataset), "embedding": paths.fill(paths.CHAIN_TEMPLATE["embedding"], dataset=dataset)}]
+    for lab, run in chains.lab_runs():
+        for s in range(config["n_seeds"]):
+            out.append({"lab": lab, "run": run, "seed": s, **{what: _chain_run_file(what, dataset, lab, run, s) for what in ("history", "embedding")}})
+    return out
+
+
+def chain_convergence_files(config: dict, dataset: str) -> list[str]:
+    """The history and embedding of every run of a chain (what its convergence job reads)."""
+    return [run[what] for run in chain_convergence_runs(config, dataset) for what in ("history", "embedding")]
+
+
+def chain_arm_inputs(config: dict, dataset: str) -> dict:
+    """What one dataset's per-seed arms read: Alice's and the joint template's embeddings, R1, the
+    relay points and every run's embedding per seed, and the runs' convergence file."""
+    return {
+        "alice": paths.fill(paths.CHAIN_TEMPLATE["embedding"], dataset=dataset),
+        "joint": _template(dataset, "joint"),
+        "origin": paths.fill(paths.CHAIN_ORIGIN, dataset=dataset),
+        "relay": [paths.fill(paths.CHAIN_RELAY, dataset=dataset, seed=s) for s in range(config["n_seeds"])],
+        "runs": chain_runs(config, dataset, "embedding"),
+        "convergence": paths.fill(paths.CHAIN_CONVERGENCE, dataset=dataset),
+    }
+
+
+def chain_table_inputs(config: dict) -> dict:
+    """Per chain dataset: its per-seed arms and its prepared points (which labels the data has)."""
+    return {dataset: {"arms": paths.fill(paths.CHAIN_SEEDS, dataset=dataset), "points": paths.fill(paths.DATA_POINTS, dataset=dataset)} for dataset in config.get("chains") or {}}

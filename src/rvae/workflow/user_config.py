@@ -149,6 +149,8 @@ def _dataset_line(name: str, settings: dict, config: dict) -> str:
     if "export" in settings:
         uses.append(f"export k={settings['export']['k']} {settings['export']['method']}")
     uses += [f"shared run {run}" for run, spec in (config.get("shared") or {}).items() if spec["dataset"] == name]
+    if name in (config.get("chains") or {}):
+        uses.append(f"chain k={config['chains'][name]['k']}")
     unused = "only in the datasets figure" if config["tables"] else "unused, nothing built"
     return (
         f"dataset {name}: {settings['kind']} ({source}), {arch['family']} latent {arch['latent_dim']}, "
@@ -179,6 +181,9 @@ def describe(config: dict, sources: Sequence[Path | str]) -> list[str]:
                 lines.append(f"  warning: tables.anchor_budget.{dataset}: no k at or below the latent size {latent}; the curve will not show where the maps start to work")
     for run, spec in (config.get("shared") or {}).items():
         lines.append(f"  shared run {run}: R-VAE on {spec['dataset']} anchored on {spec['rosetta']}")
+    for dataset, chain in (config.get("chains") or {}).items():
+        parts = " / ".join(",".join(str(label) for label in part) for part in chain["parts"])
+        lines.append(f"  chain on {dataset}: labels {parts} (Alice / Bob / Carol), k={chain['k']}")
     if len(lines) == 1 + len(config["datasets"]):
-        lines.append("  no tables, exports or shared runs: nothing to build")
+        lines.append("  no tables, exports, shared runs or chains: nothing to build")
     return lines
