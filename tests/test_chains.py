@@ -280,7 +280,12 @@ def test_the_beyond_config_plans_every_chain_job(tmp_path):
 
     out = snakemake(tmp_path, "-n", "--cores", "2", "results/tables/chain.csv", "results/figures/chain.png", config=ROOT / "config" / "beyond.yaml").stdout
     jobs = planned_jobs(out)
+    from rvae.workflow.config_checks import validate_config
+    from rvae.workflow.user_config import apply_extends
+
     config = yaml.safe_load((ROOT / "config" / "beyond.yaml").read_text())
+    apply_extends(config, [ROOT / "config" / "beyond.yaml"])
+    validate_config(config)
     datasets, seeds = len(config["chains"]), config["n_seeds"]
     assert jobs["chain_template"] == jobs["chain_rosetta"] == jobs["chain_convergence"] == jobs["chain_arms"] == datasets
     assert jobs["chain_train"] == datasets * seeds * len(chains.lab_runs()) and jobs["chain_export"] == datasets * seeds
