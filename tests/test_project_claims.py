@@ -77,3 +77,39 @@ def test_under_the_null_the_best_of_several_maps_does_not_make_the_rvae_look_wor
         claims = pc.anchor_budget_claims({"toy": {8: _frame(values, seeds=10)}}, n_resamples=200, root=trial)
         verdicts.append(claims["verdict"].iloc[0])
     assert verdicts.count(OPPOSITE) / len(verdicts) <= 0.05, verdicts.count(OPPOSITE)
+
+
+def _chain_frame(distances: dict, converged=True, seeds=6) -> pd.DataFrame:
+    rows = [{"dataset": "toy", "hop": hop, "arm": arm, "seed": s, "distance": d[s], "lsd": 0.1, "n_heldout": 50,
+             "converged": converged, "collapsed": 0, "not_converged": ""}
+            for (hop, arm), d in distances.items() for s in range(seeds)]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_chain_claims_drift_and_relay_against_the_posthoc_chain():
+    from rvae.paper import chains
+
+    rng = np.random.default_rng(3)
+    base = rng.uniform(0.1, 0.2, 6)
+    distances = {(1, "rvae"): base, (1, "posthoc"): base + 0.3, (2, "relay"): base + 0.1 + rng.uniform(0, 0.01, 6),
+                 (2, "relay+origin"): base + 0.05, (2, "origin"): base, (2, "baseline"): base + 0.5, (2, "posthoc"): base + 1.0}  # fmt: skip
+    claims = pc.chain_claims({"toy": _chain_frame(distances)}).set_index("claim_id")
+    assert len(claims) == len(chains.PARENT) + 2 and set(claims["kind"]) == {"project"}
+    # relay drifts from Bob's R-VAE by ~0.1 on every seed: a paired bootstrap sees it
+    drift = claims.loc["chain/toy/drift/relay"]
+    assert drift["verdict"] == REPRODUCED and drift["our_difference"] < 0
+    assert claims.loc["chain/toy/relay<posthoc", "verdict"] == REPRODUCED
+    assert claims.loc["chain/toy/relay+origin<posthoc", "verdict"] == REPRODUCED
+    unconverged = pc.chain_claims({"toy": _chain_frame(distances, converged=False)})
+    assert set(unconverged["verdict"]) == {NOT_COMPARABLE}
+
+
+def test_chain_claims_pair_the_seeds():
+    """Carol's seed s is built on Bob's seed s: a constant per-seed drift under large seed-to-seed
+    spread is found only because both arms are resampled with the same seeds."""
+    spread = np.array([0.1, 1.0, 3.0, 0.5, 2.0, 5.0])
+    distances = {(1, "rvae"): spread, (1, "posthoc"): spread, (2, "relay"): spread + 0.05, (2, "relay+origin"): spread,
+                 (2, "origin"): spread, (2, "baseline"): spread, (2, "posthoc"): spread}  # fmt: skip
+    claims = pc.chain_claims({"toy": _chain_frame(distances)}).set_index("claim_id")
+    row = claims.loc["chain/toy/drift/relay"]
+    assert row["verdict"] == REPRODUCED and row["difference_high"] < 0, row[["difference_low", "difference_high"]]

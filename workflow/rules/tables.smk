@@ -58,6 +58,7 @@ rule findings:
             if targets.anchor_budget_targets(config)
             else None
         ),
+        chains=lambda w: targets.chain_claim_files(config),
     script:
         "../scripts/findings.py"
 

@@ -1,12 +1,12 @@
 """Score the paper's claims on the tables this config builds, and this project's own claims where
-the config builds the anchor budget: the findings scorecard (rvae.paper.findings)."""
+the config builds the anchor budget or chains: the findings scorecard (rvae.paper.findings)."""
 
 import logging
 
 import pandas as pd
 
 from rvae.paper.findings import OUTPUTS, build_findings
-from rvae.paper.project_claims import anchor_budget_claims
+from rvae.paper.project_claims import anchor_budget_claims, chain_claims
 from rvae.paper.plan import TABLE_NUMBERS
 from rvae.paper.report import summary_text
 from rvae.workflow.paths import metric_file_of
@@ -15,7 +15,7 @@ from rvae.workflow.script import start
 sm = snakemake  # noqa: F821
 start(sm)
 tables = dict(zip(sm.params.numbers, sm.input.tables))
-project = None
+project = []
 if sm.params.anchor_budget:
     files = sm.params.anchor_budget
     per_seed = {d: {int(k): pd.read_parquet(path) for k, path in by_k.items()} for d, by_k in files["per_seed"].items()}
@@ -23,7 +23,9 @@ if sm.params.anchor_budget:
         d: {int(k): {kind: pd.read_parquet(path) for kind, path in runs.items()} for k, runs in by_k.items()}
         for d, by_k in files["convergence"].items()
     }
-    project = anchor_budget_claims(per_seed, convergence)
+    project.append(anchor_budget_claims(per_seed, convergence))
+if sm.params.chains:
+    project.append(chain_claims({dataset: pd.read_parquet(path) for dataset, path in sm.params.chains.items()}))
 outputs = {name: sm.output[name] for name in OUTPUTS}
-findings = build_findings(tables, metric_file_of, outputs, claims=sm.input.claims, project=project)
+findings = build_findings(tables, metric_file_of, outputs, claims=sm.input.claims, project=pd.concat(project, ignore_index=True) if project else None)
 logging.info(summary_text(findings, [n for n in TABLE_NUMBERS if n not in tables]))

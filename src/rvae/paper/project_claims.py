@@ -11,6 +11,12 @@ R-VAE's seeds from one stream, the plain VAE's from another that all its maps sh
 verdict rules, aggregated as the text claims' are. Choosing the best map first and testing against
 it alone would favour the map (a minimum of several noisy medians). ``relative`` is left out: its
 distance is between k-dimensional cosine vectors, not to Alice's coordinates.
+
+In a chain of labs (spec, "Chains"): does the shared space drift as it is handed on (each hop-2
+arm farther from Alice's coordinates than the hop-1 model it was built from), and does anchoring
+during training drift less than composing maps afterwards (``relay`` against ``posthoc`` at hop 2)?
+Both sides of these come from the same seeds (Carol's seed s is built on Bob's seed s), so the
+seeds are resampled jointly: one stream for both arms.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import pandas as pd
 
 from rvae.alignment import MAP_KINDS
 from rvae.metrics import median_iqr
+from rvae.paper import chains
 from rvae.paper.anchor_budget import PARTITIONS, arm_label
 from rvae.paper.cells import REST_D1
 from rvae.paper.claims import CLAIM_COLUMNS
@@ -119,4 +126,43 @@ def anchor_budget_claims(per_seed: dict, convergence: dict | None = None, n_resa
                 else:
                     ours.update(verdict=NOT_COMPARABLE, reason="a run behind it is not converged")
                 rows.append({**claim, **ours})
+    return pd.DataFrame(rows, columns=CLAIM_COLUMNS + OUR_COLUMNS)
+
+
+def _chain_distances(frame: pd.DataFrame, hop: int, arm: str) -> tuple[np.ndarray, bool]:
+    rows = frame[(frame["hop"] == hop) & (frame["arm"] == arm)].sort_values("seed")
+    return rows["distance"].to_numpy(dtype=np.float64), bool(rows["converged"].astype(bool).all())
+
+
+def chain_claims(per_seed: dict, n_resamples: int = N_RESAMPLES, root: int = ROOT_SEED) -> pd.DataFrame:
+    """Per dataset: the drift of each hop-2 arm from its hop-1 parent, and ``relay`` (and
+    ``relay+origin``) against the post-hoc chain at hop 2. ``per_seed[dataset]``:
+    ``rvae.paper.chains.chain_per_seed`` frames (distance and convergence per arm and seed)."""
+    rows = []
+    for dataset, frame in per_seed.items():
+        comparisons = [
+            (f"drift/{arm}", (1, parent), (2, arm),
+             f"Handed on to Carol, the space drifts: hop-2 '{arm}' is farther from Alice's coordinates than hop-1 '{parent}'.")
+            for (hop, arm), (_, parent) in chains.PARENT.items()
+        ] + [
+            (f"{arm}<posthoc", (2, arm), (2, "posthoc"),
+             f"Anchoring during training drifts less than composing maps: hop-2 '{arm}' is nearer Alice's coordinates than the post-hoc chain.")
+            for arm in ("relay", "relay+origin")
+        ]  # fmt: skip
+        for name, (hop_a, arm_a), (hop_b, arm_b), quote in comparisons:
+            a, a_converged = _chain_distances(frame, hop_a, arm_a)
+            b, b_converged = _chain_distances(frame, hop_b, arm_b)
+            claim = _claim(f"chain/{dataset}/{name}", "chain", dataset, "P1 held out", "", f"hop {hop_a} {arm_a}", f"hop {hop_b} {arm_b}", "distance to Alice", quote)
+            ours = {c: np.nan for c in OUR_COLUMNS} | {"estimator": "", "members_run": "", "member_verdicts": ""}
+            if not len(a) or len(a) != len(b) or not (np.isfinite(a).all() and np.isfinite(b).all()):
+                ours.update(verdict=NOT_COMPARABLE, reason="an arm's distance is missing or not finite")
+                rows.append({**claim, **ours})
+                continue
+            key = bootstrap_role("distance", "chain", dataset, name)  # one stream: the seeds are paired
+            ours.update(ordering(a, b, key, key, LEVEL, n_resamples, root))
+            if a_converged and b_converged:
+                ours.update(verdict=ordering_verdict("<", ours["our_difference"], ours["difference_low"], ours["difference_high"]), reason="")
+            else:
+                ours.update(verdict=NOT_COMPARABLE, reason="a run behind it is not converged")
+            rows.append({**claim, **ours})
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS + OUR_COLUMNS)

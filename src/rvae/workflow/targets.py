@@ -94,8 +94,8 @@ def shared_inputs(config: dict, name: str) -> dict:
 
 def findings_targets(config: dict) -> list[str]:
     """The scorecard and its figure, whenever the config builds any table (the paper's, or the
-    anchor budget, whose comparisons are this project's own claims)."""
-    if not table_numbers(config) and not anchor_budget_targets(config):
+    anchor budget's and the chains', whose comparisons are this project's own claims)."""
+    if not table_numbers(config) and not anchor_budget_targets(config) and not chain_targets(config):
         return []
     figure = [paths.fill(paths.FIGURE, name="findings", ext=ext) for ext in paths.FIGURE_FORMATS]
     return list(paths.FINDINGS.values()) + figure
@@ -113,7 +113,14 @@ def findings_inputs(config: dict) -> dict:
     if anchor_budget_targets(config):  # this project's own claims
         budget = anchor_budget_table(config)
         inputs["anchor_budget"] = files_in(budget["per_seed"]) + files_in(budget["convergence"])
+    if chain_targets(config):
+        inputs["chains"] = list(chain_claim_files(config).values())
     return inputs
+
+
+def chain_claim_files(config: dict) -> dict:
+    """``{dataset: per-seed arms}`` of every chain: what this project's chain claims read."""
+    return {dataset: paths.fill(paths.CHAIN_SEEDS, dataset=dataset) for dataset in config.get("chains") or {}}
 
 
 def portability_targets(config: dict) -> list[str]:
