@@ -270,3 +270,15 @@ def test_the_summary_warns_of_an_anchor_budget_grid_above_the_latent_size():
     assert any("warning: tables.anchor_budget.g: no k at or below the latent size 2" in line for line in lines)
     config["tables"]["anchor_budget"]["g"] = [2, 8]
     assert not any("warning" in line for line in describe(config, ["my.yaml"]))
+
+
+def test_the_summary_warns_of_a_chain_whose_k_leaves_the_maps_under_determined():
+    from rvae.workflow.config_checks import validate_config
+    from rvae.workflow.user_config import describe
+
+    config = {"datasets": {"g": {"kind": "gaussians", "architecture": {"family": "mlp", "latent_dim": 2}, "training": {"steps": 10}}},
+              "chains": {"g": {"parts": [[0, 1, 2], [3, 4, 5], [6, 7]], "k": 2}}}  # fmt: skip
+    validate_config(config)
+    assert any("warning: chains.g.k: 2 pairs at or below the latent size 2" in line for line in describe(config, ["my.yaml"]))
+    config["chains"]["g"]["k"] = 8
+    assert not any("warning" in line for line in describe(config, ["my.yaml"]))

@@ -22,8 +22,9 @@ rule chain_template:
         mem_mb=4000,
         runtime=120,
     params:
-        # her parts only: k changes R1, not her template
-        chain=lambda w: job_params.chain_settings(config, w.dataset, with_k=False),
+        # her part only: k and the other parts change R1 and the hops, not her template
+        labels=lambda w: job_params.chain_part(config, w.dataset, "alice"),
+        chain=None,
         lab="alice",
         run=None,
         training=lambda w: job_params.chain_training_params(config, w.dataset, "alice"),
@@ -47,8 +48,10 @@ rule chain_rosetta:
     conda:
         "../../envs/rvae.yaml"
     params:
-        chain=lambda w: job_params.chain_settings(config, w.dataset),
-        part=0,
+        labels=lambda w: job_params.chain_part(
+            config, w.dataset, chains.EXPORTS["origin"][0]
+        ),
+        k=lambda w: config["chains"][w.dataset]["k"],
         seed=lambda w: job_params.chain_rosetta_seed(config, w.dataset, "origin"),
         max_fraction=config["max_rosetta_fraction"],
     script:
@@ -58,8 +61,14 @@ rule chain_rosetta:
 rule chain_export:
     input:
         unpack(dataset_data),
-        model=paths.fill(paths.CHAIN_RUN["model"], lab="bob", run="rvae"),
-        embedding=paths.fill(paths.CHAIN_RUN["embedding"], lab="bob", run="rvae"),
+        model=paths.fill(
+            paths.CHAIN_RUN["model"],
+            **dict(zip(("lab", "run"), chains.EXPORTS["relay"])),
+        ),
+        embedding=paths.fill(
+            paths.CHAIN_RUN["embedding"],
+            **dict(zip(("lab", "run"), chains.EXPORTS["relay"])),
+        ),
     output:
         paths.CHAIN_RELAY,
     log:
@@ -67,8 +76,10 @@ rule chain_export:
     conda:
         "../../envs/rvae.yaml"
     params:
-        chain=lambda w: job_params.chain_settings(config, w.dataset),
-        part=1,
+        labels=lambda w: job_params.chain_part(
+            config, w.dataset, chains.EXPORTS["relay"][0]
+        ),
+        k=lambda w: config["chains"][w.dataset]["k"],
         seed=lambda w: job_params.chain_rosetta_seed(config, w.dataset, "relay", w.seed),
         max_fraction=config["max_rosetta_fraction"],
     script:
@@ -94,6 +105,7 @@ rule chain_train:
         mem_mb=4000,
         runtime=120,
     params:
+        labels=lambda w: job_params.chain_part(config, w.dataset, w.lab),
         chain=lambda w: job_params.chain_settings(config, w.dataset),
         lab=lambda w: w.lab,
         run=lambda w: w.run,

@@ -14,10 +14,9 @@ sm = snakemake  # noqa: F821
 start(sm)
 p = sm.params
 dataset = sm.wildcards.dataset
-labels = p.chain["parts"][p.part]
 points = select_part_rosetta(
     load_prepared(Path(sm.input.x).parent), load_model(sm.input.model), read_embedding(sm.input.embedding),
-    labels, p.chain["k"], p.seed, dataset, p.max_fraction, f"chains.{dataset}.k",
+    p.labels, p.k, p.seed, dataset, p.max_fraction, f"chains.{dataset}.k",
 )  # fmt: skip
 save_rosetta_points(points, sm.output[0])
-logging.info(f"{len(points)} Rosetta points by k-means from part {p.part + 1} (labels {labels}): {points.point_ids.tolist()}")
+logging.info(f"{len(points)} Rosetta points by k-means from the part with labels {p.labels}: {points.point_ids.tolist()}")

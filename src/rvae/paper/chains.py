@@ -37,8 +37,9 @@ log = logging.getLogger(__name__)
 LABS = ("alice", "bob", "carol")  # the lab of part P1, P2, P3
 TEMPLATE = "template"  # Alice's one model (a plain VAE on P1)
 PLAIN = "vae"  # a lab's plain VAE: trained on its part plus the anchor inputs, aligned afterwards
-# The anchor sets: Alice's R1 (``origin``) and Bob's export from his R-VAE (``relay``, one per seed).
-ANCHOR_SETS = ("origin", "relay")
+# The anchor sets and the (lab, run) whose latents each is chosen from: Alice's R1 (``origin``)
+# and Bob's export from his R-VAE (``relay``, one per seed).
+EXPORTS = {"origin": ("alice", TEMPLATE), "relay": ("bob", "rvae")}
 # Each hop's runs and the anchor sets each receives (an R-VAE's Rosetta term; a plain VAE gets
 # the inputs appended once, as the paper's VAE does, and is aligned on these pairs afterwards).
 RUNS = {
@@ -62,7 +63,8 @@ ARM_NOTES = {
     "rvae": "Bob's R-VAE on P2 anchored on R1, as trained",
     "posthoc": (
         "plain VAEs aligned afterwards: hop 1, Bob's VAE mapped on R1's pairs to Alice; hop 2, Carol's VAE "
-        "mapped on the relay inputs to Bob's VAE's aligned coordinates there (a chain of maps)"
+        "mapped on the relay inputs to Bob's VAE's aligned coordinates there (a chain of maps; the relay inputs "
+        "are the ones Bob's R-VAE chose, so this chain shares its anchor inputs with the anchored one)"
     ),
     "relay": "Carol's R-VAE on P3 anchored on Bob's relay points (k from his R-VAE), as trained",
     "relay+origin": "Carol's R-VAE anchored on R1 and Bob's relay points together, as trained",
@@ -365,9 +367,12 @@ def chain_markdown(table: pd.DataFrame) -> str:
         "Each dataset is split by label into P1 (Alice), P2 (Bob), P3 (Carol). distance: mean squared distance",
         "to Alice's template latents on every P1 point but R1's inputs, divided by their total variance (0 best,",
         "1 no better than her mean). LSD: the paper's latent space distortion against the joint template on all",
-        "points (an affine map fitted on every point, so post-hoc maps do not change it). Each cell: median (IQR)",
-        "over seeds. Post-hoc maps are affine (ridge chosen by leave-one-out), fitted after standard scaling on",
-        "the anchor pairs only.",
+        "points, as the paper defines it (not normalised by a reference cell): an affine map fitted on every",
+        "point, so a full-rank post-hoc map does not change it (one fitted on k pairs at or below the latent",
+        "size is rank-deficient and does). Each cell: median (IQR) over Bob's and Carol's seeds (Alice's",
+        "template and R1 are one run, shared by every seed); n/a: a seed not scored (Alice's held-out latents",
+        "without spread). Post-hoc maps are affine (ridge chosen by leave-one-out), fitted after standard",
+        "scaling on the anchor pairs only.",
         "",
         "Arms:",
         "",
@@ -410,7 +415,7 @@ def figure_chain(table: pd.DataFrame, path_png, path_pdf) -> None:
                     path.insert(0, PARENT[path[0]])
                 path.insert(0, (0, "alice"))
                 shown = [key for key in path if key in cells.index]
-                x = [key[0] + 0.04 * (list(ARMS).index((hop, arm)) - 5) for key in shown]
+                x = [key[0] + 0.04 * (list(ARMS).index((hop, arm)) - len(ARMS) // 2) for key in shown]
                 y = [cells.loc[key, "median"] for key in shown]
                 err = np.array([[cells.loc[key, "median"] - cells.loc[key, "q25"], cells.loc[key, "q75"] - cells.loc[key, "median"]] for key in shown]).T
                 ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=arm, color=colours[arm])
@@ -424,6 +429,6 @@ def figure_chain(table: pd.DataFrame, path_png, path_pdf) -> None:
                 ax.set_ylabel("distance (0 best; symlog)" if metric == "distance" else "LSD (0 best)", fontsize=8)
             if row == 0 and col == len(datasets) - 1:
                 ax.legend(fontsize=7, title="hop-2 arm (line: its chain)", title_fontsize=7)
-    fig.suptitle("Chains: each hop's latents against Alice's coordinates\n(median over seeds; bars: 25th to 75th percentile)", fontsize=9)
+    fig.suptitle("Chains: each hop's distance to Alice's coordinates (top) and LSD to the joint template (bottom)\n(median over seeds; bars: 25th to 75th percentile)", fontsize=9)
     fig.tight_layout()
     save_figure(fig, path_png, path_pdf)

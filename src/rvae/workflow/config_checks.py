@@ -272,7 +272,7 @@ def check_chains(config: dict) -> None:
     ``max_rosetta_fraction`` of their training split. Where the loader knows labels and sizes
     without loading, here; otherwise the chain jobs refuse with the same keys."""
     datasets = config["datasets"]
-    fraction = config.get("max_rosetta_fraction", 0.25)
+    fraction = config["max_rosetta_fraction"]
     for name, chain in (config.get("chains") or {}).items():
         where = f"chains.{name}"
         if name not in datasets:

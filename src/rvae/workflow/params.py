@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rvae.convergence import PLATEAU
-from rvae.paper.chains import PLAIN
+from rvae.paper.chains import HOP_OF_LAB, PLAIN
 from rvae.paper.plan import hyperparameter
 from rvae.seeds import chain_role, retrain_role, role_seed, sweep_role, template_role
 from rvae.vocabulary import MODEL_HYPERPARAMETER, block_mode
@@ -237,10 +237,15 @@ def block_of_seed(config: dict, seed) -> int:
 
 
 # -- chains of labs -----------------------------------------------------------------------------
-def chain_settings(config: dict, dataset: str, with_k: bool = True) -> dict:
-    """A dataset's ``chains`` entry: its three parts (labels) and k (not for Alice's template, which k does not change)."""
-    settings = canonical(config["chains"][dataset])
-    return settings if with_k else {"parts": settings["parts"]}
+def chain_settings(config: dict, dataset: str) -> dict:
+    """A dataset's ``chains`` entry: its three parts (labels) and k."""
+    return canonical(config["chains"][dataset])
+
+
+def chain_part(config: dict, dataset: str, lab: str) -> list:
+    """The labels of one lab's part, all a job that reads only that part needs: editing another
+    part, or k for Alice's template, reruns nothing of it."""
+    return canonical(config["chains"][dataset]["parts"][HOP_OF_LAB[lab]])
 
 
 def chain_rho(config: dict, dataset: str, run: str) -> float | None:

@@ -179,6 +179,13 @@ def describe(config: dict, sources: Sequence[Path | str]) -> list[str]:
             latent = config["datasets"][dataset]["architecture"]["latent_dim"]
             if min(ks if isinstance(ks, list) else [ks]) > latent:
                 lines.append(f"  warning: tables.anchor_budget.{dataset}: no k at or below the latent size {latent}; the curve will not show where the maps start to work")
+    for dataset, chain in (config.get("chains") or {}).items():
+        latent = config["datasets"][dataset]["architecture"]["latent_dim"]
+        if chain["k"] <= latent:
+            lines.append(
+                f"  warning: chains.{dataset}.k: {chain['k']} pairs at or below the latent size {latent} leave the post-hoc maps "
+                "under-determined, so the chain compares k with the latent size rather than anchoring with aligning"
+            )
     for run, spec in (config.get("shared") or {}).items():
         lines.append(f"  shared run {run}: R-VAE on {spec['dataset']} anchored on {spec['rosetta']}")
     for dataset, chain in (config.get("chains") or {}).items():
