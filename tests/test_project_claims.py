@@ -96,10 +96,10 @@ def test_chain_claims_drift_and_relay_against_the_posthoc_chain():
     claims = pc.chain_claims({"toy": _chain_frame(distances)}).set_index("claim_id")
     assert len(claims) == len(chains.PARENT) + 2 and set(claims["kind"]) == {"project"}
     # relay drifts from Bob's R-VAE by ~0.1 on every seed: a paired bootstrap sees it
-    drift = claims.loc["chain/toy/drift/relay"]
+    drift = claims.loc["chains/toy/drift/relay"]
     assert drift["verdict"] == REPRODUCED and drift["our_difference"] < 0
-    assert claims.loc["chain/toy/relay<posthoc", "verdict"] == REPRODUCED
-    assert claims.loc["chain/toy/relay+origin<posthoc", "verdict"] == REPRODUCED
+    assert claims.loc["chains/toy/relay<posthoc", "verdict"] == REPRODUCED
+    assert claims.loc["chains/toy/relay+origin<posthoc", "verdict"] == REPRODUCED
     unconverged = pc.chain_claims({"toy": _chain_frame(distances, converged=False)})
     assert set(unconverged["verdict"]) == {NOT_COMPARABLE}
 
@@ -111,5 +111,5 @@ def test_chain_claims_pair_the_seeds():
     distances = {(1, "rvae"): spread, (1, "posthoc"): spread, (2, "relay"): spread + 0.05, (2, "relay+origin"): spread,
                  (2, "origin"): spread, (2, "baseline"): spread, (2, "posthoc"): spread}  # fmt: skip
     claims = pc.chain_claims({"toy": _chain_frame(distances)}).set_index("claim_id")
-    row = claims.loc["chain/toy/drift/relay"]
+    row = claims.loc["chains/toy/drift/relay"]
     assert row["verdict"] == REPRODUCED and row["difference_high"] < 0, row[["difference_low", "difference_high"]]

@@ -152,7 +152,7 @@ def chain_claims(per_seed: dict, n_resamples: int = N_RESAMPLES, root: int = ROO
         for name, (hop_a, arm_a), (hop_b, arm_b), quote in comparisons:
             a, a_converged = _chain_distances(frame, hop_a, arm_a)
             b, b_converged = _chain_distances(frame, hop_b, arm_b)
-            claim = _claim(f"chain/{dataset}/{name}", "chain", dataset, "P1 held out", "", f"hop {hop_a} {arm_a}", f"hop {hop_b} {arm_b}", "distance to Alice", quote)
+            claim = _claim(f"chains/{dataset}/{name}", "chain", dataset, "P1 held out", "", f"hop {hop_a} {arm_a}", f"hop {hop_b} {arm_b}", "distance to Alice", quote)
             ours = {c: np.nan for c in OUR_COLUMNS} | {"estimator": "", "members_run": "", "member_verdicts": ""}
             if not len(a) or len(a) != len(b) or not (np.isfinite(a).all() and np.isfinite(b).all()):
                 ours.update(verdict=NOT_COMPARABLE, reason="an arm's distance is missing or not finite")
