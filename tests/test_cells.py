@@ -73,29 +73,14 @@ def test_table1_rows_the_plan_writes_are_the_rows_the_claims_read_back():
 
 
 # -- One home ---------------------------------------------------------------------------------
-def _literals(path: Path):
-    """String constants of a Python file that are not docstrings, f-strings joined."""
-    tree = ast.parse(path.read_text())
-    docstrings = {
-        id(node.body[0].value)
-        for node in ast.walk(tree)
-        if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
-        and node.body
-        and isinstance(node.body[0], ast.Expr)
-        and isinstance(node.body[0].value, ast.Constant)
-    }
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
-            yield node.value
-        elif isinstance(node, ast.JoinedStr):
-            yield "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+from conftest import string_literals  # noqa: E402
 
 
 def point_set_spellings(source_path: Path) -> list[str]:
     """The literals of a file that spell a part of D1's name or label, or a regex of a label."""
     names = set(D1_PARTS) | {CELL_POINT_LABELS[p] for p in D1_PARTS}
     labels = [CELL_POINT_LABELS[p] for p in D1_PARTS] + ["rest of D1)", "RV\\("]
-    return [s for s in _literals(source_path) if s in names or any(label in s for label in labels)]
+    return [s for s in string_literals(source_path) if s in names or any(label in s for label in labels)]
 
 
 def test_the_point_sets_are_spelled_only_in_rvae_paper_cells():
@@ -104,7 +89,7 @@ def test_the_point_sets_are_spelled_only_in_rvae_paper_cells():
     assert {p: s for p, s in offenders.items() if s} == {}, "define point sets and their labels in rvae/paper/cells.py"
     assert sorted(point_set_spellings(home)) == ["R1", "RV(R1)", "RV(rest of D1)", "rest_D1"]
     # and only the home and the metric files (which write the flag and fit held-out LSD on it) read the Rosetta flag
-    readers = {p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py") if "is_rosetta" in set(_literals(p))}
+    readers = {p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py") if "is_rosetta" in set(string_literals(p))}
     assert readers == {"paper/cells.py", "paper/evaluation.py", "embeddings.py"}
 
 

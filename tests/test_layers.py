@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import string_literals  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "rvae"
 SCHEMA = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
@@ -105,31 +107,13 @@ def test_the_vocabulary_is_the_schemas_enums():
     assert set(v.MODEL_HYPERPARAMETER.values()) == set(v.HYPERPARAMETERS)
 
 
-def _string_literals(path: Path):
-    """String constants of a Python file that are not docstrings."""
-    tree = ast.parse(path.read_text())
-    docstrings = {
-        id(node.body[0].value)
-        for node in ast.walk(tree)
-        if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
-        and node.body
-        and isinstance(node.body[0], ast.Expr)
-        and isinstance(node.body[0].value, ast.Constant)
-    }
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
-            yield node.value
-        elif isinstance(node, ast.JoinedStr):
-            yield "".join(v.value for v in node.values if isinstance(v, ast.Constant))
-
-
 def test_no_results_path_is_spelled_outside_the_registry():
     registry = PACKAGE / "workflow" / "paths.py"
     offenders = []
     python = [*PACKAGE.rglob("*.py"), *(ROOT / "workflow" / "scripts").glob("*.py")]
     for path in python:
         if path != registry:
-            offenders += [f"{path}: {s!r}" for s in _string_literals(path) if "results/" in s]
+            offenders += [f"{path}: {s!r}" for s in string_literals(path) if "results/" in s]
     for path in [ROOT / "Snakefile", *(ROOT / "workflow" / "rules").glob("*.smk")]:
         for number, line in enumerate(path.read_text().splitlines(), 1):
             code = line.split("#", 1)[0]

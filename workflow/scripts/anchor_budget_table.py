@@ -4,9 +4,8 @@ import logging
 
 import pandas as pd
 
-from rvae.atomic import atomic_path
 from rvae.paper.anchor_budget import markdown, summarise
-from rvae.workflow.script import start
+from rvae.workflow.script import start, write_table
 
 sm = snakemake  # noqa: F821
 start(sm)
@@ -18,11 +17,5 @@ convergence = {
 }
 conditions = {d: {int(k): c for k, c in by_k.items()} for d, by_k in files["conditions"].items()}
 table = summarise(per_seed, conditions, files["latent_dims"], convergence)
-for path, write in (
-    (sm.output.csv, lambda p: table.to_csv(p, index=False)),
-    (sm.output.parquet, lambda p: table.to_parquet(p, index=False)),
-    (sm.output.md, lambda p: p.write_text(markdown(table))),
-):
-    with atomic_path(path) as tmp:
-        write(tmp)
+write_table(table, sm.output, markdown(table))
 logging.info(table[["dataset", "partition", "k", "arm", "median", "iqr"]].to_string())

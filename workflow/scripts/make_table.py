@@ -4,12 +4,11 @@ import logging
 
 import pandas as pd
 
-from rvae.atomic import atomic_path
 from rvae.paper.plan import table_cells, table_retrainings
 from rvae.paper.tables import TITLES, markdown, summarise
 from rvae.workflow.paths import metric_file
 from rvae.workflow.targets import table_convergence
-from rvae.workflow.script import start
+from rvae.workflow.script import start, write_table
 
 sm = snakemake  # noqa: F821
 start(sm)
@@ -19,11 +18,5 @@ convergence = {r: pd.read_parquet(path) for r, path in table_convergence({"table
 table = summarise(table_cells(number, sm.params.tables), frames, sm.params.estimator, pd.read_csv(sm.input.paper), convergence)
 for note in dict.fromkeys(n for n in table["note"] if "not converged" in n):
     logging.warning(f"table {number}: {note}")
-for path, write in (
-    (sm.output.csv, lambda p: table.to_csv(p, index=False)),
-    (sm.output.parquet, lambda p: table.to_parquet(p, index=False)),
-    (sm.output.md, lambda p: p.write_text(markdown(table, TITLES[number], sm.params.estimator))),
-):
-    with atomic_path(path) as tmp:
-        write(tmp)
+write_table(table, sm.output, markdown(table, TITLES[number], sm.params.estimator))
 logging.info(table[["row", "column", "median", "iqr", "paper_median"]].to_string())

@@ -4,20 +4,13 @@ import logging
 
 import pandas as pd
 
-from rvae.atomic import atomic_path
 from rvae.paper.portability import portability_markdown, summarise_portability
-from rvae.workflow.script import start
+from rvae.workflow.script import start, write_table
 
 sm = snakemake  # noqa: F821
 start(sm)
 per_seed = {dataset: pd.read_parquet(path) for dataset, path in sm.params.files.items()}
 convergence = {dataset: {kind: pd.read_parquet(path) for kind, path in files.items()} for dataset, files in sm.params.convergence.items()}
 table = summarise_portability(per_seed, sm.params.conditions, convergence)
-for path, write in (
-    (sm.output.csv, lambda p: table.to_csv(p, index=False)),
-    (sm.output.parquet, lambda p: table.to_parquet(p, index=False)),
-    (sm.output.md, lambda p: p.write_text(portability_markdown(table))),
-):
-    with atomic_path(path) as tmp:
-        write(tmp)
+write_table(table, sm.output, portability_markdown(table))
 logging.info(table[["dataset", "reference", "partition", "arm", "metric", "raw_median", "median"]].to_string())

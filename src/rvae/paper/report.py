@@ -53,6 +53,20 @@ def _md_cell(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def _md_table(header: list[str], rows: list[list]) -> list[str]:
+    """A Markdown table's lines; each cell through ``_md_cell``."""
+    return ["| " + " | ".join(header) + " |", "|---" * len(header) + "|", *("| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows)]
+
+
+def _ours(r) -> list[str]:
+    """Our a, b and a - b, each with its interval, as the scorecard prints them."""
+    return [
+        _with_interval(r["our_a_median"], r["our_a_low"], r["our_a_high"]),
+        _with_interval(r["our_b_median"], r["our_b_low"], r["our_b_high"]),
+        _with_interval(r["our_difference"], r["difference_low"], r["difference_high"]),
+    ]
+
+
 def findings_markdown(findings: pd.DataFrame, missing_tables: list[int]) -> str:
     """Counts first, then the claims grouped by table, then the text's claims."""
     counts = summary_counts(findings)
@@ -91,9 +105,7 @@ def findings_markdown(findings: pd.DataFrame, missing_tables: list[int]) -> str:
             cells = [
                 r["claim_id"], r["dataset"] or "unstated", r["partition"], r["metric"].upper(), r["k"] or "unstated",
                 f"{r['a_label']} vs {r['b_label']}", paper, "yes" if r["robust_in_paper"] else "near tie",
-                _with_interval(r["our_a_median"], r["our_a_low"], r["our_a_high"]),
-                _with_interval(r["our_b_median"], r["our_b_low"], r["our_b_high"]),
-                _with_interval(r["our_difference"], r["difference_low"], r["difference_high"]), r["verdict"], r["reason"],
+                *_ours(r), r["verdict"], r["reason"],
             ]  # fmt: skip
             lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
     text_rows = findings[findings["kind"] == "text"]
@@ -105,12 +117,15 @@ def findings_markdown(findings: pd.DataFrame, missing_tables: list[int]) -> str:
             "gives `opposite`; all `reproduced` gives `reproduced`; else any `inconclusive` gives `inconclusive`; else "
             "`same direction, not significant`."
         )
-        lines += ["", "| claim | source | sentence | asserts | tables | members agreeing in the paper | members run | member verdicts | verdict |"]
-        lines.append("|---" * 9 + "|")
-        for _, r in text_rows.iterrows():
-            asserts = f"{r['a_label']} {'<' if r['direction'] == '<' else '~'} {r['b_label']}"
-            cells = [r["claim_id"], r["source"], r["quote"], asserts, r["table"], r["members_agree_in_paper"], r["members_run"], r["member_verdicts"], r["verdict"]]
-            lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+        lines.append("")
+        lines += _md_table(
+            ["claim", "source", "sentence", "asserts", "tables", "members agreeing in the paper", "members run", "member verdicts", "verdict"],
+            [
+                [r["claim_id"], r["source"], r["quote"], f"{r['a_label']} {'<' if r['direction'] == '<' else '~'} {r['b_label']}", r["table"],
+                 r["members_agree_in_paper"], r["members_run"], r["member_verdicts"], r["verdict"]]
+                for _, r in text_rows.iterrows()
+            ],
+        )  # fmt: skip
     project_rows = findings[findings["kind"] == "project"]
     if len(project_rows):
         lines += ["", "## This project's claims (not from the paper)", ""]
@@ -120,16 +135,12 @@ def findings_markdown(findings: pd.DataFrame, missing_tables: list[int]) -> str:
             "intervals from resampled seeds (paired across a chain's hops); an anchor-budget claim holds against "
             "every post-hoc map class (Bonferroni members; the row shows the best map)."
         )
-        lines += ["", "| claim | dataset | points | k | a vs b | ours a [95% CI] | ours b [95% CI] | ours a - b [95% CI] | verdict | why |"]
-        lines.append("|---" * 10 + "|")
-        for _, r in project_rows.iterrows():
-            cells = [
-                r["claim_id"], r["dataset"], r["partition"], r["k"], f"{r['a_label']} vs {r['b_label']}",
-                _with_interval(r["our_a_median"], r["our_a_low"], r["our_a_high"]),
-                _with_interval(r["our_b_median"], r["our_b_low"], r["our_b_high"]),
-                _with_interval(r["our_difference"], r["difference_low"], r["difference_high"]), r["verdict"], r["reason"],
-            ]  # fmt: skip
-            lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+        lines.append("")
+        lines += _md_table(
+            ["claim", "dataset", "points", "k", "a vs b", "ours a [95% CI]", "ours b [95% CI]", "ours a - b [95% CI]", "verdict", "why"],
+            [[r["claim_id"], r["dataset"], r["partition"], r["k"], f"{r['a_label']} vs {r['b_label']}", *_ours(r), r["verdict"], r["reason"]]
+             for _, r in project_rows.iterrows()],
+        )  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

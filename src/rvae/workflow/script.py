@@ -35,6 +35,20 @@ def finish() -> None:
     log.info(f"job finished at {time.time():.3f}")
 
 
+def write_table(table, output, markdown: str) -> None:
+    """A tidy table's three files, each written whole or not at all: ``output.csv``,
+    ``output.parquet`` and ``output.md`` (its ``markdown``), as every table rule names them."""
+    from rvae.atomic import atomic_path
+
+    for path, write in (
+        (output.csv, lambda p: table.to_csv(p, index=False)),
+        (output.parquet, lambda p: table.to_parquet(p, index=False)),
+        (output.md, lambda p: p.write_text(markdown)),
+    ):
+        with atomic_path(path) as tmp:
+            write(tmp)
+
+
 def training_until(snakemake, training: dict, joint: bool = False) -> dict:
     """A job's training params with its budget resolved into ``until``
     (``rvae.workflow.params.resolve_until``; under ``steps: auto`` from its budget file)."""

@@ -245,6 +245,18 @@ def sweeps_figure(config: dict) -> list[dict]:
 
 
 # -- portability ---------------------------------------------------------------------------------
+def sequential_embeddings(config: dict, dataset: str, method: str, k, variant: str, model_kinds) -> dict:
+    """``{model kind: [embedding per seed]}`` of one sequential condition: what Bob's runs put in
+    Alice's coordinates are read from (the portability table and the anchor budget)."""
+    return {
+        kind: [
+            paths.fill(paths.RUN_EMBEDDING, experiment="sequential", dataset=dataset, method=method, k=k, variant=variant, model_kind=kind, seed=s)
+            for s in range(config["n_seeds"])
+        ]
+        for kind in model_kinds
+    }
+
+
 def portability_conditions(config: dict) -> dict:
     """Per Table 2 dataset, the sequential k-means condition it uses (its wildcards and name)."""
     return {
@@ -261,13 +273,7 @@ def portability_seed_file(config: dict, dataset: str) -> str:
 
 def portability_inputs(config: dict, dataset: str, method: str, k, variant: str) -> dict:
     """Every seed's embedding of Bob's three main models, both templates, and the Rosetta file."""
-    runs = {
-        kind: [
-            paths.fill(paths.RUN_EMBEDDING, experiment="sequential", dataset=dataset, method=method, k=k, variant=variant, model_kind=kind, seed=s)
-            for s in range(config["n_seeds"])
-        ]
-        for kind in MAIN_MODELS
-    }
+    runs = sequential_embeddings(config, dataset, method, k, variant, MAIN_MODELS)
     return {
         "runs": runs,
         "templates": {which: _template(dataset, which) for which in ("d1", "joint")},
@@ -352,13 +358,7 @@ def convergence_warnings(config: dict) -> list[str]:
 # -- anchor budget -------------------------------------------------------------------------------
 def anchor_budget_inputs(config: dict, dataset: str, method: str, k, variant: str) -> dict:
     """Every seed's embedding of Bob's plain VAE and R-VAE at one k, Alice's D1 template, the Rosetta file."""
-    runs = {
-        kind: [
-            paths.fill(paths.RUN_EMBEDDING, experiment="sequential", dataset=dataset, method=method, k=k, variant=variant, model_kind=kind, seed=s)
-            for s in range(config["n_seeds"])
-        ]
-        for kind in ANCHOR_BUDGET_MODELS
-    }
+    runs = sequential_embeddings(config, dataset, method, k, variant, ANCHOR_BUDGET_MODELS)
     return {"runs": runs, "template": _template(dataset, "d1"), "rosetta": paths.fill(paths.ROSETTA, dataset=dataset, method=method, k=k)}
 
 
