@@ -189,3 +189,25 @@ def test_no_module_imports_another_modules_private_names():
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rvae"):
                 found += [f"{path.relative_to(ROOT)}: {node.module}.{a.name}" for a in node.names if a.name.startswith("_") and a.name != "__version__"]
     assert not found, f"private names imported across modules: {found}"
+
+
+def test_one_name_per_concept_the_retired_names_are_gone():
+    """The Rosetta file is rvae.rosetta_file, a model trained on another lab's file is a shared run,
+    the metric behind the portability table is heldout_alignment: the former names appear only in
+    CHANGELOG.md and in the config alias that reads them with a warning."""
+    import re
+
+    from rvae.workflow.user_config import ALIASES
+
+    retired = re.compile(r"rvae\.portable\b|results/portable|train_portable|figure_portable|metrics\.portability|def portability\(|\bportable_run\b")
+    assert retired.search("from rvae.portable import x") and retired.search("results/portable/bob")
+    found = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for folder in ("src", "workflow", "config", "docs", "tests", "benchmarks")
+        for path in sorted((ROOT / folder).rglob("*"))
+        if path.is_file() and path.suffix in {".py", ".smk", ".yaml", ".md", ".rst"} and path.name != "test_layers.py" and "egg-info" not in str(path)
+        for n, line in enumerate(path.read_text(errors="ignore").splitlines(), 1)
+        if retired.search(line)
+    ]
+    assert not found, f"retired names: {found}"
+    assert ALIASES == {"portable": "shared"}
