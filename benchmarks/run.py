@@ -299,15 +299,14 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-throughput", action="store_true", help="only the stages asked for")
     parser.add_argument("--output", default=str(ROOT / "benchmarks/results.md"))
     args = parser.parse_args(argv)
-    config = yaml.safe_load(Path(args.config).read_text())
+    config = plateau.default_config(Path(args.config))
     device = torch.device(args.device)
     configure_runtime(threads=None, deterministic=True)  # the trainer's settings, for every contender
     description = machine()
     print(description, flush=True)
     peak = matmul_peak(device)
     print(f"matmul peak {peak:.1f} GFLOP/s", flush=True)
-    block = config.get("seed_block", {})
-    block_size = min(block.get("size", 5), config.get("n_seeds", 3))  # the workflow's blocks for this config
+    block_size = min(config["seed_block"]["size"], config["n_seeds"])  # the workflow's blocks for this config
     rows = []
     for name, spec, batch_size in [] if args.skip_throughput else cases(config):
         row = benchmark_case(name, spec, batch_size, device, block_size, block.get("mode", "auto"))

@@ -88,9 +88,9 @@ def test_the_default_config_keeps_416_of_480_windows_and_the_config_check_knows(
     """config/config.yaml's birdsong (120 windows of 80 ms per song): the numbers config/README.md quotes."""
     import yaml
 
-    from rvae.workflow.config_checks import expected_d1_train
+    from rvae.workflow.config_checks import expected_d1_train, validate_config
 
-    config = yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text())
+    config = validate_config(yaml.safe_load((Path(__file__).parents[1] / "config" / "config.yaml").read_text()))
     settings = config["datasets"]["birdsong"]
     data = prepare(load_dataset("birdsong", settings["load"]), config["split"]["train_fraction"], config["split"]["seed"])
     counts = data.points.groupby(["partition", "split"]).size().to_dict()

@@ -54,7 +54,9 @@ wildcard_constraints:
     value=r"[0-9]+(\.[0-9]+)?",
     name=r"[A-Za-z][A-Za-z0-9_]*",
     lab="|".join(chains.RUNS),
-    run="|".join(re.escape(run) for run in dict.fromkeys(r for _, r in chains.lab_runs())),
+    run="|".join(
+        re.escape(run) for run in dict.fromkeys(r for _, r in chains.lab_runs())
+    ),
 
 
 def gpu_resource(wildcards):
@@ -143,6 +145,7 @@ def anchor_budget_input_files(wildcards):
 
 def anchor_budget_inputs(wildcards):
     return targets.files_in(anchor_budget_input_files(wildcards))
+
 
 def chain_run_inputs(wildcards):
     w = wildcards
