@@ -22,9 +22,9 @@ SWEEP_TABLE = {"reproducibility": "table1", "sequential": "table2"}
 ANCHOR_BUDGET_MODELS = ("vae", "rvae")
 # k of a sweep's Rosetta points for a dataset no table uses
 SWEEP_FALLBACK_K = 8
-# Metric files a table reads beyond its own metric: Table 1's similarity panel (Table 2's
-# panel lives in its LSD files).
-PANEL_FILES = {1: ("panel",)}
+# The metric file each table's similarity panel is read from: Table 1's has files of its own,
+# Table 2's lives in its LSD files.
+PANEL_SOURCE = {1: "panel", 2: "lsd"}
 
 
 class ConfigError(ValueError):
@@ -133,7 +133,7 @@ def table_retrainings(number: int, tables: dict) -> list[tuple[str, Retraining]]
     """(metric, retraining) pairs whose metric files table ``number`` reads, without repeats."""
     seen: dict[tuple[str, Retraining], None] = {}
     for cell in table_cells(number, tables):
-        for metric in (cell.metric, *PANEL_FILES.get(number, ())):
+        for metric in dict.fromkeys((cell.metric, *([PANEL_SOURCE[number]] if number in PANEL_SOURCE else []))):
             seen[(metric, cell.retraining)] = None
             seen[(metric, cell.reference)] = None
     return list(seen)

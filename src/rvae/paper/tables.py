@@ -9,7 +9,7 @@ from rvae.metrics import quartiles
 from rvae.paper import cells
 from rvae.paper.cells import PANEL, cell_values
 from rvae.paper.claims import paper_k
-from rvae.paper.plan import Cell
+from rvae.paper.plan import PANEL_SOURCE, Cell
 
 TIDY_COLUMNS = [
     "table", "row", "column", "dataset", "experiment", "partition", "model", "condition", "method", "k",
@@ -17,8 +17,9 @@ TIDY_COLUMNS = [
 ]  # fmt: skip
 
 
-# Per table, the metric file its panel (``rvae.paper.cells.PANEL``) reads and the panel's metrics.
-PANEL_TABLES = {1: ("panel", ("angular_procrustes", "cka")), 2: ("lsd", ("heldout_lsd", "angular_procrustes", "cka"))}
+# Per table, the metric file its panel (``rvae.paper.cells.PANEL``) reads (``plan.PANEL_SOURCE``) and the panel's metrics.
+PANEL_METRICS = {1: ("angular_procrustes", "cka"), 2: ("heldout_lsd", "angular_procrustes", "cka")}
+PANEL_TABLES = {n: (PANEL_SOURCE[n], metrics) for n, metrics in PANEL_METRICS.items()}
 
 
 def median_iqr(metric: str, values: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
