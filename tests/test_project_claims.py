@@ -113,3 +113,19 @@ def test_chain_claims_pair_the_seeds():
     claims = pc.chain_claims({"toy": _chain_frame(distances)}).set_index("claim_id")
     row = claims.loc["chains/toy/drift/relay"]
     assert row["verdict"] == REPRODUCED and row["difference_high"] < 0, row[["difference_low", "difference_high"]]
+
+
+def test_an_unconverged_or_collapsed_template_makes_the_anchor_budget_not_comparable():
+    """Every distance is to Alice's D1 template: its own convergence counts, as a run's does."""
+    from rvae.paper.anchor_budget import summarise
+
+    values = {("rvae", "raw"): np.full(8, 0.1), ("vae", "affine"): np.full(8, 0.4)}
+    state = {"toy": {8: {"rvae": _diagnostics(), "vae": _diagnostics()}}}
+    good, flat = {"toy": {"converged": True, "collapsed": False}}, {"toy": {"converged": False, "collapsed": False}}
+    assert set(pc.anchor_budget_claims({"toy": {8: _frame(values)}}, state, templates=good)["verdict"]) == {REPRODUCED}
+    flagged = pc.anchor_budget_claims({"toy": {8: _frame(values)}}, state, templates=flat)
+    assert set(flagged["verdict"]) == {NOT_COMPARABLE}
+    collapsed = {"toy": {"converged": True, "collapsed": True}}
+    table = summarise({"toy": {8: _frame(values)}}, {"toy": {8: "kmeans-k8-same"}}, {"toy": 2}, state, collapsed)
+    assert not table["converged"].any()
+    assert summarise({"toy": {8: _frame(values)}}, {"toy": {8: "kmeans-k8-same"}}, {"toy": 2}, state, good)["converged"].all()

@@ -22,6 +22,7 @@ rule anchor_budget_table:
     input:
         lambda w: targets.files_in(targets.anchor_budget_table(config)["per_seed"]),
         lambda w: targets.files_in(targets.anchor_budget_table(config)["convergence"]),
+        lambda w: targets.files_in(targets.anchor_budget_table(config)["templates"]),
     output:
         csv=report(
             paths.fill(paths.ANCHOR_BUDGET_TABLE, ext="csv"),

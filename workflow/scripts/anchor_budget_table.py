@@ -1,6 +1,8 @@
 """The anchor-budget table: every arm's held-out distance to Alice's coordinates over k."""
 
+import json
 import logging
+from pathlib import Path
 
 import pandas as pd
 
@@ -16,6 +18,7 @@ convergence = {
     for d, by_k in files["convergence"].items()
 }
 conditions = {d: {int(k): c for k, c in by_k.items()} for d, by_k in files["conditions"].items()}
-table = summarise(per_seed, conditions, files["latent_dims"], convergence)
+templates = {d: json.loads(Path(path).read_text())["d1"] for d, path in files["templates"].items()}
+table = summarise(per_seed, conditions, files["latent_dims"], convergence, templates)
 write_table(table, sm.output, markdown(table))
 logging.info(table[["dataset", "partition", "k", "arm", "median", "iqr"]].to_string())

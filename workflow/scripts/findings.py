@@ -1,7 +1,9 @@
 """Score the paper's claims on the tables this config builds, and this project's own claims where
 the config builds the anchor budget or chains: the findings scorecard (rvae.paper.findings)."""
 
+import json
 import logging
+from pathlib import Path
 
 import pandas as pd
 
@@ -23,7 +25,8 @@ if sm.params.anchor_budget:
         d: {int(k): {kind: pd.read_parquet(path) for kind, path in runs.items()} for k, runs in by_k.items()}
         for d, by_k in files["convergence"].items()
     }
-    project.append(anchor_budget_claims(per_seed, convergence))
+    templates = {d: json.loads(Path(path).read_text())["d1"] for d, path in files["templates"].items()}
+    project.append(anchor_budget_claims(per_seed, convergence, templates=templates))
 if sm.params.chains:
     project.append(chain_claims({dataset: pd.read_parquet(path) for dataset, path in sm.params.chains.items()}))
 outputs = {name: sm.output[name] for name in OUTPUTS}

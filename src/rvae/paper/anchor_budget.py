@@ -86,12 +86,19 @@ def per_seed(runs: dict, seeds: list[int], template_path, rosetta_path) -> pd.Da
     return pd.concat(records, ignore_index=True)[PER_SEED_COLUMNS]
 
 
-def summarise(per_seed_files: dict, conditions: dict, latent_dims: dict, convergence: dict | None = None) -> pd.DataFrame:
+def template_converged(diagnostics: dict | None) -> bool:
+    """Alice's D1 template, whose latents every distance is measured to: converged and not
+    collapsed (its diagnostics' ``d1`` entry, ``results/metrics/templates/<dataset>.json``)."""
+    return True if diagnostics is None else bool(diagnostics["converged"] and not diagnostics["collapsed"])
+
+
+def summarise(per_seed_files: dict, conditions: dict, latent_dims: dict, convergence: dict | None = None, templates: dict | None = None) -> pd.DataFrame:
     """The tidy anchor-budget table: one row per dataset, k, partition and arm (median, IQR over seeds).
 
     ``per_seed_files[dataset][k]``: a :func:`per_seed` frame; ``conditions[dataset][k]``: the
     retraining's condition name; ``convergence[dataset][k]`` (optional): ``{model kind:
-    diagnostics}``. An arm with a seed it cannot score at this k (too few pairs for its class)
+    diagnostics}``; ``templates[dataset]`` (optional): Alice's D1 template's diagnostics, which must
+    have converged too. An arm with a seed it cannot score at this k (too few pairs for its class)
     has no median: the curve starts where every seed is scored.
     """
     from rvae.paper.tables import runs_state
@@ -115,6 +122,8 @@ def summarise(per_seed_files: dict, conditions: dict, latent_dims: dict, converg
                         reasons = sorted(set(arm.loc[~scored, "reason"]) - {""})
                         note = "; ".join(reasons) or ("no runs" if not len(values) else "a distance is not finite")
                     converged, collapsed = runs_state(state[model_kind], state[model_kind]) if state else (None, None)
+                    if converged is not None:
+                        converged = converged and template_converged((templates or {}).get(dataset))
                     rows.append(
                         {
                             "table": "anchor_budget", "dataset": dataset, "experiment": "sequential",
@@ -186,7 +195,7 @@ def markdown(table: pd.DataFrame) -> str:
         flagged = part[part["converged"] == False]  # noqa: E712 (True/False/None)
         if not flagged.empty:
             ks_flagged = sorted(set(flagged["k"]))
-            lines += ["", f"Not converged (a run short of its plateau, collapsed, or a budget not enough for the joint template) at k = {', '.join(map(str, ks_flagged))}."]
+            lines += ["", f"Not converged (a run or Alice's D1 template short of its plateau, collapsed, or a budget not enough for the joint template) at k = {', '.join(map(str, ks_flagged))}."]
     return "\n".join(lines) + "\n"
 
 

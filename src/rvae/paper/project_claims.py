@@ -27,7 +27,7 @@ import pandas as pd
 from rvae.alignment import MAP_KINDS
 from rvae.metrics import median_iqr
 from rvae.paper import chains
-from rvae.paper.anchor_budget import PARTITIONS, arm_label
+from rvae.paper.anchor_budget import PARTITIONS, arm_label, template_converged
 from rvae.paper.cells import REST_D1
 from rvae.paper.claims import CLAIM_COLUMNS
 from rvae.paper.pairing import OUR_COLUMNS
@@ -74,12 +74,15 @@ def _claim(claim_id, table, dataset, partition, k, a_label, b_label, column, quo
     }  # fmt: skip
 
 
-def anchor_budget_claims(per_seed: dict, convergence: dict | None = None, n_resamples: int = N_RESAMPLES, root: int = ROOT_SEED) -> pd.DataFrame:
+def anchor_budget_claims(
+    per_seed: dict, convergence: dict | None = None, n_resamples: int = N_RESAMPLES, root: int = ROOT_SEED, templates: dict | None = None
+) -> pd.DataFrame:
     """One claim per dataset, k and partition: the R-VAE as trained beats every post-hoc map.
 
     ``per_seed[dataset][k]``: ``rvae.paper.anchor_budget.per_seed`` frames; ``convergence[dataset][k]``
-    (optional): ``{model kind: diagnostics}``; a claim with a run short of its plateau (or collapsed)
-    is ``not comparable``, as a paper claim with an unconverged cell is.
+    (optional): ``{model kind: diagnostics}``; ``templates[dataset]``: Alice's D1 template's
+    diagnostics. A claim with a run or the template short of its plateau (or collapsed) is ``not
+    comparable``, as a paper claim with an unconverged cell is.
     """
     from rvae.paper.tables import runs_state
 
@@ -120,7 +123,7 @@ def anchor_budget_claims(per_seed: dict, convergence: dict | None = None, n_resa
                 ours.update(members[best], members_run=str(len(members)), member_verdicts="; ".join(f"{kind}: {v}" for kind, v in verdicts.items()))
                 claim["b_row"] = claim["b_label"] = f"best map: {arm_label('vae', best)}"
                 state = convergence.get(dataset, {}).get(k) if convergence else None
-                converged = runs_state(state["rvae"], state["vae"])[0] if state else True
+                converged = (runs_state(state["rvae"], state["vae"])[0] if state else True) and template_converged((templates or {}).get(dataset))
                 if converged:
                     ours.update(verdict=aggregate_verdict(verdicts.values()), reason="")
                 else:

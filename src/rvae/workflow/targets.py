@@ -112,7 +112,7 @@ def findings_inputs(config: dict) -> dict:
     inputs = {"tables": [paths.fill(paths.TABLE, n=n, ext="parquet") for n in numbers], "metrics": list(metrics)}
     if anchor_budget_targets(config):  # this project's own claims
         budget = anchor_budget_table(config)
-        inputs["anchor_budget"] = files_in(budget["per_seed"]) + files_in(budget["convergence"])
+        inputs["anchor_budget"] = files_in(budget["per_seed"]) + files_in(budget["convergence"]) + files_in(budget["templates"])
     if chain_targets(config):
         inputs["chains"] = list(chain_claim_files(config).values())
     return inputs
@@ -375,6 +375,7 @@ def anchor_budget_table(config: dict) -> dict:
         },
         "conditions": {d: {k: runs["rvae"].condition for k, runs in by_k.items()} for d, by_k in grid.items()},
         "latent_dims": {d: int(config["datasets"][d]["architecture"]["latent_dim"]) for d in grid},
+        "templates": {d: paths.fill(paths.TEMPLATE_DIAGNOSTICS, dataset=d) for d in grid},
     }
 
 # -- chains of labs -----------------------------------------------------------------------------
