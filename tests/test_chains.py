@@ -294,7 +294,7 @@ def test_the_beyond_config_plans_every_chain_job(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_tiny_chain_run_builds_the_table_and_the_figure(tmp_path):
+def test_a_tiny_run_builds_the_chain_and_the_anchor_budget_tables_figures_and_claims(tmp_path):
     shutil.copy(TINY, tmp_path / "config.yaml")
     snakemake(tmp_path, "--cores", "2", config=tmp_path / "config.yaml")
     seeds = yaml.safe_load(TINY.read_text())["n_seeds"]
@@ -309,6 +309,15 @@ def test_a_tiny_chain_run_builds_the_table_and_the_figure(tmp_path):
     assert "the joint template (P1-P3)" in (tmp_path / "results" / "tables" / "chain.md").read_text()
     for ext in ("png", "pdf"):
         assert (tmp_path / "results" / "figures" / f"chain.{ext}").stat().st_size > 1000
+    # the anchor budget beside it: its table, figure and this project's claims in the findings
+    budget = pd.read_parquet(tmp_path / "results" / "tables" / "anchor_budget.parquet")
+    assert sorted(budget["k"].unique()) == [2, 4] and set(budget["n"]) == {seeds}
+    assert budget.loc[(budget["model"] == "rvae") & (budget["alignment"] == "raw"), "median"].notna().all()
+    assert (tmp_path / "results" / "figures" / "anchor_budget.png").stat().st_size > 1000
+    findings = pd.read_parquet(tmp_path / "results" / "tables" / "findings.parquet")
+    own = findings[findings["kind"] == "project"]
+    assert own["claim_id"].str.startswith("anchor_budget/gaussians/").sum() == 4 and own["claim_id"].str.startswith("chains/gaussians/").sum() == 6
+    assert "## This project's claims (not from the paper)" in (tmp_path / "results" / "tables" / "findings.md").read_text()
     relay = pd.read_parquet(tmp_path / "results" / "chains" / "gaussians" / "carol" / "relay" / "seed0.parquet")
     anchors = relay[relay["is_rosetta"]]
     assert len(anchors) == 4 and set(anchors["label"]) <= {3, 4, 5} and (anchors["split"] == "train").all()  # Bob's training points
