@@ -1,12 +1,11 @@
 """Score the paper's claims on the tables this config builds, and this project's own claims where
 the config builds the anchor budget or chains: the findings scorecard (rvae.paper.findings)."""
 
-import json
 import logging
-from pathlib import Path
 
 import pandas as pd
 
+from rvae.paper.anchor_budget import read_inputs
 from rvae.paper.findings import OUTPUTS, build_findings
 from rvae.paper.project_claims import anchor_budget_claims, chain_claims
 from rvae.paper.plan import TABLE_NUMBERS
@@ -19,13 +18,7 @@ start(sm)
 tables = dict(zip(sm.params.numbers, sm.input.tables))
 project = []
 if sm.params.anchor_budget:
-    files = sm.params.anchor_budget
-    per_seed = {d: {int(k): pd.read_parquet(path) for k, path in by_k.items()} for d, by_k in files["per_seed"].items()}
-    convergence = {
-        d: {int(k): {kind: pd.read_parquet(path) for kind, path in runs.items()} for k, runs in by_k.items()}
-        for d, by_k in files["convergence"].items()
-    }
-    templates = {d: json.loads(Path(path).read_text())["d1"] for d, path in files["templates"].items()}
+    per_seed, convergence, templates = read_inputs(sm.params.anchor_budget)
     project.append(anchor_budget_claims(per_seed, convergence, templates=templates))
 if sm.params.chains:
     project.append(chain_claims({dataset: pd.read_parquet(path) for dataset, path in sm.params.chains.items()}))

@@ -19,9 +19,9 @@ import pandas as pd
 from rvae import defaults
 from rvae.alignment import MAP_KINDS, heldout_distances
 from rvae.embeddings import latents, read_embedding
-from rvae.metrics import median_iqr
+from rvae.metrics import quartiles
 from rvae.paper.cells import REST_D1, point_mask
-from rvae.paper.portability import rosetta_positions
+from rvae.paper.portability import check_same_points, rosetta_positions
 from rvae.rosetta_file import load_rosetta_points
 from rvae.vocabulary import MODEL_LABELS
 
@@ -73,8 +73,7 @@ def per_seed(runs: dict, seeds: list[int], template_path, rosetta_path) -> pd.Da
         arms = [alignment for kind, alignment in ARMS if kind == model_kind]
         for seed, path in zip(seeds, files):
             frame = read_embedding(path)
-            if not np.array_equal(frame["point"].to_numpy(), points):
-                raise ValueError(f"embedding {path} covers other points than the template {template_path}")
+            check_same_points(frame, template, path, template_path)
             z = latents(frame)
             for name, rows in scored.items():
                 # the anchors first, then the partition's held-out points: the maps see only the anchors
@@ -90,6 +89,21 @@ def template_converged(diagnostics: dict | None) -> bool:
     """Alice's D1 template, whose latents every distance is measured to: converged and not
     collapsed (its diagnostics' ``d1`` entry, ``results/metrics/templates/<dataset>.json``)."""
     return True if diagnostics is None else bool(diagnostics["converged"] and not diagnostics["collapsed"])
+
+
+def read_inputs(files: dict) -> tuple[dict, dict, dict]:
+    """The per-seed frames, the runs' convergence and Alice's D1 template diagnostics that
+    ``rvae.workflow.targets.anchor_budget_table`` names: what the table and the findings read."""
+    import json
+    from pathlib import Path
+
+    per_seed = {d: {int(k): pd.read_parquet(path) for k, path in by_k.items()} for d, by_k in files["per_seed"].items()}
+    convergence = {
+        d: {int(k): {kind: pd.read_parquet(path) for kind, path in runs.items()} for k, runs in by_k.items()}
+        for d, by_k in files["convergence"].items()
+    }
+    templates = {d: json.loads(Path(path).read_text())["d1"] for d, path in files["templates"].items()}
+    return per_seed, convergence, templates
 
 
 def summarise(per_seed_files: dict, conditions: dict, latent_dims: dict, convergence: dict | None = None, templates: dict | None = None) -> pd.DataFrame:
@@ -114,8 +128,8 @@ def summarise(per_seed_files: dict, conditions: dict, latent_dims: dict, converg
                     values = arm["distance"].to_numpy(dtype=np.float64)
                     scored = np.isfinite(values)
                     if scored.all() and len(values):
-                        median, iqr = median_iqr(values)
-                        q1, q3 = np.percentile(values, [25, 75])
+                        q1, median, q3 = quartiles(values)
+                        iqr = q3 - q1
                         note = ""
                     else:
                         median = iqr = q1 = q3 = float("nan")

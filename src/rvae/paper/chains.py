@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from rvae import defaults
 from rvae.alignment import RIDGE_GRID, fit_map, normalised_distance
 from rvae.convergence import PlateauRule, diagnostics
 from rvae.embeddings import latents, read_embedding
 from rvae.metrics import lsd, quartiles
+from rvae.paper.portability import check_same_points, rosetta_positions
 from rvae.rosetta_file import RosettaPoints, load_rosetta_points
 
 if TYPE_CHECKING:  # torch only where a model trains: the workflow reads this module's names at parse time
@@ -178,20 +180,12 @@ def select_part_rosetta(
             f"{list(labels)}, above max_rosetta_fraction = {max_fraction:g}; lower k, enlarge the part, or raise max_rosetta_fraction"
         )
     return make_rosetta_points(
-        x=np.asarray(data.x[ids]), z=latents(train), k=int(k), method="kmeans", seed=seed,
+        x=np.asarray(data.x[ids]), z=latents(train), k=int(k), method=defaults.SELECTION_METHOD, seed=seed,
         dataset=dataset, template_fingerprint=fingerprint(model), point_ids=ids,
     )  # fmt: skip
 
 
 # -- metrics ----------------------------------------------------------------------------------
-def _rows_of(points: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    position = pd.Series(np.arange(len(points)), index=points)
-    missing = sorted(set(np.asarray(ids).tolist()) - set(points.tolist()))
-    if missing:
-        raise ValueError(f"anchor points {missing[:5]} are not among the embedding's points")
-    return position.loc[np.asarray(ids)].to_numpy()
-
-
 def chain_latents(
     z_alice: np.ndarray, runs: dict, origin_rows: np.ndarray, origin_z: np.ndarray, relay_rows: np.ndarray, relay_z: np.ndarray, grid=RIDGE_GRID
 ) -> dict:
@@ -245,7 +239,7 @@ def chain_per_seed(dataset: str, files: dict, seeds: list[int], parts, convergen
         raise ValueError(f"{files['alice']} and {files['joint']} cover different points")
     z_alice, z_joint = latents(alice), latents(joint)
     origin = load_rosetta_points(files["origin"])
-    origin_rows = _rows_of(points, origin.point_ids)
+    origin_rows = rosetta_positions(points, origin.point_ids, files["origin"])
     heldout = in_part(alice, parts[0]).copy()
     heldout[origin_rows] = False
     rows = []
@@ -254,10 +248,9 @@ def chain_per_seed(dataset: str, files: dict, seeds: list[int], parts, convergen
         runs = {}
         for lab, run in lab_runs():
             frame = read_embedding(files["runs"][f"{lab}/{run}"][index])
-            if not np.array_equal(frame["point"].to_numpy(), points):
-                raise ValueError(f"{files['runs'][f'{lab}/{run}'][index]} covers other points than {files['alice']}")
+            check_same_points(frame, alice, files["runs"][f"{lab}/{run}"][index], files["alice"])
             runs[lab, run] = latents(frame)
-        arms = chain_latents(z_alice, runs, origin_rows, origin.z.astype(np.float64), _rows_of(points, relay.point_ids), relay.z.astype(np.float64))
+        arms = chain_latents(z_alice, runs, origin_rows, origin.z.astype(np.float64), rosetta_positions(points, relay.point_ids, files["relay"][index]), relay.z.astype(np.float64))
         for (hop, arm), score in chain_scores(arms, z_alice, z_joint, heldout).items():
             state = _arm_state(convergence, (hop, arm), seed)
             rows.append({"dataset": dataset, "hop": hop, "arm": arm, "seed": int(seed), **score, "n_heldout": int(heldout.sum()), **state})

@@ -51,7 +51,8 @@ def arm_label(model_kind: str, alignment: str) -> str:
     return MODEL_LABELS[model_kind] + (suffix if suffix or model_kind != "rvae" else " (as trained)")
 
 
-def _check_points(frame: pd.DataFrame, template: pd.DataFrame, path, template_path) -> None:
+def check_same_points(frame: pd.DataFrame, template: pd.DataFrame, path, template_path) -> None:
+    """An embedding must cover the template's points, in its order: every score pairs rows."""
     if not np.array_equal(frame["point"].to_numpy(), template["point"].to_numpy()):
         raise ValueError(f"embedding {path} covers other points than the template {template_path}")
 
@@ -76,7 +77,7 @@ def portability_per_seed(runs: dict, seeds: list[int], templates: dict, rosetta_
     rosetta = load_rosetta_points(rosetta_path)
     frames = {which: read_embedding(path) for which, path in templates.items()}
     points = frames["joint"]["point"].to_numpy()
-    _check_points(frames["d1"], frames["joint"], templates["d1"], templates["joint"])
+    check_same_points(frames["d1"], frames["joint"], templates["d1"], templates["joint"])
     partition = frames["joint"]["partition"].to_numpy().astype(str)
     d1 = partition == "D1"
     rows = rosetta_positions(points, rosetta.point_ids, rosetta_path)
@@ -87,7 +88,7 @@ def portability_per_seed(runs: dict, seeds: list[int], templates: dict, rosetta_
     for model_kind, paths in runs.items():
         for seed, path in zip(seeds, paths):
             frame = read_embedding(path)
-            _check_points(frame, frames["joint"], path, templates["joint"])
+            check_same_points(frame, frames["joint"], path, templates["joint"])
             z = latents(frame)
             scored = {
                 "d1": heldout_alignment(z_templates["d1"], z, rows, z_rosetta=rosetta.z, partition=partition),
