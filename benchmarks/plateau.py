@@ -246,7 +246,7 @@ configs = [TrainConfig(until=args["epochs"] * -(-len(x_train) // batch), batch_s
                        **{args["param"]: float(v)}) for i, v in enumerate(args["values"])]
 t1 = time.perf_counter()
 trained = fit_block(spec, configs, x_train, x_val, anchors, [None] * len(configs), "auto")
-scores = [evaluate(m, x_val, anchors, 10.0, seed=c.seed)["selection_score"] for c, (m, _) in zip(configs, trained)]
+scores = [evaluate(m, x_val, anchors, 10.0, seed=c.seed)["selection_score"] for c, (m, *_) in zip(configs, trained)]
 print(json.dumps({"setup_s": t1 - t0, "train_s": time.perf_counter() - t1, "scores": scores}))
 """
 

@@ -33,7 +33,7 @@ def test_a_seed_does_not_depend_on_its_block(spec):
     anchors = RosettaLoss(x[:4], torch.randn(4, spec.latent_dim, generator=torch.Generator().manual_seed(1)))
     three = fit_block(spec, _configs([0, 1, 2]), x, x[:20], anchors, [None] * 3, "vmap")
     two = fit_block(spec, _configs([0, 1]), x, x[:20], anchors, [None] * 2, "vmap")
-    for (a, history_a), (b, history_b) in zip(three[:2], two):
+    for (a, history_a, _), (b, history_b, _) in zip(three[:2], two):
         assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
         assert history_a[-1]["loss"] == history_b[-1]["loss"]
     # and the seeds really differ from each other
@@ -110,7 +110,7 @@ def test_killed_block_resumes_bit_identical(tmp_path, log_lines):
     resumed = fit_block(MLP, _configs([0, 1], steps=18, checkpoint_every=6), x, x[:30], None, checkpoints, "vmap")
     assert sum("resumed from checkpoint" in line and "step 12/18" in line for line in lines) == 2
     assert not any("step 12/18 " in line for line in lines), "steps before the checkpoint are not repeated"
-    for (a, history_a), (b, history_b) in zip(full, resumed):
+    for (a, history_a, _), (b, history_b, _) in zip(full, resumed):
         assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
         assert [r["loss"] for r in history_a] == [r["loss"] for r in history_b]
 
@@ -174,7 +174,7 @@ def test_a_loop_grid_split_into_parts_gives_the_same_candidates():
     whole = fit_block(CONV, grid, x, x[:16], anchors, [None] * 3, "loop")
     parts = fit_block(CONV, grid[:1], x, x[:16], anchors, [None], "loop")
     parts += fit_block(CONV, grid[1:], x, x[:16], anchors, [None] * 2, "loop")
-    for (a, history_a), (b, history_b) in zip(whole, parts):
+    for (a, history_a, _), (b, history_b, _) in zip(whole, parts):
         assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
         untimed = [{key: v for key, v in r.items() if key not in ("seconds", "samples_per_s")} for r in history_a + history_b]
         assert untimed[: len(history_a)] == untimed[len(history_a) :]
@@ -206,5 +206,5 @@ def test_vae_same_seed_runs_are_bit_identical_whatever_the_block_mode(spec):
     configs = [TrainConfig(until=8, batch_size=16, seed=0) for _ in range(3)]
     runs = retrain_block(data, "reproducibility", "vae_same_seed", points, spec, configs, [None] * 3, "vmap")
     first = [p.detach() for p in runs[0][0].parameters()]
-    for model, _ in runs[1:]:
+    for model, *_ in runs[1:]:
         assert all(torch.equal(p, q) for p, q in zip(first, model.parameters()))

@@ -257,7 +257,7 @@ def test_every_model_of_a_comparison_takes_the_same_steps():
     rule = PlateauRule(eval_every=5, min_steps=5, min_window=5)
     passes = {}
     for kind in ("vae", "beta_vae", "rvae", "vae_same_seed"):
-        [(_, history)] = retrain_block(data, "reproducibility", kind, points, SPEC, [TrainConfig(until=12, batch_size=32, seed=0, rule=rule)], [None], "loop")
+        [(_, history, _)] = retrain_block(data, "reproducibility", kind, points, SPEC, [TrainConfig(until=12, batch_size=32, seed=0, rule=rule)], [None], "loop")
         assert [h["step"] for h in history] == [5, 10, 12]
         passes[kind] = history[-1]["epoch"]
     assert n == 90 and passes["rvae"] == pytest.approx(4.0) and passes["vae"] == pytest.approx(2 + 2 * 32 / 130), passes
@@ -294,3 +294,72 @@ def test_the_training_span_is_logged_for_the_job_overhead_benchmark(tmp_path, lo
     )
     rows, skipped = job_costs(tmp_path, "retrain")
     assert rows == [(5.0, 1.5), (6.0, 1.75)] and skipped == 1
+
+
+@pytest.mark.determinism
+@pytest.mark.parametrize("mode", ["single", "vmap"])
+def test_the_half_budget_snapshot_is_the_run_of_half_the_steps(mode):
+    """Spec, "Where no plateau comes", item 2: the weights kept at floor(S/2) are bit for bit those
+    of the same run trained floor(S/2) steps, and its history up to there is that run's history."""
+    from rvae.trainer import half_budget
+
+    steps, half = 52, half_budget(52)  # 26: off the 8-step row grid, so the loop adds a row there
+    kw = {"batch_size": 32, "rule": RULE, "precision": "fp32"}
+    if mode == "single":
+        trainer = Trainer(build_vae(SPEC, seed=3), TrainConfig(until=steps, seed=3, snapshot_step=half, **kw))
+        histories = [trainer.fit(_data())]
+        short = [Trainer(build_vae(SPEC, seed=3), TrainConfig(until=half, seed=3, **kw))]
+        short_histories = [short[0].fit(_data())]
+        short_models = [short[0].model]
+        halves = trainer.snapshot_models()
+    else:
+        runs = fit_block(SPEC, [TrainConfig(until=steps, seed=s, snapshot_step=half, **kw) for s in (3, 4)], _data(), None, None, [None] * 2, "vmap")
+        shorts = fit_block(SPEC, [TrainConfig(until=half, seed=s, **kw) for s in (3, 4)], _data(), None, None, [None] * 2, "vmap")
+        histories, halves = [r.history for r in runs], [r.half for r in runs]
+        short_histories, short_models = [r.history for r in shorts], [r.model for r in shorts]
+    for history, half_model, short_history, short_model in zip(histories, halves, short_histories, short_models):
+        assert [r["step"] for r in history][:4] == [8, 16, 24, 26] and history[-1]["step"] == steps
+        untimed = lambda rows: [{k: v for k, v in r.items() if k not in ("seconds", "samples_per_s")} for r in rows]
+        assert untimed(history[:4]) == untimed(short_history)
+        a, b = _weights(half_model), _weights(short_model)
+        assert all(torch.equal(a[k], b[k]) for k in a)
+    full = _weights(trainer.model if mode == "single" else runs[0].model)
+    assert not all(torch.equal(full[k], _weights(halves[0])[k]) for k in full)  # the run went on
+
+
+@pytest.mark.determinism
+def test_a_run_killed_after_its_snapshot_resumes_with_it(tmp_path, log_lines):
+    kw = {"rule": PlateauRule(eval_every=6, min_steps=6, min_window=6), "checkpoint_every": 12, "snapshot_step": 26}
+    full, _ = _train(tmp_path, steps=52, name="full.pt", **kw)
+
+    def kill(line):
+        if line.startswith("step 42/"):
+            raise KeyboardInterrupt
+
+    log_lines.on_line = kill
+    with pytest.raises(KeyboardInterrupt):
+        _train(tmp_path, steps=52, name="part.pt", **kw)
+    log_lines.on_line = None
+    log_lines.lines.clear()
+    resumed, _ = _train(tmp_path, steps=52, name="part.pt", **kw)
+    assert any("resumed from checkpoint" in line and "step 36/52" in line for line in log_lines.lines)
+    a, b = _weights(full.snapshot_models()[0]), _weights(resumed.snapshot_models()[0])
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_checkpoint_written_without_the_snapshot_is_not_resumed_as_if_it_had_it(tmp_path, log_lines):
+    """A checkpoint from before the half budget (no snapshot_step in its identity) is past the
+    snapshot step; resuming it would give a run without its half-budget weights."""
+    _train(tmp_path, steps=48)  # its last checkpoint is at step 48, past a snapshot at 24
+    log_lines.lines.clear()
+    trainer, history = _train(tmp_path, steps=48, snapshot_step=24)
+    assert any("another configuration" in line for line in log_lines.lines), log_lines.lines
+    assert history[0]["step"] == 8 and trainer.snapshot_models()[0] is not None
+
+
+@pytest.mark.parametrize("value", [0, 48, 60, 2.5, True])
+def test_impossible_snapshot_steps_are_refused(value):
+    with pytest.raises(ValueError, match="snapshot_step"):
+        TrainConfig(until=48, snapshot_step=value)
+    with pytest.raises(ValueError, match="snapshot_step"):
+        TrainConfig(until=PLATEAU, snapshot_step=10)

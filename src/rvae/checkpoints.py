@@ -16,7 +16,7 @@ import torch
 
 from rvae.atomic import atomic_path
 
-CHECKPOINT_FORMAT = 3  # 3: runs counted in optimiser steps, with the current permutation and its cursor
+CHECKPOINT_FORMAT = 4  # 3: runs counted in optimiser steps, with the current permutation and its cursor; 4: with the half-budget snapshot
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ import copy
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import torch
 from torch import nn
@@ -154,6 +154,15 @@ class SeedBlockTrainer(TrainingLoop):
         return parts
 
 
+class Trained(NamedTuple):
+    """One trained run: the model after its budget, its history, and its model at
+    ``config.snapshot_step`` (the half budget; None without a snapshot)."""
+
+    model: VAE
+    history: list[dict]
+    half: VAE | None = None
+
+
 def fit_block(
     spec: ArchitectureSpec,
     configs: Sequence[TrainConfig],
@@ -162,15 +171,18 @@ def fit_block(
     rosetta: RosettaLoss | None,
     checkpoints: Sequence[str | Path | None],
     mode: str = "auto",
-) -> list[tuple[VAE, list[dict]]]:
-    """Train a block (seeds of one condition, or a hyperparameter grid); (model, history) per config, in order."""
+) -> list[Trained]:
+    """Train a block (seeds of one condition, or a hyperparameter grid); one :class:`Trained` per config, in order."""
     mode = choose_mode(mode, spec.family, configs[0].device)
     models = [build_vae(spec, seed=config.seed) for config in configs]
     log.info(f"block of {len(configs)} runs (seeds {[c.seed for c in configs]}): {mode}")
     if mode == "loop" or len(configs) == 1:
-        return [
-            (model, Trainer(model, config, checkpoint, label_seed=True).fit(x_train, rosetta=rosetta, x_val=x_val))
-            for model, config, checkpoint in zip(models, configs, checkpoints)
-        ]
-    histories = SeedBlockTrainer(models, configs, checkpoints).fit(x_train, rosetta=rosetta, x_val=x_val)
-    return list(zip(models, histories))
+        out = []
+        for model, config, checkpoint in zip(models, configs, checkpoints):
+            trainer = Trainer(model, config, checkpoint, label_seed=True)
+            history = trainer.fit(x_train, rosetta=rosetta, x_val=x_val)
+            out.append(Trained(model, history, trainer.snapshot_models()[0]))
+        return out
+    trainer = SeedBlockTrainer(models, configs, checkpoints)
+    histories = trainer.fit(x_train, rosetta=rosetta, x_val=x_val)
+    return [Trained(*run) for run in zip(models, histories, trainer.snapshot_models())]

@@ -51,7 +51,7 @@ def score_candidates(
     """
     trained = fit_block(spec, configs, x_train, x_val, rosetta, checkpoints or [None] * len(configs), mode)
     out = []
-    for config, (model, history) in zip(configs, trained):
+    for config, (model, history, _) in zip(configs, trained):
         # rosetta is None for beta; for rho, evaluate() adds the unweighted anchor error
         scores = evaluate(model, x_val, rosetta, config.obs_precision, seed=config.seed)
         out.append(

@@ -89,6 +89,11 @@ class TrainConfig:
     # the AVA net on a CPU, where it paid 1.14-1.23x; rvae.device.resolve_memory_format). The same
     # arithmetic in another order, so it is part of the identity; trained models come back contiguous
     memory_format: str = defaults.MEMORY_FORMAT
+    # keep the weights at this step too (the half budget, spec "Where no plateau comes"): the
+    # weights a run of that many steps would end with, since a run is a function of its seed and
+    # step count. Part of the identity: a checkpoint written without the snapshot never resumes
+    # a run that needs one
+    snapshot_step: int | None = None
 
     def __post_init__(self):
         if self.precision not in PRECISION_CHOICES:
@@ -101,6 +106,11 @@ class TrainConfig:
             object.__setattr__(self, "rule", PlateauRule(**self.rule))
         if self.until != PLATEAU and not (isinstance(self.until, (int, np.integer)) and not isinstance(self.until, bool) and self.until >= 1):
             raise ValueError(f"until must be a number of steps >= 1 or {PLATEAU!r}, got {self.until!r}")
+        if self.snapshot_step is not None:
+            if self.until == PLATEAU:
+                raise ValueError("snapshot_step needs a number of steps to train, not until='plateau'")
+            if not (isinstance(self.snapshot_step, (int, np.integer)) and not isinstance(self.snapshot_step, bool) and 1 <= self.snapshot_step < int(self.until)):
+                raise ValueError(f"snapshot_step must be a step in 1..{int(self.until) - 1}, got {self.snapshot_step!r}")
         for name in ("batch_size", "checkpoint_every"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -119,6 +129,11 @@ class TrainConfig:
         drop = ("checkpoint_every", "threads", "compile_cache")
         keep = {k: v for k, v in asdict(self).items() if k not in drop}
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def half_budget(steps: int) -> int | None:
+    """The step whose weights stand for a half-size budget, ``floor(S/2)`` (None when ``S < 2``)."""
+    return int(steps) // 2 if int(steps) >= 2 else None
 
 
 def steps_for_passes(passes: int, n: int, batch_size: int) -> int:
@@ -203,6 +218,7 @@ class TrainingLoop:
         self.passes = 0
         self.histories: list[list[dict]] = [[] for _ in models]
         self.plateau_steps: list[int | None] = [None for _ in models]  # where the rule first held
+        self.snapshots: list[dict | None] = [None for _ in models]  # each seed's weights at config.snapshot_step
 
     # -- the step (subclasses) ----------------------------------------------------------
     def _step(self, x_train: torch.Tensor, idx: list[torch.Tensor], eps: list[torch.Tensor], rosetta) -> torch.Tensor:
@@ -275,6 +291,7 @@ class TrainingLoop:
                 "cursor": self.cursor,
                 "passes": self.passes,
                 "history": self.histories[i],
+                "snapshot": self.snapshots[i],
             }
             write_checkpoint(path, state)
 
@@ -297,6 +314,7 @@ class TrainingLoop:
             self.order_rngs[i].set_state(state["order_rng"])
             self.noise_rngs[i].set_state(state["noise_rng"].to(self.noise_rngs[i].get_state().device))
             self.histories[i] = list(state["history"])
+            self.snapshots[i] = state.get("snapshot")
         self.step = int(states[0]["step"])
         self.cursor, self.passes = int(states[0]["cursor"]), int(states[0]["passes"])
         self.orders = None if states[0]["order"] is None else [s["order"].to(self.device) for s in states]
@@ -342,8 +360,13 @@ class TrainingLoop:
         self.try_resume(data_id)
         stopped = self._at_plateau()
         saved = self.step
+        snap = cfg.snapshot_step
+        if snap is not None and self.step > snap and any(s is None for s in self.snapshots):
+            raise RuntimeError(f"resumed at step {self.step} past the snapshot step {snap} without the snapshot")
         while self.step < target and not stopped:
             count = min(every - self.step % every, target - self.step)
+            if snap is not None and self.step < snap:
+                count = min(count, snap - self.step)  # a history row, and the snapshot, at exactly that step
             start = time.perf_counter()
             means, seen = self._train_steps(x_train, rosetta, count)
             seconds = time.perf_counter() - start
@@ -363,6 +386,8 @@ class TrainingLoop:
                     record.update({f"val_{key}": value for key, value in val.items()})
                 self.histories[i].append(record)
                 self._say(i, format_row(record, cfg), {**record, "max_steps": target, "until": cfg.until})
+            if self.step == snap:
+                self.snapshots = [{name: value.detach().cpu().clone() for name, value in m.state_dict().items()} for m in self.models]
             stopped = self._at_plateau()
             if self.step // cfg.checkpoint_every > saved // cfg.checkpoint_every or self.step == target or stopped:
                 self.save_checkpoints(data_id)
@@ -371,6 +396,21 @@ class TrainingLoop:
             for i, reached in enumerate(self.plateau_steps):
                 where = f"the plateau rule held at step {reached}" if reached is not None else f"no plateau by the cap of {target} steps"
                 self._say(i, where)
+
+    def snapshot_models(self) -> list[VAE | None]:
+        """Each seed's model at ``config.snapshot_step`` (None without a snapshot), contiguous, in eval mode."""
+        import copy
+
+        out = []
+        for model, state in zip(self.models, self.snapshots):
+            if state is None:
+                out.append(None)
+                continue
+            half = copy.deepcopy(model)
+            half.load_state_dict(state)
+            half.to(memory_format=torch.contiguous_format)
+            out.append(half.eval())
+        return out
 
     def _set_memory_format(self, name: str) -> None:
         """Lay the models' weights out as ``name``; the Parameters stay the same objects (the

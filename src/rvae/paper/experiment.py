@@ -15,7 +15,7 @@ import torch
 from rvae.convergence import PlateauRule
 from rvae.data.store import PreparedDataset, take_rows
 from rvae.embeddings import embedding_frame
-from rvae.ensemble import fit_block
+from rvae.ensemble import Trained, fit_block
 from rvae.inference import encode_means
 from rvae.losses import RosettaLoss
 from rvae.models import ArchitectureSpec, VAE
@@ -88,8 +88,9 @@ def retrain_block(
     configs: list[TrainConfig],
     checkpoints: list[str | Path | None],
     mode: str = "auto",
-) -> list[tuple[VAE, list[dict]]]:
-    """Train a block of seeds of one model kind in one process (``rvae.ensemble``); ``configs`` carry beta and rho."""
+) -> list[Trained]:
+    """Train a block of seeds of one model kind in one process (``rvae.ensemble``); ``configs`` carry
+    beta, rho and the half-budget snapshot step."""
     points.check_compatible(spec.input_shape, spec.latent_dim, "Rosetta points")
     if model_kind == "vae_same_seed":
         # "VAE (same seed)" is the same run repeated as separate runs (spec), never slots of one
