@@ -13,8 +13,9 @@ from rvae.paper.claims import PAPER_CLAIMS, PAPER_VALUES, claims_csv, read_paper
 from rvae.paper.plan import table_cells, table_retrainings
 from rvae.paper.report import figure_findings, summary_counts
 from rvae.paper.statistics import (
-    INCONCLUSIVE, NOT_COMPARABLE, NOT_RUN, OPPOSITE, REPRODUCED, SAME_NS, VERDICTS, aggregate_verdict,
-    normalised_median_replicates, ordering_verdict, percentile_interval, resample_indices, similar_verdict,
+    BUDGET_SENSITIVE, INCONCLUSIVE, NOT_COMPARABLE, NOT_RUN, OPPOSITE, PAPER_SUSPECT, REPRODUCED, SAME_NS, VERDICTS,
+    aggregate_verdict, budgets_contradict, normalised_median_replicates, ordering_verdict, percentile_interval,
+    resample_indices, similar_verdict,
 )  # fmt: skip
 from rvae.paper.tables import summarise
 from rvae.workflow import paths
@@ -28,13 +29,18 @@ OUTPUTS = ("findings.csv", "findings.parquet", "findings.md", "findings.rst", "c
 
 
 def build_findings(results: Path, out: Path, **options) -> pd.DataFrame:
-    """The rule's call on a hand-made results folder: the tables that exist, metric files by the registry."""
+    """The rule's call on a hand-made results folder: the tables that exist, metric files by the
+    registry, at both budgets where the folder has a half-budget tree (``results/half``)."""
     from rvae.paper.findings import build_findings as build
 
     tables = {n: Path(paths.rooted(paths.fill(paths.TABLE, n=n, ext="parquet"), results)) for n in range(1, 11)}
     outputs = {name: out / Path(path).name for name, path in paths.FINDINGS.items()}
     locate = lambda *key: paths.rooted(paths.metric_file_of(*key), results)  # noqa: E731
-    return build({n: p for n, p in tables.items() if p.exists()}, locate, outputs, **options)
+    built = {n: p for n, p in tables.items() if p.exists()}
+    if (results / "half").is_dir():
+        options.setdefault("half_table_files", {n: paths.rooted(paths.at_budget(paths.fill(paths.TABLE, n=n, ext="parquet"), "half"), results) for n in built})
+        options.setdefault("half_metric_file", lambda *key: paths.rooted(paths.at_budget(paths.metric_file_of(*key), "half"), results))
+    return build(built, locate, outputs, **options)
 
 
 # -- The claims file ------------------------------------------------------------------------
@@ -100,6 +106,11 @@ def test_ordering_and_similarity_verdicts():
     assert ordering_verdict(">", -0.1, 0.2, 0.4) == REPRODUCED  # the interval decides when it excludes 0
     with pytest.raises(ValueError, match="finite"):
         ordering_verdict("<", -np.inf, -np.inf, 1.0)
+    with pytest.raises(ValueError, match="finite"):
+        ordering_verdict("<", np.nan, -1.0, 1.0)
+    # infinite by design, one sign throughout: scored by the sign
+    assert ordering_verdict("<", -np.inf, -np.inf, -np.inf) == REPRODUCED
+    assert ordering_verdict(">", -np.inf, -np.inf, -2.0) == OPPOSITE
     assert similar_verdict(-0.4, 0.3, band=0.5) == REPRODUCED
     assert similar_verdict(0.6, 0.9, band=0.5) == OPPOSITE
     assert similar_verdict(0.2, 0.9, band=0.5) == INCONCLUSIVE
@@ -112,6 +123,20 @@ def test_text_claim_aggregation():
     assert aggregate_verdict([REPRODUCED, REPRODUCED, OPPOSITE, INCONCLUSIVE]) == OPPOSITE
     assert aggregate_verdict([NOT_RUN, NOT_COMPARABLE]) == NOT_RUN
     assert aggregate_verdict([NOT_COMPARABLE, NOT_COMPARABLE]) == NOT_COMPARABLE
+    assert aggregate_verdict([REPRODUCED, BUDGET_SENSITIVE, PAPER_SUSPECT]) == REPRODUCED
+    assert aggregate_verdict([PAPER_SUSPECT, PAPER_SUSPECT]) == PAPER_SUSPECT
+    assert aggregate_verdict([PAPER_SUSPECT, BUDGET_SENSITIVE]) == NOT_COMPARABLE
+
+
+def test_the_budgets_contradict_only_in_sign_with_one_of_them_significant():
+    """Spec, "Where no plateau comes", item 3: a difference only in significance is agreement."""
+    assert budgets_contradict(REPRODUCED, OPPOSITE, 0.5, -0.5, "<")
+    assert budgets_contradict(REPRODUCED, INCONCLUSIVE, -0.5, 0.1, "<")
+    assert budgets_contradict(SAME_NS, OPPOSITE, -0.1, 0.4, "<")
+    assert not budgets_contradict(REPRODUCED, SAME_NS, -0.5, -0.1, "<")  # same sign
+    assert not budgets_contradict(SAME_NS, INCONCLUSIVE, -0.1, 0.1, "<")  # neither excludes 0
+    assert not budgets_contradict(REPRODUCED, NOT_COMPARABLE, -0.5, 0.5, "<")
+    assert budgets_contradict(REPRODUCED, OPPOSITE, 0.0, 3.0, "~") and not budgets_contradict(REPRODUCED, INCONCLUSIVE, 0.0, 3.0, "~")
 
 
 # -- A hand-made results directory ---------------------------------------------------------
@@ -141,9 +166,24 @@ def _write_table(results: Path, number: int, tables: dict, estimator: str = "led
     table.to_parquet(results / "tables" / f"table{number}.parquet", index=False)
 
 
-def fake_results(root: Path, numbers=(1, 2, 3)) -> Path:
-    """Tables 1-3 on 8 Gaussians from hand-made metric files, through the tables' own code."""
-    results = root / "results"
+def _claim_cell(claim_id: str, side: str) -> tuple[str, str]:
+    claim = read_paper_claims(CLAIMS).set_index("claim_id").loc[claim_id]
+    return claim[f"{side}_row"], claim[f"{side}_column"]
+
+
+def fake_results(root: Path, numbers=(1, 2, 3), half: bool = True) -> Path:
+    """Tables 1-3 on 8 Gaussians from hand-made metric files, through the tables' own code; with
+    ``half`` the same at the half budget, except the R-VAE's D1 LSD: 1.5 times the VAE's there,
+    half of it at S, in a Table 2 cell that is not converged."""
+    full = _fake_results(root / "results", numbers, LSD_D1)
+    if half:
+        _fake_results(root / "results", numbers, {**LSD_D1, "rvae": list(np.asarray(LSD_D1["beta_vae"]))}, budget="half")
+    return full
+
+
+def _fake_results(results: Path, numbers, lsd_d1: dict, budget: str = "full") -> Path:
+    top = results
+    results = results if budget == "full" else results / "half"
     lsd_dir = results / "metrics" / "lsd" / "sequential" / "gaussians" / "kmeans-k8-same"
     rv_dir = results / "metrics" / "rv" / "reproducibility" / "gaussians" / "kmeans-k8-same"
     lsd_dir.mkdir(parents=True)
@@ -153,18 +193,18 @@ def fake_results(root: Path, numbers=(1, 2, 3)) -> Path:
     for model in LSD_D1:
         # the similarity panel beside the LSD (Table 2) is not scored by findings: any values do
         panel = {f"{m}_{p}": np.ones(5) for m in ("heldout", "angular_procrustes", "cka") for p in ("D1", "D2")}
-        pd.DataFrame({"seed": range(5), "D1": LSD_D1[model], "D2": LSD_D2[model], **panel}).to_parquet(lsd_dir / f"{model}.parquet")
+        pd.DataFrame({"seed": range(5), "D1": lsd_d1[model], "D2": LSD_D2[model], **panel}).to_parquet(lsd_dir / f"{model}.parquet")
     for model, frame in _rv_frames().items():
         frame.to_parquet(rv_dir / f"{model}.parquet")
         panel = {f"{m}_{p}": np.ones(5) for m in ("angular_procrustes", "cka") for p in ("R1", "rest_D1")}
         pd.DataFrame({"seed": range(5), **panel}).to_parquet(panel_dir / f"{model}.parquet")
     if 1 in numbers:  # the R-VAE's R1 cell did not converge
         _write_table(results, 1, {"table1": {"gaussians": 8}}, converged={("RV(R1) R-VAE", "gaussians"): False})
-    if 2 in numbers:
-        _write_table(results, 2, {"table2": {"gaussians": 8}})
+    if 2 in numbers:  # the R-VAE's D1 LSD cell did not converge
+        _write_table(results, 2, {"table2": {"gaussians": 8}}, converged={_claim_cell("T2-02", "b"): False})
     if 3 in numbers:  # an estimator the paper's log det cannot stand for
         _write_table(results, 3, {"table3": {"gaussians": [8]}}, estimator="pseudo")
-    return results
+    return top
 
 
 def _by_id(findings: pd.DataFrame) -> pd.DataFrame:
@@ -173,38 +213,57 @@ def _by_id(findings: pd.DataFrame) -> pd.DataFrame:
 
 def test_verdicts_on_hand_made_tables_reach_every_verdict(tmp_path):
     findings = _by_id(build_findings(fake_results(tmp_path), tmp_path / "out"))
-    # Table 2, D1: R-VAE LSD half the VAE's on every seed; beta-VAE 1.5 times
-    assert findings.loc["T2-02", "verdict"] == REPRODUCED  # paper VAE > R-VAE
-    assert findings.loc["T2-02", "our_difference"] == pytest.approx(0.5)
-    assert findings.loc["T2-01", "verdict"] == OPPOSITE  # paper VAE > beta-VAE; ours 0 - 0.5
+    # Table 2, D1: R-VAE LSD half the VAE's on every seed at S, 1.5 times at floor(S/2), in a cell
+    # that did not converge: the budgets contradict (paper VAE > R-VAE)
+    assert findings.loc["T2-02", "verdict"] == BUDGET_SENSITIVE and findings.loc["T2-02", "verdict_half"] == OPPOSITE
+    assert findings.loc["T2-02", "our_difference"] == pytest.approx(0.5) and findings.loc["T2-02", "our_difference_half"] == pytest.approx(-0.5)
+    assert "reproduced at S, opposite at floor(S/2)" in findings.loc["T2-02", "reason"] and "not converged" in findings.loc["T2-02", "flags"]
+    # beta-VAE 1.5 times the VAE's: the paper's VAE > beta-VAE fails at both budgets
+    assert findings.loc["T2-01", "verdict"] == OPPOSITE == findings.loc["T2-01", "verdict_half"]  # ours 0 - 0.5
     assert findings.loc["T2-01", "difference_high"] < 0
     # Table 2, D2: differences of 0.05 against seeds spread from 0.5 to 3
     assert findings.loc["T2-04", "verdict"] == SAME_NS  # paper VAE > beta-VAE; ours +0.05
     assert findings.loc["T2-04", "difference_low"] < 0 < findings.loc["T2-04", "difference_high"]
     assert findings.loc["T2-05", "verdict"] == INCONCLUSIVE  # paper VAE > R-VAE; ours -0.05
     assert findings.loc["T2-11", "verdict"] == NOT_RUN and "not in table 2" in findings.loc["T2-11", "reason"]  # MNIST
-    # not comparable: not converged, pseudo estimator, suspect paper reference, a tie in the paper
-    assert findings.loc["T1-02", "verdict"] == NOT_COMPARABLE and "not converged" in findings.loc["T1-02", "reason"]
+    # a cell not converged, both budgets agreeing: decided at S, flagged
+    assert findings.loc["T1-02", "verdict"] == findings.loc["T1-02", "verdict_half"] == REPRODUCED
+    assert "not converged" in findings.loc["T1-02", "flags"]
     assert findings.loc["T1-17", "verdict"] == REPRODUCED  # rest of D1: R-VAE 5 log units below the VAE
     assert findings.loc["T1-17", "our_difference"] == pytest.approx(5.0)
+    # not comparable: a pseudo estimator; the paper's side apart: a suspect reference, a tie
     assert findings.loc["T3-08", "verdict"] == NOT_COMPARABLE and "pseudo" in findings.loc["T3-08", "reason"]
-    assert findings.loc["T1-21", "verdict"] == NOT_COMPARABLE and "suspect" in findings.loc["T1-21", "reason"]
+    assert findings.loc["T1-21", "verdict"] == PAPER_SUSPECT and "suspect" in findings.loc["T1-21", "reason"]
+    assert "ours at S: not run" in findings.loc["T1-21", "reason"]  # a birdsong cell: not in these tables
     tie = findings[(findings["table"] == "6") & (findings["direction"] == "=")]
-    assert (tie["verdict"] == NOT_COMPARABLE).all() and len(tie) == 1
+    assert (tie["verdict"] == PAPER_SUSPECT).all() and len(tie) == 1
     assert set(findings["verdict"]) == set(VERDICTS)
     # X3 asserts R-VAE < beta-VAE, where Table 2's own D1 numbers say the opposite (T2-03):
     # the same data reproduce the text (ours beta-VAE 1.5 > R-VAE 0.5) and contradict the table.
-    assert findings.loc["T2-03", "verdict"] == OPPOSITE
-    assert findings.loc["X3", "members_run"] == "4/16" and findings.loc["X3", "verdict"] == INCONCLUSIVE
-    assert "reproduced: 2" in findings.loc["X3", "member_verdicts"]
+    # At floor(S/2) the two are equal: a change of significance, not of sign, so S stands.
+    assert findings.loc["T2-03", "verdict"] == OPPOSITE and findings.loc["T2-03", "verdict_half"] == INCONCLUSIVE
+    assert findings.loc["X3", "members_run"] == "3/16" and findings.loc["X3", "verdict"] == INCONCLUSIVE  # T2-02 is budget-sensitive
+    assert "reproduced: 1, inconclusive: 2, budget-sensitive: 1" in findings.loc["X3", "member_verdicts"]
 
 
-def test_a_cell_at_another_k_than_the_papers_is_not_compared(tmp_path):
+def test_a_missing_half_budget_file_makes_its_claims_not_run(tmp_path):
+    """Never a silent verdict from the full budget alone."""
+    results = fake_results(tmp_path, numbers=(2,))
+    (results / "half" / "metrics" / "lsd" / "sequential" / "gaussians" / "kmeans-k8-same" / "vae.parquet").unlink()
+    findings = _by_id(build_findings(results, tmp_path / "out"))
+    assert findings.loc["T2-01", "verdict"] == NOT_RUN and findings.loc["T2-01", "reason"].startswith("half budget: ")
+    assert "vae.parquet" in findings.loc["T2-01", "reason"]
+    (results / "half" / "tables" / "table2.parquet").unlink()
+    findings = _by_id(build_findings(results, tmp_path / "out"))
+    assert findings.loc["T2-04", "verdict"] == NOT_RUN and "half budget: table 2 not built" in findings.loc["T2-04", "reason"]
+
+
+def test_a_cell_at_another_k_than_the_papers_is_scored_and_flagged(tmp_path):
     """The default config scales Table 1/2's k down (birdsong 64 -> 32, chairs 128 -> 32): the paper's
-    number beside such a cell is at another k, so the table says so and findings give no verdict."""
+    number beside such a cell is at another k; the table says so and the claim is flagged `k differs`."""
     import shutil
 
-    results = fake_results(tmp_path, numbers=())
+    results = fake_results(tmp_path, numbers=(), half=False)
     lsd = results / "metrics" / "lsd" / "sequential" / "gaussians"
     shutil.copytree(lsd / "kmeans-k8-same", lsd / "kmeans-k4-same")
     _write_table(results, 2, {"table2": {"gaussians": 4}})
@@ -212,19 +271,24 @@ def test_a_cell_at_another_k_than_the_papers_is_not_compared(tmp_path):
     assert table["paper_median"].notna().any()
     assert table.loc[table["paper_median"].notna(), "note"].str.contains("k = 4 here, the paper's value is at k = 8").all()
     findings = _by_id(build_findings(results, tmp_path / "out"))
-    assert findings.loc["T2-02", "verdict"] == NOT_COMPARABLE
-    assert "k = 4 here, 8 in the paper" in findings.loc["T2-02", "reason"]
+    assert findings.loc["T2-02", "verdict"] == REPRODUCED  # scored all the same, and flagged
+    assert "k differs: 4 here, 8 in the paper" in findings.loc["T2-02", "flags"]
 
 
-def test_non_finite_differences_are_not_comparable(tmp_path):
-    """Bit-identical same-seed runs (RV -inf) leave no finite effect to compare."""
+def test_an_infinite_same_seed_difference_is_scored_by_its_sign(tmp_path):
+    """Bit-identical same-seed runs (RV -inf) are below any other model by design: a definite sign,
+    a degenerate interval; two -inf cells leave no difference at all."""
     results = fake_results(tmp_path, numbers=(1,))
     claims = read_paper_claims(CLAIMS)
     claim = claims[claims["claim_id"] == "T1-09"].copy()  # MNIST same seed vs R-VAE, moved to our Gaussians
     claim[["a_row", "a_column", "b_row", "b_column", "claim_id"]] = ["RV(rest of D1) VAE (same seed)", "gaussians", "RV(rest of D1) R-VAE", "gaussians", "H-1"]
-    findings = _by_id(build_findings(results, tmp_path / "out", claims=claim))
-    assert np.isneginf(findings.loc["H-1", "our_a_median"]) and findings.loc["H-1", "verdict"] == NOT_COMPARABLE
-    assert "not finite" in findings.loc["H-1", "reason"] and "bit-identical" in findings.loc["H-1", "reason"]
+    both = claim.copy()
+    both[["b_row", "claim_id"]] = ["RV(R1) VAE (same seed)", "H-2"]
+    findings = _by_id(build_findings(results, tmp_path / "out", claims=pd.concat([claim, both])))
+    assert np.isneginf(findings.loc["H-1", "our_a_median"]) and np.isneginf(findings.loc["H-1", "difference_high"])
+    assert findings.loc["H-1", "verdict"] == (REPRODUCED if claim.iloc[0]["direction"] == "<" else OPPOSITE)
+    assert "degenerate interval" in findings.loc["H-1", "flags"]
+    assert findings.loc["H-2", "verdict"] == NOT_COMPARABLE and "not finite" in findings.loc["H-2", "reason"]
 
 
 def test_a_partial_run_gives_not_run_rows_and_says_what_is_missing(tmp_path):
@@ -235,7 +299,7 @@ def test_a_partial_run_gives_not_run_rows_and_says_what_is_missing(tmp_path):
     assert (others["verdict"] == NOT_RUN).all() and (others["reason"] == "table " + others["table"] + " not built").all()
     counts = summary_counts(findings)
     assert counts.loc["Table 3", NOT_RUN] == 12 and counts.loc["all claims", "total"] == len(findings)
-    assert counts.loc["Table 2", [REPRODUCED, OPPOSITE, SAME_NS, INCONCLUSIVE]].sum() == 6
+    assert counts.loc["Table 2", [REPRODUCED, OPPOSITE, SAME_NS, INCONCLUSIVE]].sum() == 5 and counts.loc["Table 2", BUDGET_SENSITIVE] == 1
     md = (tmp_path / "out" / "findings.md").read_text()
     assert "Tables not built in this run: 1, 3, 4, 5, 6, 7, 8, 9, 10" in md
     assert md.index("| all claims |") < md.index("## Table 2") < md.index("## The text's claims")

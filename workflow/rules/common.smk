@@ -12,7 +12,7 @@ from rvae.paper import chains
 from rvae.paper import claims as paper_claims
 from rvae.workflow import paths, targets
 from rvae.workflow import params as job_params
-from rvae.workflow.config_checks import check_config, validate_config
+from rvae.workflow.config_checks import budget_warnings, check_config, validate_config
 from rvae.workflow.user_config import apply_aliases, apply_extends, describe
 
 # A --configfile is the whole config (the Snakefile reads the default only without one);
@@ -30,6 +30,8 @@ validate_config(
 check_config(config)
 if workflow.is_main_process:  # once per run, not in every job's own Snakemake
     print("\n".join(describe(config, CONFIG_FILES)), file=sys.stderr)
+    for warning in budget_warnings(config):
+        print(f"warning: {warning}", file=sys.stderr)
 
 DATASETS = list(config["datasets"])
 GPU = 0 if config["device"] == "cpu" else 1
@@ -90,6 +92,10 @@ def run_embeddings(wildcards):
     return targets.run_embeddings(config, wildcards)
 
 
+def half_run_embeddings(wildcards):
+    return targets.at_budget(targets.run_embeddings(config, wildcards), "half")
+
+
 def run_histories(wildcards):
     return targets.run_histories(config, wildcards)
 
@@ -114,7 +120,8 @@ def sweep_rosetta(wildcards):
 
 
 def table_inputs(wildcards):
-    return list(targets.table_inputs(config, int(wildcards.n)).values())
+    files = list(targets.table_inputs(config, int(wildcards.n)).values())
+    return files + targets.at_budget(files, "half")
 
 
 def findings_inputs(wildcards):
@@ -122,7 +129,8 @@ def findings_inputs(wildcards):
 
 
 def table_convergence(wildcards):
-    return list(targets.table_convergence(config, int(wildcards.n)).values())
+    files = list(targets.table_convergence(config, int(wildcards.n)).values())
+    return files + targets.at_budget(files, "half")
 
 
 def shared_inputs(wildcards):
@@ -135,7 +143,8 @@ def portability_input_files(wildcards):
 
 
 def portability_inputs(wildcards):
-    return targets.files_in(portability_input_files(wildcards))
+    files = portability_input_files(wildcards)
+    return targets.files_in(files) + targets.at_budget(files["runs"], "half")
 
 
 def anchor_budget_input_files(wildcards):

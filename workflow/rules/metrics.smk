@@ -1,8 +1,12 @@
+# Every metric job computes its metric at both budgets (paths.BUDGETS): the runs' embeddings
+# after S steps and at floor(S/2), written to the full-budget path and its half-budget mirror.
 rule retraining_variability:
     input:
-        run_embeddings,
+        runs=run_embeddings,
+        half_runs=half_run_embeddings,
     output:
-        paths.fill(paths.METRIC, metric="rv"),
+        full=paths.fill(paths.METRIC, metric="rv"),
+        half=paths.at_budget(paths.fill(paths.METRIC, metric="rv"), "half"),
     log:
         paths.log("rv", paths.RETRAINING),
     conda:
@@ -16,9 +20,11 @@ rule retraining_variability:
 rule latent_space_distortion:
     input:
         runs=run_embeddings,
+        half_runs=half_run_embeddings,
         template=paths.fill(paths.TEMPLATE_EMBEDDING, which="joint"),
     output:
-        paths.fill(paths.METRIC, metric="lsd"),
+        full=paths.fill(paths.METRIC, metric="lsd"),
+        half=paths.at_budget(paths.fill(paths.METRIC, metric="lsd"), "half"),
     log:
         paths.log("lsd", paths.RETRAINING),
     conda:
@@ -33,7 +39,8 @@ rule portability_per_seed:
     input:
         portability_inputs,
     output:
-        paths.PORTABILITY_SEEDS,
+        full=paths.PORTABILITY_SEEDS,
+        half=paths.at_budget(paths.PORTABILITY_SEEDS, "half"),
     log:
         paths.log("portability", "{dataset}", "{method}-k{k}-{variant}"),
     conda:
@@ -48,9 +55,11 @@ rule portability_per_seed:
 rule similarity_panel:
     input:
         runs=run_embeddings,
+        half_runs=half_run_embeddings,
         template=paths.fill(paths.TEMPLATE_EMBEDDING, which="d1"),
     output:
-        paths.fill(paths.METRIC, metric="panel"),
+        full=paths.fill(paths.METRIC, metric="panel"),
+        half=paths.at_budget(paths.fill(paths.METRIC, metric="panel"), "half"),
     log:
         paths.log("panel", paths.RETRAINING),
     conda:
@@ -65,9 +74,11 @@ rule convergence:
     input:
         unpack(budget_record),
         embeddings=run_embeddings,
+        half_embeddings=half_run_embeddings,
         histories=run_histories,
     output:
-        paths.CONVERGENCE,
+        full=paths.CONVERGENCE,
+        half=paths.at_budget(paths.CONVERGENCE, "half"),
     log:
         paths.log("convergence", paths.RETRAINING),
     conda:
@@ -75,5 +86,6 @@ rule convergence:
     params:
         seeds=list(range(config["n_seeds"])),
         rule=lambda w: job_params.plateau_rule(config, w.dataset),
+        training=lambda w: job_params.training_params(config, w.dataset, 0),
     script:
         "../scripts/convergence.py"

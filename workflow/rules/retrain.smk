@@ -51,6 +51,8 @@ rule seed_result:
         model=paths.RUN_MODEL,
         embedding=paths.RUN_EMBEDDING,
         history=paths.RUN_HISTORY,
+        half_model=paths.at_budget(paths.RUN_MODEL, "half"),
+        half_embedding=paths.at_budget(paths.RUN_EMBEDDING, "half"),
     log:
         paths.log("seed_result", paths.RETRAINING, "seed{seed}"),
     localrule: True
@@ -60,11 +62,17 @@ rule seed_result:
         model=lambda w, input: paths.block_file(input[0], w.seed, "model"),
         embedding=lambda w, input: paths.block_file(input[0], w.seed, "embedding"),
         history=lambda w, input: paths.block_file(input[0], w.seed, "history"),
+        half_model=lambda w, input: paths.block_file(input[0], w.seed, "half_model"),
+        half_embedding=lambda w, input: paths.block_file(
+            input[0], w.seed, "half_embedding"
+        ),
     # A shell copy, not a Python job: hundreds of these run in a few milliseconds each.
     shell:
         "cp {params.model} {output.model} && "
         "cp {params.embedding} {output.embedding} && "
         "cp {params.history} {output.history} && "
+        "cp {params.half_model} {output.half_model} && "
+        "cp {params.half_embedding} {output.half_embedding} && "
         "echo 'seed {wildcards.seed}: copied from {input}' > {log}"
 
 

@@ -12,6 +12,9 @@ rule make_table:
         ),
         parquet=paths.fill(paths.TABLE, ext="parquet"),
         md=paths.fill(paths.TABLE, ext="md"),
+        half_csv=paths.at_budget(paths.fill(paths.TABLE, ext="csv"), "half"),
+        half_parquet=paths.at_budget(paths.fill(paths.TABLE, ext="parquet"), "half"),
+        half_md=paths.at_budget(paths.fill(paths.TABLE, ext="md"), "half"),
     log:
         paths.log("tables", "table{n}"),
     localrule: True
@@ -65,8 +68,16 @@ rule findings:
 
 rule portability_table:
     input:
-        lambda w: targets.files_in(targets.portability_table(config)),
-        lambda w: targets.files_in(targets.portability_convergence(config)),
+        lambda w: [
+            f
+            for budget in paths.BUDGETS
+            for f in targets.files_in(
+                targets.at_budget(targets.portability_table(config), budget)
+            )
+            + targets.files_in(
+                targets.at_budget(targets.portability_convergence(config), budget)
+            )
+        ],
     output:
         csv=report(
             paths.fill(paths.PORTABILITY_TABLE, ext="csv"),
@@ -76,6 +87,11 @@ rule portability_table:
         ),
         parquet=paths.fill(paths.PORTABILITY_TABLE, ext="parquet"),
         md=paths.fill(paths.PORTABILITY_TABLE, ext="md"),
+        half_csv=paths.at_budget(paths.fill(paths.PORTABILITY_TABLE, ext="csv"), "half"),
+        half_parquet=paths.at_budget(
+            paths.fill(paths.PORTABILITY_TABLE, ext="parquet"), "half"
+        ),
+        half_md=paths.at_budget(paths.fill(paths.PORTABILITY_TABLE, ext="md"), "half"),
     log:
         paths.log("tables", "portability"),
     localrule: True

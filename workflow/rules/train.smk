@@ -31,6 +31,7 @@ rule train_template:
 rule budget:
     input:
         history=paths.fill(paths.TEMPLATE_HISTORY, which="joint"),
+        points=paths.DATA_POINTS,
     output:
         paths.BUDGET,
     log:
@@ -41,6 +42,8 @@ rule budget:
     params:
         rule=lambda w: job_params.plateau_rule(config, w.dataset),
         steps=lambda w: job_params.fixed_steps(config, w.dataset),
+        passes=lambda w: job_params.paper_passes_of(config, w.dataset),
+        batch_size=lambda w: config["datasets"][w.dataset]["training"]["batch_size"],
     script:
         "../scripts/budget.py"
 

@@ -1,4 +1,4 @@
-"""LSD of each seed against the joint template, with the linear-map analysis."""
+"""LSD of each seed against the joint template, with the linear-map analysis, at both budgets."""
 
 import logging
 
@@ -8,7 +8,8 @@ from rvae.workflow.script import start
 
 sm = snakemake  # noqa: F821
 start(sm)
-frame = lsd_per_seed(list(sm.input.runs), sm.params.seeds, sm.input.template)
-with atomic_path(sm.output[0]) as tmp:
-    frame.to_parquet(tmp, index=False)
-logging.info(frame.drop(columns=["spectrum"], errors="ignore").to_string())
+for budget, runs, out in (("full", sm.input.runs, sm.output.full), ("half", sm.input.half_runs, sm.output.half)):
+    frame = lsd_per_seed(list(runs), sm.params.seeds, sm.input.template)
+    with atomic_path(out) as tmp:
+        frame.to_parquet(tmp, index=False)
+    logging.info(f"{budget} budget:\n" + frame.drop(columns=["spectrum"], errors="ignore").to_string())

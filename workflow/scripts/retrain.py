@@ -1,4 +1,5 @@
-"""Train one seed block of VAE, beta-VAE, R-VAE or VAE (same seed) and embed every point."""
+"""Train one seed block of VAE, beta-VAE, R-VAE or VAE (same seed) and embed every point, with
+every seed's model and embedding at the half budget, floor(S/2), beside them."""
 
 import json
 from pathlib import Path
@@ -8,6 +9,7 @@ import pandas as pd
 from rvae.embeddings import write_embedding
 from rvae.models import save_model
 from rvae.paper.experiment import embed_all, retrain_block
+from rvae.trainer import half_budget
 from rvae.vocabulary import MODEL_HYPERPARAMETER
 from rvae.workflow.paths import block_file
 from rvae.workflow.script import finish, run_inputs, start, train_config, training_until
@@ -24,14 +26,20 @@ if param:
         chosen = json.loads(Path(sm.input.chosen).read_text())["value"]
     training[param] = float(chosen)
 # checkpoint_every changes no result, so it is read from config rather than params (no rerun when edited)
-configs = [train_config(sm, training, seed=seed) for seed in sm.params.training_seeds]
+half = half_budget(training["until"])
+configs = [train_config(sm, training, seed=seed, snapshot_step=half) for seed in sm.params.training_seeds]
 results = retrain_block(data, w.experiment, w.model_kind, points, spec, configs, sm.params.checkpoints, sm.params.mode)
 out = sm.output[0]
 Path(out).mkdir(parents=True, exist_ok=True)
-for seed, role, config, (model, history) in zip(sm.params.seeds, sm.params.seed_roles, configs, results):
-    save_model(model, block_file(out, seed, "model"), {"history": history, "seed": config.seed, "seed_role": role})
-    write_embedding(embed_all(model, data, points.point_ids), block_file(out, seed, "embedding"))
-    pd.DataFrame(history).to_parquet(block_file(out, seed, "history"), index=False)
+for seed, role, config, run in zip(sm.params.seeds, sm.params.seed_roles, configs, results):
+    meta = {"seed": config.seed, "seed_role": role}
+    save_model(run.model, block_file(out, seed, "model"), {**meta, "history": run.history})
+    write_embedding(embed_all(run.model, data, points.point_ids), block_file(out, seed, "embedding"))
+    pd.DataFrame(run.history).to_parquet(block_file(out, seed, "history"), index=False)
+    if run.half is None:
+        raise RuntimeError(f"seed {seed}: a budget of {training['until']} steps has no half budget to keep")
+    save_model(run.half, block_file(out, seed, "half_model"), {**meta, "steps": half, "history": [r for r in run.history if r["step"] <= half]})
+    write_embedding(embed_all(run.half, data, points.point_ids), block_file(out, seed, "half_embedding"))
 for checkpoint in sm.params.checkpoints:
     Path(checkpoint).unlink(missing_ok=True)
 finish()

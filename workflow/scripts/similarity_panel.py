@@ -1,4 +1,5 @@
-"""Table 1's similarity panel: angular Procrustes and linear CKA of each seed against the D1 template."""
+"""Table 1's similarity panel: angular Procrustes and linear CKA of each seed against the D1
+template, at both budgets."""
 
 import logging
 
@@ -8,7 +9,8 @@ from rvae.workflow.script import start
 
 sm = snakemake  # noqa: F821
 start(sm)
-frame = panel_per_seed(list(sm.input.runs), sm.params.seeds, sm.input.template)
-with atomic_path(sm.output[0]) as tmp:
-    frame.to_parquet(tmp, index=False)
-logging.info(frame.to_string())
+for budget, runs, out in (("full", sm.input.runs, sm.output.full), ("half", sm.input.half_runs, sm.output.half)):
+    frame = panel_per_seed(list(runs), sm.params.seeds, sm.input.template)
+    with atomic_path(out) as tmp:
+        frame.to_parquet(tmp, index=False)
+    logging.info(f"{budget} budget:\n" + frame.to_string())

@@ -29,11 +29,14 @@ OUTPUTS = ("csv", "parquet", "md", "rst", "intervals_csv", "intervals_parquet")
 
 def build_findings(
     table_files: dict, metric_file, outputs: dict | None = None, claims=None, n_resamples: int = N_RESAMPLES, root: int = ROOT_SEED,
-    project: pd.DataFrame | None = None,
+    project: pd.DataFrame | None = None, half_table_files: dict | None = None, half_metric_file=None,
 ) -> pd.DataFrame:
     """Score the paper's claims on the tables ``{number: parquet path}`` that exist; the others are *not run*.
 
-    ``metric_file`` locates a retraining's metric file (see :func:`cell_replicates`). ``outputs``
+    ``metric_file`` locates a retraining's metric file (see :func:`cell_replicates`);
+    ``half_table_files`` and ``half_metric_file`` the same at the half budget (spec, "Where no
+    plateau comes"): a claim whose half-budget table or metric file is missing is *not run*. Without
+    them (None) the full budget stands in for the half, for tables made without one. ``outputs``
     maps each of :data:`OUTPUTS` (findings as CSV, Parquet, Markdown, the front page's summary in
     reStructuredText, and the per-cell intervals as CSV and Parquet) to a path; ``None`` writes
     nothing. ``claims`` is a frame or a path (default: the package's ``paper_claims.csv``).
@@ -45,9 +48,13 @@ def build_findings(
         claims = read_paper_claims(claims)
     tables = read_tables(table_files)
     cells = cell_replicates(tables, metric_file, n_resamples, root)
-    findings = score_claims(claims, cells)
+    half_cells = None
+    if half_table_files is not None:
+        half_tables = read_tables({n: path for n, path in half_table_files.items() if Path(path).exists()})
+        half_cells = cell_replicates(half_tables, half_metric_file, n_resamples, root)
+    findings = score_claims(claims, cells, half_cells)
     if project is not None and len(project):
-        findings = pd.concat([findings, project[findings.columns]], ignore_index=True)
+        findings = pd.concat([findings, project.reindex(columns=findings.columns)], ignore_index=True)
     missing = [n for n in TABLE_NUMBERS if n not in tables]
     intervals = cells_frame(cells)
     writers = {

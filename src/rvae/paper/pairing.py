@@ -10,18 +10,24 @@ reference therefore always sits at exactly 0. A claim's interval is that of the 
 its two cells' resampled medians, resample by resample. The point estimates are the tables' own
 medians: nothing here changes a table.
 
-**Verdicts** of a table claim (spec, "Findings"), in this order:
+**Verdicts** of a table claim (spec, "Findings" and "Where no plateau comes"), in this order:
 
-1. ``not comparable`` whatever the run: the paper's reference is suspect (reused between tables,
-   or an ambiguous column), or the paper prints equal medians (no ordering to check).
-2. ``not run``: the table, the cell, or the metric file behind it is missing.
-3. ``not comparable`` on this run: a cell is not converged (a ``converged`` column in the table;
-   tables without one count as converged: unknown, not refuted), the two cells used different RV
-   estimators or one the paper's ``exact`` cannot stand for (``pseudo``; ``ledoit_wolf`` equals
-   ``exact`` when no shrinkage is needed and is the spec's stand-in where ``exact`` is undefined),
-   the cells are at another k than the paper's, or our difference or its interval is not finite
-   (e.g. bit-identical same-seed runs, RV = -inf).
-4. Otherwise the interval decides (``rvae.paper.statistics.ordering_verdict``).
+1. ``paper suspect``: the paper's reference is suspect (reused between tables, or an ambiguous
+   column), or the paper prints equal medians. Our side is still scored at both budgets (our
+   difference, interval and ``our_direction``), and counted apart from the run's own failures.
+2. ``not run``: the table, the cell, or a metric file behind it is missing, at the full budget or
+   at the half budget (a claim is never decided from the full budget alone).
+3. ``not comparable`` on this run: a collapsed run behind a cell, a dataset trained below the
+   paper's passes, RV estimators that differ or that the paper's ``exact`` cannot stand for
+   (``pseudo``; ``ledoit_wolf`` equals ``exact`` when no shrinkage is needed and is the spec's
+   stand-in where ``exact`` is undefined), or a difference that is not finite and has no definite
+   sign.
+4. Otherwise the interval decides at the full budget S (``rvae.paper.statistics.ordering_verdict``);
+   a difference infinite by design (bit-identical same-seed runs) is scored by its sign and flagged
+   ``degenerate interval``. Where a cell is not converged (a capped dataset, or a run not flat on
+   its own curve) and the half budget contradicts S (``statistics.budgets_contradict``), the claim
+   is ``budget-sensitive``. ``verdict_half`` is the same procedure at floor(S/2); ``flags`` says
+   ``not converged``, ``k differs`` (scored all the same) and ``degenerate interval``.
 
 **Text claims.** A member's verdict is computed as for a table claim but against the text's
 direction; for a "similar" member the near-tie band is the larger of our two IQRs (the paper's
@@ -42,8 +48,9 @@ from rvae.paper.cells import cell_values, point_mask
 from rvae.seeds import bootstrap_role
 from rvae.paper.claims import CLAIM_COLUMNS
 from rvae.paper.statistics import (
-    N_RESAMPLES, NOT_COMPARABLE, NOT_RUN, ROOT_SEED, VERDICTS, ResampleStreams, aggregate_verdict,
-    normalised_median_replicates, ordering_verdict, percentile_interval, similar_verdict,
+    BUDGET_SENSITIVE, N_RESAMPLES, NOT_COMPARABLE, NOT_RUN, PAPER_SUSPECT, ROOT_SEED, UNDECIDED, VERDICTS, ResampleStreams,
+    aggregate_verdict, budgets_contradict, definite, normalised_median_replicates, ordering_verdict, percentile_interval,
+    similar_verdict,
 )  # fmt: skip
 
 PAPER_RV_ESTIMATOR = "exact"
@@ -51,8 +58,8 @@ COMPARABLE_ESTIMATORS = {"exact": ("exact", "ledoit_wolf")}
 
 OUR_COLUMNS = [
     "estimator", "our_a_median", "our_a_iqr", "our_a_low", "our_a_high", "our_b_median", "our_b_iqr", "our_b_low",
-    "our_b_high", "our_difference", "difference_low", "difference_high", "members_run", "member_verdicts",
-    "verdict", "reason",
+    "our_b_high", "our_difference", "difference_low", "difference_high", "our_direction", "our_difference_half",
+    "difference_low_half", "difference_high_half", "members_run", "member_verdicts", "verdict", "verdict_half", "flags", "reason",
 ]  # fmt: skip
 CELL_COLUMNS = ["table", "row", "column", "metric", "partition", "estimator", "median", "iqr", "n", "ci_low", "ci_high", "pairing", "note"]
 
@@ -70,6 +77,11 @@ class OurCell:
     def converged(self) -> bool:
         value = self.row.get("converged", True)
         return bool(value) if not pd.isna(value) else True
+
+    def flag(self, column: str) -> bool:
+        """A boolean column of the table row (``collapsed``, ``below_paper_passes``); unknown counts as False."""
+        value = self.row.get(column, False)
+        return bool(value) if not pd.isna(value) else False
 
 
 def _retraining_key(table_row) -> tuple[str, str, str, str]:
@@ -162,7 +174,7 @@ def _intrinsic_reasons(claim, own_direction: bool = True) -> list[str]:
 
 
 def _score_table_claim(claim, cells: dict) -> dict:
-    """Our numbers for one table claim and what (if anything) stops a verdict."""
+    """Our numbers for one table claim at one budget, and what (if anything) stops a verdict there."""
     out = {c: np.nan for c in OUR_COLUMNS}
     out.update(estimator="", members_run="", member_verdicts="", reason="")
     table = int(claim["table"])
@@ -178,7 +190,8 @@ def _score_table_claim(claim, cells: dict) -> dict:
     else:
         not_run = [f"{side} cell ({claim[f'{side}_row']}, {claim[f'{side}_column']}) not in table {table}" for side, c in (("a", a), ("b", b)) if c is None]
     not_run += [c.missing for c in (a, b) if c is not None and c.replicates is None]
-    on_run = []
+    on_run, flags = [], []
+    converged = True
     if a is not None and b is not None:
         out["our_difference"] = out["our_a_median"] - out["our_b_median"]
         estimators = {c.row["estimator"] if isinstance(c.row["estimator"], str) else "" for c in (a, b)}
@@ -187,22 +200,29 @@ def _score_table_claim(claim, cells: dict) -> dict:
             compatible = COMPARABLE_ESTIMATORS[PAPER_RV_ESTIMATOR]
             if len(estimators) > 1 or not estimators <= set(compatible):
                 on_run.append(f"RV estimator {out['estimator'] or 'unknown'} is not comparable with the paper's {PAPER_RV_ESTIMATOR!r}")
-        on_run += [f"{side} cell not converged" for side, c in (("a", a), ("b", b)) if not c.converged]
+        on_run += [f"{side} cell has a collapsed run" for side, c in (("a", a), ("b", b)) if c.flag("collapsed")]
+        if a.flag("below_paper_passes") or b.flag("below_paper_passes"):
+            on_run.append("trained below the paper's passes")
+        converged = a.converged and b.converged
+        flags += [f"{side} cell not converged" for side, c in (("a", a), ("b", b)) if not c.converged]
         if pd.notna(claim["k"]) and claim["k"] != "":
             ours = sorted({int(c.row["k"]) for c in (a, b) if pd.notna(c.row.get("k"))})
             if ours and ours != [int(float(claim["k"]))]:
-                on_run.append(f"k = {', '.join(map(str, ours))} here, {int(float(claim['k']))} in the paper")
+                flags.append(f"k differs: {', '.join(map(str, ours))} here, {int(float(claim['k']))} in the paper")
         if a.replicates is not None and b.replicates is not None:
-            out["difference_low"], out["difference_high"] = percentile_interval(a.replicates - b.replicates)
-            if not np.isfinite([out["our_difference"], out["difference_low"], out["difference_high"]]).all():
-                notes = "; ".join(dict.fromkeys(str(c.row["note"]) for c in (a, b) if isinstance(c.row["note"], str) and c.row["note"]))
+            with np.errstate(invalid="ignore"):  # -inf - -inf: no difference, found below
+                out["difference_low"], out["difference_high"] = percentile_interval(a.replicates - b.replicates)
+            numbers = (out["our_difference"], out["difference_low"], out["difference_high"])
+            notes = "; ".join(dict.fromkeys(str(c.row["note"]) for c in (a, b) if isinstance(c.row["note"], str) and c.row["note"]))
+            if not definite(*numbers):
                 on_run.append("our difference or its interval is not finite" + (f" ({notes})" if notes else ""))
-    return {"cells": (a, b), "not_run": not_run, "on_run": on_run, **out}
+            elif not np.isfinite(numbers).all():
+                flags.append("degenerate interval: infinite by design (bit-identical runs), scored by its sign")
+    return {**out, "cells": (a, b), "not_run": not_run, "on_run": on_run, "flags": flags, "converged": converged}
 
 
-def _verdict(direction: str, scored: dict, intrinsic: list[str]) -> tuple[str, str]:
-    if intrinsic:
-        return NOT_COMPARABLE, "; ".join(intrinsic)
+def _interval_verdict(direction: str, scored: dict) -> tuple[str, str]:
+    """The verdict at one budget from its interval alone, or why there is none."""
     if scored["not_run"]:
         return NOT_RUN, "; ".join(scored["not_run"])
     if scored["on_run"]:
@@ -210,34 +230,72 @@ def _verdict(direction: str, scored: dict, intrinsic: list[str]) -> tuple[str, s
     low, high = scored["difference_low"], scored["difference_high"]
     if direction == "~":
         band = max(scored["our_a_iqr"], scored["our_b_iqr"])
-        if not np.isfinite(band):
-            return NOT_COMPARABLE, "our IQRs are not finite: no yardstick for a near tie"
+        if not np.isfinite(band) or not np.isfinite([low, high]).all():
+            return NOT_COMPARABLE, "our IQRs or interval are not finite: no yardstick for a near tie"
         return similar_verdict(low, high, band), f"near-tie band +-{band:.3g} (larger of our IQRs)"
     return ordering_verdict(direction, scored["our_difference"], low, high), ""
 
 
-def score_claims(claims: pd.DataFrame, cells: dict) -> pd.DataFrame:
-    """Claims with our medians, intervals and a verdict each (table claims first, then text claims)."""
+def our_direction(scored: dict) -> str:
+    """Which way our difference a - b goes: ``<`` or ``>`` where the interval excludes 0, else ``~``."""
+    low, high = scored["difference_low"], scored["difference_high"]
+    if scored["not_run"] or np.isnan([low, high]).any():
+        return ""
+    return ">" if low > 0 else "<" if high < 0 else "~"
+
+
+def _decide(direction: str, full: dict, half: dict, intrinsic: list[str]) -> tuple[str, str, str]:
+    """(verdict, verdict at the half budget, reason) of one claim (module docstring)."""
+    if intrinsic:
+        paper_side = lambda scored: _interval_verdict(direction, scored)[0] if direction in ("<", ">", "~") else our_direction(scored)
+        return PAPER_SUSPECT, paper_side(half), "; ".join(intrinsic) + f"; ours at S: {paper_side(full) or 'not run'}"
+    verdict, reason = _interval_verdict(direction, full)
+    verdict_half, reason_half = _interval_verdict(direction, half)
+    if verdict_half == NOT_RUN and verdict != NOT_RUN:
+        return NOT_RUN, verdict_half, f"half budget: {reason_half}"
+    if verdict in (NOT_RUN, NOT_COMPARABLE):
+        return verdict, verdict_half, reason
+    if not full["converged"] and budgets_contradict(verdict, verdict_half, full["our_difference"], half["our_difference"], direction):
+        return BUDGET_SENSITIVE, verdict_half, f"{verdict} at S, {verdict_half} at floor(S/2), and a cell is not converged" + (f"; {reason}" if reason else "")
+    if verdict_half == NOT_COMPARABLE:
+        reason = "; ".join(r for r in (reason, f"half budget not comparable: {reason_half}") if r)
+    return verdict, verdict_half, reason
+
+
+def score_claims(claims: pd.DataFrame, cells: dict, half_cells: dict | None = None) -> pd.DataFrame:
+    """Claims with our medians, intervals and a verdict each at both budgets (table claims first,
+    then text claims). ``half_cells`` are the cells of the half-budget tables (None: the full
+    budget's, for a run that has no half budget, e.g. a reader's own tables)."""
+    half_cells = cells if half_cells is None else half_cells
     rows, scored_by_id = [], {}
     for _, claim in claims[claims["kind"] == "table"].iterrows():
-        scored = _score_table_claim(claim, cells)
-        scored_by_id[claim["claim_id"]] = (claim, scored)
-        verdict, reason = _verdict(claim["direction"], scored, _intrinsic_reasons(claim))
-        rows.append({**claim.to_dict(), **{c: scored[c] for c in OUR_COLUMNS}, "verdict": verdict, "reason": reason})
+        full, half = _score_table_claim(claim, cells), _score_table_claim(claim, half_cells)
+        scored_by_id[claim["claim_id"]] = (claim, full, half)
+        verdict, verdict_half, reason = _decide(claim["direction"], full, half, _intrinsic_reasons(claim))
+        ours = {c: full[c] for c in OUR_COLUMNS}
+        ours.update(
+            our_direction=our_direction(full), our_difference_half=half["our_difference"], difference_low_half=half["difference_low"],
+            difference_high_half=half["difference_high"], verdict=verdict, verdict_half=verdict_half,
+            flags="; ".join(dict.fromkeys(full["flags"] + [f"half budget: {f}" for f in half["flags"] if f not in full["flags"]])),
+            reason=reason,
+        )  # fmt: skip
+        rows.append({**claim.to_dict(), **ours})
     for _, claim in claims[claims["kind"] == "text"].iterrows():
-        verdicts = []
+        verdicts, halves = [], []
         for member in claim["members"].split(";"):
             claim_id, asserted = member[:-1], member[-1]
             if claim_id not in scored_by_id:
                 raise ValueError(f"text claim {claim['claim_id']}: member {claim_id!r} is not a table claim")
-            member_claim, scored = scored_by_id[claim_id]
-            verdicts.append(_verdict(asserted, scored, _intrinsic_reasons(member_claim, own_direction=False))[0])
+            member_claim, full, half = scored_by_id[claim_id]
+            verdict, verdict_half, _ = _decide(asserted, full, half, _intrinsic_reasons(member_claim, own_direction=False))
+            verdicts.append(verdict)
+            halves.append(verdict_half)
         counts = {v: verdicts.count(v) for v in VERDICTS if v in verdicts}
-        evaluated = sum(n for v, n in counts.items() if v not in (NOT_RUN, NOT_COMPARABLE))
+        evaluated = sum(n for v, n in counts.items() if v not in UNDECIDED)
         out = {c: np.nan for c in OUR_COLUMNS}
         out.update(
-            estimator="", members_run=f"{evaluated}/{len(verdicts)}", verdict=aggregate_verdict(verdicts),
-            member_verdicts=", ".join(f"{v}: {n}" for v, n in counts.items()),
+            estimator="", our_direction="", flags="", members_run=f"{evaluated}/{len(verdicts)}", verdict=aggregate_verdict(verdicts),
+            verdict_half=aggregate_verdict(halves), member_verdicts=", ".join(f"{v}: {n}" for v, n in counts.items()),
             reason="" if evaluated == len(verdicts) else f"the verdict rests on {evaluated} of {len(verdicts)} member claims",
         )  # fmt: skip
         rows.append({**claim.to_dict(), **out})

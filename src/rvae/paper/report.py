@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from rvae.paper.statistics import (
-    INCONCLUSIVE, N_RESAMPLES, NOT_COMPARABLE, NOT_RUN, OPPOSITE, REPRODUCED, SAME_NS, VERDICTS,
+    BUDGET_SENSITIVE, INCONCLUSIVE, N_RESAMPLES, NOT_COMPARABLE, NOT_RUN, OPPOSITE, PAPER_SUSPECT, REPRODUCED, SAME_NS, VERDICTS,
 )  # fmt: skip
 from rvae.paper.tables import TITLES
 
@@ -31,6 +31,51 @@ def summary_counts(findings: pd.DataFrame) -> pd.DataFrame:
     )  # fmt: skip
     counts.index.name = "claims"
     return counts
+
+
+# Why a claim is undecided, by the words its reason starts with or holds: the run's own reasons
+# (the goal of the default run counts these) apart from the paper's (spec, "Where no plateau comes").
+RUN_REASONS = (
+    ("budget-sensitive: the half budget contradicts the full one", lambda v, r: v == BUDGET_SENSITIVE),
+    ("not run: half-budget file missing", lambda v, r: v == NOT_RUN and r.startswith("half budget")),
+    ("not run", lambda v, r: v == NOT_RUN),
+    ("collapsed run", lambda v, r: v == NOT_COMPARABLE and "collapsed" in r),
+    ("trained below the paper's passes", lambda v, r: v == NOT_COMPARABLE and "below the paper's passes" in r),
+    ("RV estimator", lambda v, r: v == NOT_COMPARABLE and "RV estimator" in r),
+    ("not finite", lambda v, r: v == NOT_COMPARABLE and "not finite" in r),
+    ("not comparable, other", lambda v, r: v == NOT_COMPARABLE),
+)
+PAPER_REASONS = (
+    ("paper: equal medians", lambda v, r: v == PAPER_SUSPECT and "equal medians" in r),
+    ("paper: suspect reference", lambda v, r: v == PAPER_SUSPECT),
+)
+
+
+def reason_counts(findings: pd.DataFrame) -> pd.DataFrame:
+    """The paper's undecided claims (table and text) by reason, the run's own first, then the
+    paper's; with the run's share of all the paper's claims (the default's goal: at most 10%)."""
+    paper = findings[findings["kind"].isin(("table", "text"))]
+    reasons_of = paper["reason"].fillna("") if "reason" in paper else pd.Series([""] * len(paper), index=paper.index)
+    rows = []
+    for side, reasons in (("run", RUN_REASONS), ("paper", PAPER_REASONS)):
+        taken = np.zeros(len(paper), bool)
+        for name, test in reasons:
+            hit = np.array([test(v, str(r)) for v, r in zip(paper["verdict"], reasons_of)], bool) & ~taken
+            taken |= hit
+            if hit.any():
+                rows.append({"side": side, "reason": name, "claims": int(hit.sum())})
+    frame = pd.DataFrame(rows, columns=["side", "reason", "claims"])
+    run = int(frame.loc[frame["side"] == "run", "claims"].sum())
+    total = max(1, len(paper))
+    frame = pd.concat([frame, pd.DataFrame([{"side": "run", "reason": f"the run's own, of {len(paper)} claims ({run / total:.0%})", "claims": run}])], ignore_index=True)
+    return frame
+
+
+def budget_changes(findings: pd.DataFrame) -> pd.DataFrame:
+    """How many of the paper's claims have each (verdict at floor(S/2), verdict at S) pair."""
+    paper = findings[findings["kind"].isin(("table", "text"))]
+    pairs = paper.groupby(["verdict_half", "verdict"]).size().rename("claims").reset_index()
+    return pairs.sort_values("claims", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def _num(value) -> str:
@@ -78,7 +123,10 @@ def findings_markdown(findings: pd.DataFrame, missing_tables: list[int]) -> str:
     )
     lines += ["", "| claims | " + " | ".join(counts.columns) + " |", "|---" * (len(counts.columns) + 1) + "|"]
     lines += [f"| {name} | " + " | ".join(str(v) for v in row) + " |" for name, row in counts.iterrows()]
-    lines.append("")
+    lines += ["", "Undecided claims by reason (the run's own, then the paper's):", ""]
+    lines += _md_table(["side", "reason", "claims"], reason_counts(findings).values.tolist())
+    changed = findings[findings["kind"].isin(("table", "text")) & (findings["verdict"] != findings.get("verdict_half", findings["verdict"]))]
+    lines += ["", f"Claims whose verdict at floor(S/2) differs from the one at S: {len(changed)} (column `verdict_half`).", ""]
     if missing_tables:
         lines.append(f"Tables not built in this run: {', '.join(map(str, missing_tables))} (their claims are `not run`).")
     else:
@@ -87,9 +135,13 @@ def findings_markdown(findings: pd.DataFrame, missing_tables: list[int]) -> str:
         "",
         "Verdicts: `reproduced` (our difference has the paper's sign and its interval excludes 0), "
         "`same direction, not significant` (the paper's sign, interval includes 0), `opposite` (the other sign, "
-        "interval excludes 0), `inconclusive` (the other sign or 0, interval includes 0), `not run` (a table, "
-        "cell or metric file is missing), `not comparable` (suspect or ambiguous paper value, a tie in the paper, "
-        "a cell not converged, an RV estimator the paper's cannot be compared with, or a non-finite difference). "
+        "interval excludes 0), `inconclusive` (the other sign or 0, interval includes 0), `budget-sensitive` (a cell "
+        "is not converged and the verdict at floor(S/2) contradicts the one at S: opposite signs, one of them "
+        "significant), `not run` (a table, cell or metric file is missing, at either budget), `not comparable` (a "
+        "collapsed run, a dataset trained below the paper's passes, an RV estimator the paper's cannot be compared "
+        "with, or a difference neither finite nor of definite sign), `paper suspect` (suspect or ambiguous paper "
+        "value, or a tie in the paper: our side is scored all the same). A claim with a cell that is not converged "
+        "is decided at S unless the budgets contradict; `flags` says `not converged` and `k differs`. "
         "Robust in the paper: the paper's medians differ by more than the larger IQR.",
     ]
     table_rows = findings[findings["kind"] == "table"]
@@ -98,14 +150,18 @@ def findings_markdown(findings: pd.DataFrame, missing_tables: list[int]) -> str:
         lines += ["", f"## {TITLES.get(number, f'Table {number}')}", ""]
         if number in missing_tables:
             lines += ["Not built in this run.", ""]
-        lines.append("| claim | dataset | points | metric | k | a vs b | paper a, b (IQR) | robust in paper | ours a [95% CI] | ours b [95% CI] | ours a - b [95% CI] | verdict | why |")
-        lines.append("|---" * 13 + "|")
+        lines.append(
+            "| claim | dataset | points | metric | k | a vs b | paper a, b (IQR) | robust in paper | ours a [95% CI] | ours b [95% CI] "
+            "| ours a - b [95% CI] | at floor(S/2): a - b [95% CI] | verdict | verdict at floor(S/2) | why | flags |"
+        )
+        lines.append("|---" * 16 + "|")
         for _, r in rows.iterrows():
             paper = f"{_num(r['paper_a_median'])} ({_num(r['paper_a_iqr'])}) {r['direction']} {_num(r['paper_b_median'])} ({_num(r['paper_b_iqr'])})"
             cells = [
                 r["claim_id"], r["dataset"] or "unstated", r["partition"], r["metric"].upper(), r["k"] or "unstated",
                 f"{r['a_label']} vs {r['b_label']}", paper, "yes" if r["robust_in_paper"] else "near tie",
-                *_ours(r), r["verdict"], r["reason"],
+                *_ours(r), _with_interval(r["our_difference_half"], r["difference_low_half"], r["difference_high_half"]),
+                r["verdict"], r["verdict_half"], r["reason"], r["flags"],
             ]  # fmt: skip
             lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
     text_rows = findings[findings["kind"] == "text"]
@@ -119,10 +175,10 @@ def findings_markdown(findings: pd.DataFrame, missing_tables: list[int]) -> str:
         )
         lines.append("")
         lines += _md_table(
-            ["claim", "source", "sentence", "asserts", "tables", "members agreeing in the paper", "members run", "member verdicts", "verdict"],
+            ["claim", "source", "sentence", "asserts", "tables", "members agreeing in the paper", "members run", "member verdicts", "verdict", "verdict at floor(S/2)"],
             [
                 [r["claim_id"], r["source"], r["quote"], f"{r['a_label']} {'<' if r['direction'] == '<' else '~'} {r['b_label']}", r["table"],
-                 r["members_agree_in_paper"], r["members_run"], r["member_verdicts"], r["verdict"]]
+                 r["members_agree_in_paper"], r["members_run"], r["member_verdicts"], r["verdict"], r["verdict_half"]]
                 for _, r in text_rows.iterrows()
             ],
         )  # fmt: skip
@@ -148,7 +204,7 @@ def findings_markdown(findings: pd.DataFrame, missing_tables: list[int]) -> str:
 def summary_text(findings: pd.DataFrame, missing_tables: list[int]) -> str:
     """The counts per verdict and what was not run, as plain text (the ``rvae findings`` command)."""
     counts = summary_counts(findings)
-    lines = [counts.to_string(), ""]
+    lines = [counts.to_string(), "", reason_counts(findings).to_string(index=False), ""]
     lines.append(f"Tables not built: {', '.join(map(str, missing_tables))} (their claims are not run)." if missing_tables else "Every table was built.")
     return "\n".join(lines) + "\n"
 
@@ -170,7 +226,7 @@ def summary_rst(findings: pd.DataFrame, missing_tables: list[int]) -> str:
 
 VERDICT_COLOURS = {
     REPRODUCED: "#55A868", SAME_NS: "#8FC79A", OPPOSITE: "#C44E52", INCONCLUSIVE: "#DD8452",
-    NOT_COMPARABLE: "#999999", NOT_RUN: "#DDDDDD",
+    BUDGET_SENSITIVE: "#8172B3", NOT_COMPARABLE: "#999999", NOT_RUN: "#DDDDDD", PAPER_SUSPECT: "#CCB974",
 }  # fmt: skip
 
 

@@ -12,10 +12,11 @@ the point estimate on the claimed side gives ``same direction, not significant``
 (opposite sign or exactly 0) ``inconclusive``. A near tie (``~``) is ``reproduced`` when the whole
 interval lies within ``+-band``, ``opposite`` when it lies wholly outside, ``inconclusive``
 otherwise. A text claim holds for every member (the text says "every dataset", "both", "all"),
-so over its evaluated members (not ``not run`` / ``not comparable``): any ``opposite`` ->
+so over its evaluated members (not ``not run``, ``not comparable``, ``budget-sensitive``, ``paper
+suspect``): any ``opposite`` ->
 ``opposite``; all ``reproduced`` -> ``reproduced``; else any ``inconclusive`` -> ``inconclusive``;
 else ``same direction, not significant``. With no evaluated member: ``not run`` if a member was
-not run, else ``not comparable``.
+not run, ``paper suspect`` if every member is, else ``not comparable``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,16 @@ OPPOSITE = "opposite"
 INCONCLUSIVE = "inconclusive"
 NOT_RUN = "not run"
 NOT_COMPARABLE = "not comparable"
-VERDICTS = (REPRODUCED, SAME_NS, OPPOSITE, INCONCLUSIVE, NOT_COMPARABLE, NOT_RUN)
+# the full budget's and the half budget's verdicts contradict each other (spec, "Where no plateau
+# comes", item 3): counted with the run's own failures
+BUDGET_SENSITIVE = "budget-sensitive"
+# the paper's reference is suspect or its medians are equal: scored on our side, counted apart
+PAPER_SUSPECT = "paper suspect"
+VERDICTS = (REPRODUCED, SAME_NS, OPPOSITE, INCONCLUSIVE, BUDGET_SENSITIVE, NOT_COMPARABLE, NOT_RUN, PAPER_SUSPECT)
+# verdicts that decide nothing about the claim: a text claim rests on its other members
+UNDECIDED = (NOT_RUN, NOT_COMPARABLE, BUDGET_SENSITIVE, PAPER_SUSPECT)
+# verdicts whose interval excludes 0 (or a near tie's band decides): a contradiction needs one
+DECISIVE = (REPRODUCED, OPPOSITE)
 
 N_RESAMPLES = 1000
 LEVEL = 0.95
@@ -93,12 +103,23 @@ def percentile_interval(replicates, level: float = LEVEL) -> tuple[float, float]
 
 
 
+def definite(estimate: float, low: float, high: float) -> bool:
+    """An estimate and interval a verdict can rest on: finite, or infinite by design with one sign
+    throughout (bit-identical same-seed runs give RV = -inf: the difference is -inf in every
+    resample, a degenerate interval whose sign is certain)."""
+    values = np.array([estimate, low, high], dtype=np.float64)
+    if np.isnan(values).any():
+        return False
+    return bool(np.isfinite(values).all() or (values < 0).all() or (values > 0).all())
+
+
 def ordering_verdict(direction: str, estimate: float, low: float, high: float) -> str:
-    """``direction`` is the ordering claimed for a vs b; ``estimate`` and ``[low, high]`` are a - b."""
+    """``direction`` is the ordering claimed for a vs b; ``estimate`` and ``[low, high]`` are a - b
+    (finite, or infinite with a definite sign: :func:`definite`)."""
     if direction not in ("<", ">"):
         raise ValueError(f"an ordering is '<' or '>', got {direction!r}")
-    if not all(np.isfinite([estimate, low, high])):
-        raise ValueError(f"verdict needs a finite estimate and interval, got {estimate}, [{low}, {high}]")
+    if not definite(estimate, low, high):
+        raise ValueError(f"verdict needs a finite (or definitely signed) estimate and interval, got {estimate}, [{low}, {high}]")
     claimed = -1 if direction == "<" else 1
     if low > 0 or high < 0:
         return REPRODUCED if (1 if low > 0 else -1) == claimed else OPPOSITE
@@ -116,12 +137,26 @@ def similar_verdict(low: float, high: float, band: float) -> str:
     return INCONCLUSIVE
 
 
+def budgets_contradict(full: str, half: str, full_difference: float, half_difference: float, direction: str) -> bool:
+    """The half budget contradicts the full one (spec, "Where no plateau comes", item 3): the two
+    differences have opposite signs and at least one verdict excludes 0; for a near tie, one
+    budget's interval lies within the band and the other's wholly outside it."""
+    if full not in VERDICTS[:4] or half not in VERDICTS[:4]:
+        return False
+    if direction == "~":
+        return {full, half} == {REPRODUCED, OPPOSITE}
+    opposite_signs = np.sign(full_difference) * np.sign(half_difference) < 0
+    return bool(opposite_signs and (full in DECISIVE or half in DECISIVE))
+
+
 def aggregate_verdict(member_verdicts) -> str:
     """A text claim holds for every member it rests on (module docstring)."""
     member_verdicts = list(member_verdicts)
-    evaluated = [v for v in member_verdicts if v not in (NOT_RUN, NOT_COMPARABLE)]
+    evaluated = [v for v in member_verdicts if v not in UNDECIDED]
     if not evaluated:
-        return NOT_RUN if NOT_RUN in member_verdicts or not member_verdicts else NOT_COMPARABLE
+        if NOT_RUN in member_verdicts or not member_verdicts:
+            return NOT_RUN
+        return PAPER_SUSPECT if all(v == PAPER_SUSPECT for v in member_verdicts) else NOT_COMPARABLE
     if OPPOSITE in evaluated:
         return OPPOSITE
     if all(v == REPRODUCED for v in evaluated):

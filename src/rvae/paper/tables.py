@@ -13,7 +13,7 @@ from rvae.paper.plan import PANEL_SOURCE, Cell
 
 TIDY_COLUMNS = [
     "table", "row", "column", "dataset", "experiment", "partition", "model", "condition", "method", "k",
-    "architecture", "metric", "estimator", "reference", "median", "iqr", "n", "paper_median", "paper_iqr", "paper_suspect", "converged", "collapsed_runs", "precision", "memory_format", "note",
+    "architecture", "metric", "estimator", "reference", "median", "iqr", "n", "paper_median", "paper_iqr", "paper_suspect", "converged", "collapsed_runs", "collapsed", "capped", "below_paper_passes", "precision", "memory_format", "note",
 ]  # fmt: skip
 
 
@@ -66,9 +66,19 @@ def _convergence(cell: Cell, convergence: dict | None) -> tuple:
         if unjudged:
             failed.insert(0, "a fixed budget too short for the plateau rule to judge")
         else:
-            failed.insert(0, "a fixed budget the joint template's curve was not flat after" if fixed else "the joint template reached plateau.max_steps without a plateau")
+            failed.insert(0, "a fixed budget the joint template's curve was not flat after" if fixed else "capped: the joint template found no plateau by its cap")
     note = "" if converged else f"not converged: {', '.join(dict.fromkeys(failed))}"
     return converged, collapsed, note
+
+
+def _budget_flags(cell: Cell, convergence: dict | None) -> dict:
+    """Whether any run behind a cell or its reference collapsed, whether their dataset is capped (no
+    plateau by the cap), and whether its budget lies below the paper's passes; unknown without files."""
+    if convergence is None:
+        return {"collapsed": None, "capped": None, "below_paper_passes": None}
+    both = pd.concat([convergence[cell.retraining], convergence[cell.reference]])
+    flag = lambda column: bool(both[column].any()) if column in both else False
+    return {"collapsed": bool(both["collapsed"].any()), "capped": flag("budget_capped"), "below_paper_passes": flag("budget_below_paper_passes")}
 
 
 # what the runs behind a cell trained with that changes rounding: column -> (value where a convergence
@@ -121,8 +131,11 @@ def summarise(
                 note = _join(note, "reference median is -inf (bit-identical reference runs)")
         converged, collapsed, convergence_note = _convergence(cell, convergence)
         rounding = {column: _rounding(cell, convergence, column) for column in ROUNDING}
+        flags = _budget_flags(cell, convergence)
         if convergence_note:
             note = _join(note, convergence_note)
+        if flags["below_paper_passes"]:
+            note = _join(note, "trained below the paper's passes")
         rows.append(
             {
                 "table": cell.table,
@@ -144,6 +157,7 @@ def summarise(
                 "n": len(values),
                 "converged": converged,
                 "collapsed_runs": collapsed,
+                **flags,
                 **rounding,
                 "note": note,
             }

@@ -17,7 +17,7 @@ from rvae.vocabulary import input_shape_problem
 from rvae.paper.plan import TABLE_NUMBERS, ConfigError, all_retrainings, hyperparameter, rosetta_needs
 from rvae.workflow import paths
 
-__all__ = ["ConfigError", "fill_defaults", "validate_config", "check_config", "check_data_paths", "check_sharing", "check_chains", "declared_input_shape", "expected_d1_train"]
+__all__ = ["ConfigError", "fill_defaults", "validate_config", "check_config", "budget_warnings", "expected_train", "check_data_paths", "check_sharing", "check_chains", "declared_input_shape", "expected_d1_train"]
 
 
 SCHEMA = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
@@ -56,6 +56,12 @@ def validate_config(config: dict, schema: str | Path = SCHEMA) -> dict:
 
 def expected_d1_train(config: dict, dataset: str) -> int | None:
     """How many D1 training points a dataset will have, when its loader knows that without loading it."""
+    return expected_train(config, dataset, ("D1",))
+
+
+def expected_train(config: dict, dataset: str, partitions=("D1", "D2")) -> int | None:
+    """How many training points the ``partitions`` of a dataset will have (D1 and D2: the joint
+    template's), when its loader knows that without loading it."""
     settings = config["datasets"][dataset]
     facts = dataset_facts(settings["kind"], settings.get("load") or {})
     if facts.layout is not None:  # the split depends on recordings: run it on the layout
@@ -64,14 +70,45 @@ def expected_d1_train(config: dict, dataset: str) -> int | None:
         labels, partition, recording, interval = facts.layout
         split = config["split"]
         plan = split_points(partition, labels, recording, interval, split["train_fraction"], split["seed"], settings.get("max_points"))
-        return int(((partition[plan.rows] == "D1") & (plan.split == "train")).sum())
+        return int((np.isin(partition[plan.rows], partitions) & (plan.split == "train")).sum())
     if facts.d1_points is None:
         return None
-    d1, total = facts.d1_points, facts.total_points
+    total = facts.total_points
+    points = facts.d1_points if tuple(partitions) == ("D1",) else total
     max_points = settings.get("max_points")
     if max_points and max_points < total:
-        d1 = int(d1 * max_points / total)
-    return int(round(config["split"]["train_fraction"] * d1))
+        points = int(points * max_points / total)
+    return int(round(config["split"]["train_fraction"] * points))
+
+
+def budget_warnings(config: dict) -> list[str]:
+    """Each dataset whose cap (``steps: auto``) or fixed ``steps`` lies below the paper's passes
+    over its joint training split (spec, "Where no plateau comes", item 1): allowed for quick
+    runs, and every claim on that dataset will be ``not comparable``."""
+    from rvae.paper.plan import paper_passes
+    from rvae.trainer import steps_for_passes
+    from rvae.workflow.params import AUTO, plateau_rule
+
+    out = []
+    for name, settings in config["datasets"].items():
+        n = expected_train(config, name)
+        if n is None:
+            continue
+        training = settings["training"]
+        passes = paper_passes(settings["kind"])
+        needed = steps_for_passes(passes, n, training["batch_size"])
+        if training["steps"] == AUTO:
+            value = plateau_rule(config, name)["max_steps"]
+            key = f"datasets.{name}.training.plateau.max_steps" if "max_steps" in training.get("plateau", {}) else "plateau.max_steps"
+        else:
+            value, key = int(training["steps"]), f"datasets.{name}.training.steps"
+        if value < needed:
+            out.append(
+                f"{key} = {value} is below the paper's {passes} passes over {name}'s {n} joint training points "
+                f"({needed} steps at batch size {training['batch_size']}): every claim on {name} will be not comparable "
+                f"(trained below the paper's passes) unless its joint template plateaus first under steps: auto"
+            )
+    return out
 
 
 def declared_input_shape(settings: dict):

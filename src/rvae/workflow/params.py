@@ -145,6 +145,13 @@ def budget_record(dataset: str) -> dict:
     return {"budget": paths.fill(paths.BUDGET, dataset=dataset)}
 
 
+def paper_passes_of(config: dict, dataset: str) -> int:
+    """The paper's passes over the dataset's joint training split (``rvae.paper.plan.paper_passes``)."""
+    from rvae.paper.plan import paper_passes
+
+    return paper_passes(config["datasets"][dataset]["kind"])
+
+
 def fixed_steps(config: dict, dataset: str) -> int | None:
     """The joint template's configured steps, or None under ``steps: auto``."""
     steps = config["datasets"][dataset]["training"]["steps"]

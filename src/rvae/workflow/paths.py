@@ -34,11 +34,24 @@ TEMPLATE_DIAGNOSTICS = "results/metrics/templates/{dataset}.json"
 # A seed block's job writes every seed's files into one folder; the per-seed paths below are
 # copies made by the shell rule `seed_result`, which takes the names from BLOCK_FILES.
 BLOCK = f"results/blocks/{RETRAINING}/block{{block}}"
-BLOCK_FILES = {"model": "seed{seed}.pt", "embedding": "seed{seed}.parquet", "history": "seed{seed}.history.parquet"}
+BLOCK_FILES = {
+    "model": "seed{seed}.pt",
+    "embedding": "seed{seed}.parquet",
+    "history": "seed{seed}.history.parquet",
+    "half_model": "seed{seed}.half.pt",
+    "half_embedding": "seed{seed}.half.parquet",
+}
 RUN_MODEL = f"results/models/{RETRAINING}/seed{{seed}}.pt"
 RUN_EMBEDDING = f"results/embeddings/{RETRAINING}/seed{{seed}}.parquet"
 RUN_HISTORY = f"results/history/{RETRAINING}/seed{{seed}}.parquet"
 RUN_CHECKPOINT = f"results/checkpoints/{RETRAINING}/seed{{seed}}.ckpt"
+
+# The half budget (spec, "Where no plateau comes", item 2): every retraining run keeps its weights
+# at floor(S/2), and the files computed from them (models, embeddings, metric files, convergence,
+# tables, portability) mirror the full budget's paths below HALF, written by the same jobs.
+# results/tables/ and every other path here stay the full budget's.
+BUDGETS = ("full", "half")
+HALF = "results/half"
 
 SWEEP = "results/sweeps/{experiment}/{dataset}/{param}.json"  # every candidate of one grid (its parts gathered)
 # One job's share of a grid: the whole grid where it is vmapped, else seed_block.size candidates
@@ -131,6 +144,13 @@ def rooted(path: str, results_dir) -> str:
     if not path.startswith(RESULTS + "/"):
         raise ValueError(f"{path} is not a results path")
     return f"{str(results_dir).rstrip('/')}/{path[len(RESULTS) + 1:]}"
+
+
+def at_budget(path: str, budget: str) -> str:
+    """A full-budget results path, or its half-budget mirror below :data:`HALF`."""
+    if budget not in BUDGETS:
+        raise ValueError(f"budget must be one of {BUDGETS}, got {budget!r}")
+    return path if budget == "full" else rooted(path, HALF)
 
 
 def run_file(pattern: str, retraining, seed: int) -> str:

@@ -35,15 +35,17 @@ def finish() -> None:
     log.info(f"job finished at {time.time():.3f}")
 
 
-def write_table(table, output, markdown: str) -> None:
+def write_table(table, output, markdown: str, budget: str = "full") -> None:
     """A tidy table's three files, each written whole or not at all: ``output.csv``,
-    ``output.parquet`` and ``output.md`` (its ``markdown``), as every table rule names them."""
+    ``output.parquet`` and ``output.md`` (its ``markdown``), as every table rule names them; at
+    the half budget ``output.half_csv`` and so on."""
     from rvae.atomic import atomic_path
 
+    prefix = "" if budget == "full" else f"{budget}_"
     for path, write in (
-        (output.csv, lambda p: table.to_csv(p, index=False)),
-        (output.parquet, lambda p: table.to_parquet(p, index=False)),
-        (output.md, lambda p: p.write_text(markdown)),
+        (output[f"{prefix}csv"], lambda p: table.to_csv(p, index=False)),
+        (output[f"{prefix}parquet"], lambda p: table.to_parquet(p, index=False)),
+        (output[f"{prefix}md"], lambda p: p.write_text(markdown)),
     ):
         with atomic_path(path) as tmp:
             write(tmp)

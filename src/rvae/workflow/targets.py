@@ -35,6 +35,15 @@ def files_in(structure) -> list[str]:
     return [path for value in values for path in files_in(value)]
 
 
+def at_budget(structure, budget: str):
+    """A nested mapping or list of full-budget paths with each path at ``budget`` (``paths.at_budget``)."""
+    if isinstance(structure, str):
+        return paths.at_budget(structure, budget)
+    if isinstance(structure, dict):
+        return {key: at_budget(value, budget) for key, value in structure.items()}
+    return [at_budget(value, budget) for value in structure]
+
+
 def table_numbers(config: dict) -> list[int]:
     return [n for n in TABLE_NUMBERS if f"table{n}" in config["tables"]]
 
@@ -108,8 +117,9 @@ def findings_inputs(config: dict) -> dict:
     paper's other tables *not run*, rather than building them.
     """
     numbers = table_numbers(config)
-    metrics = dict.fromkeys(path for n in numbers for path in table_inputs(config, n).values())
-    inputs = {"tables": [paths.fill(paths.TABLE, n=n, ext="parquet") for n in numbers], "metrics": list(metrics)}
+    metrics = list(dict.fromkeys(path for n in numbers for path in table_inputs(config, n).values()))
+    tables = [paths.fill(paths.TABLE, n=n, ext="parquet") for n in numbers]
+    inputs = {"tables": tables, "metrics": metrics, "half_tables": at_budget(tables, "half"), "half_metrics": at_budget(metrics, "half")}
     if anchor_budget_targets(config):  # this project's own claims
         budget = anchor_budget_table(config)
         inputs["anchor_budget"] = files_in(budget["per_seed"]) + files_in(budget["convergence"]) + files_in(budget["templates"])
