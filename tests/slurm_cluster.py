@@ -33,6 +33,10 @@ class ClusterUnavailable(RuntimeError):
 
 
 def install(accounting: bool = False) -> None:
+    """Install the cluster's packages with apt where they are missing; ``RVAE_NO_INSTALL=1`` (test.sh)
+    refuses before anything is installed or started."""
+    if os.environ.get("RVAE_NO_INSTALL", "0") not in ("", "0"):
+        raise ClusterUnavailable("RVAE_NO_INSTALL is set: no SLURM installed or started")
     if os.geteuid() != 0:
         raise ClusterUnavailable("needs root to install and start SLURM daemons")
     tools = ["slurmctld", "slurmd", "munged", "sbatch"] + (["slurmdbd", "mariadbd", "mariadb-install-db"] if accounting else [])
