@@ -1,5 +1,7 @@
 # Rosetta VAE: the paper as a DAG. Every table is a target:
-#   snakemake results/tables/table2.csv --cores 8 --resources gpu=1
+#   snakemake results/tables/table2.csv --cores all
+# On a GPU machine, with `device: cuda` in the config, one GPU job at a time:
+#   snakemake --configfile config/paper.yaml --cores 8 --resources gpu=1
 # See README.md and config/README.md.
 from pathlib import Path
 
@@ -9,7 +11,7 @@ min_version("9.0")
 
 
 # The default config only when none is given: a --configfile replaces it rather than being
-# merged into it; `extends:` in a config opts in to a base (config/README.md, "Your own config").
+# merged into it; `extends:` in a config opts in to a base (config/README.md, "Which config runs").
 if not workflow.config_settings.configfiles:
 
     configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
