@@ -21,13 +21,10 @@ import statistics
 import sys
 from pathlib import Path
 
+from rvae.workflow.cost import last_attempt
+
 TRAINING_RULES = ("train_template", "retrain", "sweep", "train_shared")
 SPAN = re.compile(r"training span: .* in ([\d.]+) s$", re.MULTILINE)
-
-
-def last_attempt(log: str) -> str:
-    """The part of a job's log its latest attempt wrote (rvae.workflow.script.start appends)."""
-    return log[log.rfind("job started at") :] if "job started at" in log else log
 
 
 def job_costs(results: Path, rule: str) -> tuple[list[tuple[float, float]], int]:

@@ -192,6 +192,15 @@ def test_the_results_page_says_what_the_run_was(tiny_run):
     assert "(../results/tables/table1.md)" in page and "(../results/figures/figure2.png)" in page
     job_rules = {line.split("|")[1].strip() for line in page.split("## Time")[1].split("##")[0].splitlines() if line.startswith("| ")}
     assert {"retrain", "train_template"} <= job_rules
+    # the cost model's short table: the gaussians' retraining blocks, their job-seconds split into parts
+    cost = page.split("Where the training jobs' seconds went")[1].split("##")[0]
+    blocks = [b for b in (workdir / "results/benchmarks/retrain").rglob("*.tsv") if "/gaussians/" in str(b)]
+    row = next(line for line in cost.splitlines() if re.match(r"\| retrain +\| gaussians ", line))
+    cells = [float(c.strip().replace(",", "")) for c in row.strip("|").split("|")[2:]]
+    job_s = sum(float(pd.read_csv(b, sep="\t")["s"].iloc[-1]) for b in blocks)
+    assert cells[0] == len(blocks) and abs(cells[1] - job_s) <= 0.5
+    fixed, steps, validation = cells[2:5]
+    assert fixed > 0 and steps > 0 and validation > 0 and abs(fixed + steps + validation - job_s) <= 1.5  # each rounded to 1 s
 
 
 def test_snakemake_warns_for_each_budget_and_retraining_short_of_a_plateau(tmp_path, monkeypatch):

@@ -2,6 +2,8 @@
 every seed's model and embedding at the half budget, floor(S/2), beside them."""
 
 import json
+import logging
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +33,7 @@ configs = [train_config(sm, training, seed=seed, snapshot_step=half) for seed in
 results = retrain_block(data, w.experiment, w.model_kind, points, spec, configs, sm.params.checkpoints, sm.params.mode)
 out = sm.output[0]
 Path(out).mkdir(parents=True, exist_ok=True)
+writing = time.perf_counter()
 for seed, role, config, run in zip(sm.params.seeds, sm.params.seed_roles, configs, results):
     meta = {"seed": config.seed, "seed_role": role}
     save_model(run.model, block_file(out, seed, "model"), {**meta, "history": run.history})
@@ -40,6 +43,7 @@ for seed, role, config, run in zip(sm.params.seeds, sm.params.seed_roles, config
         raise RuntimeError(f"seed {seed}: a budget of {training['until']} steps has no half budget to keep")
     save_model(run.half, block_file(out, seed, "half_model"), {**meta, "steps": half, "history": [r for r in run.history if r["step"] <= half]})
     write_embedding(embed_all(run.half, data, points.point_ids), block_file(out, seed, "half_embedding"))
+logging.info(f"outputs written: {len(results)} runs in {time.perf_counter() - writing:.3f} s")  # rvae.workflow.cost
 for checkpoint in sm.params.checkpoints:
     Path(checkpoint).unlink(missing_ok=True)
 finish()

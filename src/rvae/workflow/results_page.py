@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from rvae.workflow import paths
+from rvae.workflow.cost import benchmark_jobs, short_table
 
 # The page lives one folder below the repository root (results/ or docs/), so links go up once.
 LINK_ROOT = "../"
@@ -52,17 +53,10 @@ def commit_of(root: Path) -> str:
 
 
 def job_seconds(results: Path, since: float | None = None) -> pd.DataFrame:
-    """One row per benchmarked job of this run: its rule (the benchmark file's first folder), its
-    seconds, start and end. A job counts when it ended at or after ``since`` (the run's data were
-    prepared then), so files an earlier run left behind are not counted."""
-    rows = []
-    for path in sorted((results / "benchmarks").rglob("*.tsv")):
-        frame = pd.read_csv(path, sep="\t")
-        end = path.stat().st_mtime
-        if len(frame) and "s" in frame and (since is None or end >= since):
-            seconds = float(frame["s"].iloc[-1])
-            rows.append({"rule": path.relative_to(results / "benchmarks").parts[0], "seconds": seconds, "start": end - seconds, "end": end})
-    return pd.DataFrame(rows, columns=["rule", "seconds", "start", "end"])
+    """One row per benchmarked job of this run: its rule, seconds, start and end
+    (``rvae.workflow.cost.benchmark_jobs``: jobs that ended before ``since`` are an earlier run's)."""
+    columns = ["rule", "seconds", "start", "end"]
+    return pd.DataFrame([{k: job[k] for k in columns} for job in benchmark_jobs(results, since)], columns=columns)
 
 
 def run_span(jobs: pd.DataFrame) -> float | None:
@@ -181,7 +175,8 @@ def build_page(config: dict, inputs: dict, config_files: list[str], root: Path =
     convergence = {d: pd.concat([pd.read_parquet(f) for f in files]) for d, files in inputs["convergence"].items() if files}
     cpu = cpu_description()
     prepared = [Path(f).stat().st_mtime for f in inputs["points"].values()]
-    jobs = job_seconds(results, since=min(prepared) - 1 if prepared else None)
+    since = min(prepared) - 1 if prepared else None
+    jobs = job_seconds(results, since=since)
     lines = [
         "# Results of a run",
         "",
@@ -208,6 +203,16 @@ def build_page(config: dict, inputs: dict, config_files: list[str], root: Path =
     if len(jobs):
         per_rule = jobs.groupby("rule")["seconds"].agg(["count", "sum"]).sort_values("sum", ascending=False)
         lines.append(_markdown([{"rule": r, "jobs": int(row["count"]), "job-seconds": f"{row['sum']:,.0f}"} for r, row in per_rule.iterrows()]))
+    cost = short_table(results, since=since)
+    if len(cost):
+        lines += [
+            "",
+            "Where the training jobs' seconds went, per dataset (`rvae.workflow.cost`; `benchmarks/default_cost.py` "
+            "gives every part and the FLOPs): fixed = start-up, set-up and writing the outputs; training steps from "
+            "the histories; validation and checkpoints the rest of the trainer's span:",
+            "",
+            cost.to_markdown(index=False),
+        ]
     lines += ["", "## Training budgets", "", _markdown(budget_rows(config, datasets, budgets, points, convergence)), ""]
     lines += [
         "## Convergence",
