@@ -25,7 +25,7 @@ SCRIPTS = ["setup.sh", "test.sh", "run.sh", "Snakefile"]
 WRITTEN = ("results/", "example/", "chain/", "data/", ".venv/", "my_", "exp.yaml", "compare.csv", "rosetta.parquet")
 REPO_PATH = re.compile(r"(?<![\w./:-])((?:src|tests|workflow|config|docs|benchmarks|profiles|envs)/[\w./*-]*[\w*])")
 LINK = re.compile(r"\]\(([^)\s]+)\)")
-MODULE = re.compile(r"(?<![\w.])(rvae(?:\.\w+)+)")
+MODULE = re.compile(r"(?<![\w./])(rvae(?:\.\w+)+)")
 TEST_NAME = re.compile(r"`(test_\w+\.py)(?:::(\w+))?`")
 # a commit: 7 to 40 hex digits in backticks; a machine: a CPU or GPU by its maker's model name
 COMMIT = re.compile(r"`([0-9a-f]{7,40})`")
