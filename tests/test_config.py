@@ -186,3 +186,44 @@ def test_the_beyond_config_extends_the_default_with_the_anchor_budget_and_chains
     assert not any("table1." in t for t in built)
     shipped = {p.name for p in (ROOT / "config").glob("*.yaml")}
     assert shipped == {"config.yaml", "paper.yaml", "sharing.yaml", "beyond.yaml"}, "a new shipped config needs a test here"
+
+
+# -- The cap: at least the paper's passes (spec, "Where no plateau comes", item 1) ---------------
+@pytest.mark.parametrize("name", ["config/config.yaml", "config/paper.yaml"])
+def test_every_shipped_cap_is_at_least_the_papers_passes(name, tmp_path, monkeypatch):
+    from conftest import paper_data_layout
+    from rvae.paper.plan import paper_passes
+    from rvae.trainer import steps_for_passes
+    from rvae.workflow.config_checks import budget_warnings, expected_train
+    from rvae.workflow.params import plateau_rule
+
+    monkeypatch.chdir(paper_data_layout(tmp_path))
+    config = yaml.safe_load((ROOT / name).read_text())
+    check(config)
+    assert budget_warnings(config) == []
+    for dataset, settings in config["datasets"].items():
+        n = expected_train(config, dataset)
+        if n is None or name != "config/config.yaml":  # the paper's data sizes are stated beside each cap
+            continue
+        assert settings["training"]["steps"] == "auto", f"{dataset}: the default trains every dataset to its plateau or its cap"
+        needed = steps_for_passes(paper_passes(settings["kind"]), n, settings["training"]["batch_size"])
+        assert plateau_rule(config, dataset)["max_steps"] >= needed, dataset
+
+
+def test_a_cap_or_fixed_steps_below_the_papers_passes_is_warned_naming_the_key():
+    from rvae.workflow.config_checks import budget_warnings
+
+    config = default_config()
+    config["datasets"]["birdsong"]["training"]["plateau"] = {"max_steps": 600}
+    config["datasets"]["chairs"]["training"] = {"steps": 100, "batch_size": 32}
+    config["plateau"] = {"max_steps": 900, "min_steps": 500, "min_window": 500}  # the Gaussians' cap comes from the top level: 1,000 steps needed
+    check(config)
+    warnings = budget_warnings(config)
+    assert len(warnings) == 4, warnings  # MNIST takes the top-level cap too
+    assert warnings[0].startswith("plateau.max_steps = 900 is below the paper's 200 passes over gaussians's 1200 joint training points (1000 steps at batch size 256)")
+    assert warnings[1].startswith("plateau.max_steps = 900 is below the paper's 200 passes over mnist's 660")
+    warnings = warnings[1:]
+    assert warnings[1].startswith("datasets.birdsong.training.plateau.max_steps = 600 is below the paper's 300 passes") and "2400 steps" in warnings[1]
+    assert "unless its joint template plateaus before the cap" in warnings[1]
+    assert warnings[2].startswith("datasets.chairs.training.steps = 100 is below the paper's 300 passes") and "not comparable" in warnings[2]
+    assert "unless" not in warnings[2]

@@ -480,4 +480,12 @@ def test_report_counts_and_summaries_of_a_small_scorecard():
     assert counts.loc["Table 2", "total"] == 2 and counts.loc["text claims", NOT_RUN] == 1
     assert "Tables not built: 1, 3 (their claims are not run)." in summary_text(findings, [1, 3])
     rst = summary_rst(findings, [])
-    assert "   * - Table 2\n     - 1\n     - 0\n     - 1\n" in rst and "Every table was built." in rst
+    # the landing page: a caption and one line per verdict, narrow beside the workflow graph; no
+    # table per table (that is the scorecard's own page)
+    assert "- reproduced: 1\n- same direction, not significant: 0\n- opposite: 1\n" in rst and "Every table was built." in rst
+    assert "list-table" not in rst and "Table 2" not in rst and max(len(line) for line in rst.splitlines()[:14]) <= 100
+    assert "Undecided for the run's own reasons (not run, budget-sensitive, not comparable): 1 of 3 (33%)." in rst
+    from rvae.paper.report import scorecard
+
+    card = scorecard(findings).set_index("claims")
+    assert card.loc["Table 2", REPRODUCED] == 1 and card.loc["the run's own, of 3 claims (33%)", "total"] == 1

@@ -144,7 +144,9 @@ def portability_input_files(wildcards):
 
 def portability_inputs(wildcards):
     files = portability_input_files(wildcards)
-    return targets.files_in(files) + targets.at_budget(files["runs"], "half")
+    return targets.files_in(files) + targets.files_in(
+        targets.at_budget(files["runs"], "half")
+    )
 
 
 def anchor_budget_input_files(wildcards):

@@ -140,6 +140,13 @@ rule figure_findings:
             labels={"file": "paper's effect vs ours"},
         ),
         pdf=paths.fill(paths.FIGURE, name="findings", ext="pdf"),
+        budgets_png=report(
+            paths.fill(paths.FIGURE, name="verdicts_by_budget", ext="png"),
+            category="Findings",
+            caption="../report/figure_verdicts_by_budget.rst",
+            labels={"file": "headline claims at half and full budget"},
+        ),
+        budgets_pdf=paths.fill(paths.FIGURE, name="verdicts_by_budget", ext="pdf"),
     log:
         paths.log("figures", "findings"),
     localrule: True

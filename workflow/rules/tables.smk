@@ -42,6 +42,12 @@ rule findings:
         parquet=paths.FINDINGS["parquet"],
         md=paths.FINDINGS["md"],
         rst=paths.FINDINGS["rst"],
+        scorecard=report(
+            paths.FINDINGS["scorecard"],
+            category="Findings",
+            caption="../report/scorecard.rst",
+            labels={"file": "scorecard: verdicts per table and by reason"},
+        ),
         intervals_csv=report(
             paths.FINDINGS["intervals_csv"],
             category="Findings",

@@ -21,10 +21,10 @@ from rvae.atomic import atomic_path
 from rvae.paper.claims import read_paper_claims
 from rvae.paper.pairing import cell_replicates, cells_frame, read_tables, score_claims
 from rvae.paper.plan import TABLE_NUMBERS
-from rvae.paper.report import findings_markdown, summary_rst
+from rvae.paper.report import findings_markdown, scorecard, summary_rst
 from rvae.paper.statistics import N_RESAMPLES, ROOT_SEED
 
-OUTPUTS = ("csv", "parquet", "md", "rst", "intervals_csv", "intervals_parquet")
+OUTPUTS = ("csv", "parquet", "md", "rst", "scorecard", "intervals_csv", "intervals_parquet")
 
 
 def build_findings(
@@ -38,7 +38,7 @@ def build_findings(
     plateau comes"): a claim whose half-budget table or metric file is missing is *not run*. Without
     them (None) the full budget stands in for the half, for tables made without one. ``outputs``
     maps each of :data:`OUTPUTS` (findings as CSV, Parquet, Markdown, the front page's summary in
-    reStructuredText, and the per-cell intervals as CSV and Parquet) to a path; ``None`` writes
+    reStructuredText, the scorecard's counts as CSV, and the per-cell intervals as CSV and Parquet) to a path; ``None`` writes
     nothing. ``claims`` is a frame or a path (default: the package's ``paper_claims.csv``).
     ``project``: this project's own claims, already scored (``rvae.paper.project_claims``), listed
     and counted after the paper's.
@@ -62,6 +62,7 @@ def build_findings(
         "parquet": lambda p: findings.to_parquet(p, index=False),
         "md": lambda p: p.write_text(findings_markdown(findings, missing)),
         "rst": lambda p: p.write_text(summary_rst(findings, missing)),
+        "scorecard": lambda p: scorecard(findings).to_csv(p, index=False, lineterminator="\n"),
         "intervals_csv": lambda p: intervals.to_csv(p, index=False, lineterminator="\n"),
         "intervals_parquet": lambda p: intervals.to_parquet(p, index=False),
     }

@@ -65,10 +65,16 @@ def reason_counts(findings: pd.DataFrame) -> pd.DataFrame:
             if hit.any():
                 rows.append({"side": side, "reason": name, "claims": int(hit.sum())})
     frame = pd.DataFrame(rows, columns=["side", "reason", "claims"])
-    run = int(frame.loc[frame["side"] == "run", "claims"].sum())
-    total = max(1, len(paper))
-    frame = pd.concat([frame, pd.DataFrame([{"side": "run", "reason": f"the run's own, of {len(paper)} claims ({run / total:.0%})", "claims": run}])], ignore_index=True)
-    return frame
+    run, total = run_undecided(findings)
+    share = pd.DataFrame([{"side": "run", "reason": f"the run's own, of {total} claims ({run / max(1, total):.0%})", "claims": run}])
+    return pd.concat([frame, share], ignore_index=True)
+
+
+def run_undecided(findings: pd.DataFrame) -> tuple[int, int]:
+    """(claims undecided for the run's own reasons, all the paper's claims): ``not run``,
+    ``budget-sensitive`` and ``not comparable`` (the default's goal: at most 10%)."""
+    paper = findings[findings["kind"].isin(("table", "text"))]
+    return int(paper["verdict"].isin((NOT_RUN, BUDGET_SENSITIVE, NOT_COMPARABLE)).sum()), len(paper)
 
 
 def budget_changes(findings: pd.DataFrame) -> pd.DataFrame:
@@ -210,18 +216,30 @@ def summary_text(findings: pd.DataFrame, missing_tables: list[int]) -> str:
 
 
 def summary_rst(findings: pd.DataFrame, missing_tables: list[int]) -> str:
-    """The counts as reStructuredText: the report's front page includes it (``workflow/report/workflow.rst``)."""
-    counts = summary_counts(findings)
+    """The report's landing page (``workflow/report/workflow.rst`` includes it): a short caption and
+    the verdict counts of all the paper's claims, one line each, narrow enough to sit beside the
+    workflow graph; the counts per table are the scorecard's own page (``scorecard.csv``)."""
+    counts = summary_counts(findings).loc["all claims"]
+    run, total = run_undecided(findings)
     lines = ["Findings: does this run reproduce the paper?", "-" * 44, ""]
-    lines += [".. list-table::", "   :header-rows: 1", ""]
-    for cells in [["claims", *counts.columns], *([name, *map(str, row)] for name, row in counts.iterrows())]:
-        lines.append("   * - " + cells[0])
-        lines += [f"     - {c}" for c in cells[1:]]
+    lines.append(f"{int(counts['total'])} claims of the paper, each scored at the full budget S and at floor(S/2):")
     lines.append("")
+    lines += [f"- {verdict}: {int(counts[verdict])}" for verdict in VERDICTS]
+    lines.append("")
+    lines += [f"Undecided for the run's own reasons (not run, budget-sensitive, not comparable): {run} of {total} ({run / max(1, total):.0%}).", ""]
     lines.append(f"Tables not built in this run: {', '.join(map(str, missing_tables))} (their claims are *not run*)." if missing_tables else "Every table was built.")
-    lines += ["", "Every claim with our medians, 95% bootstrap intervals and its verdict: findings.csv_ (and ``findings.md`` beside it, laid out by table)."]
+    lines += ["", "The counts per table: scorecard.csv_; every claim with our medians, both budgets' intervals and verdicts: findings.csv_ (and ``findings.md`` beside it, laid out by table)."]
     return "\n".join(lines) + "\n"
 
+
+def scorecard(findings: pd.DataFrame) -> pd.DataFrame:
+    """The counts per verdict of every group (:func:`summary_counts`) and the undecided claims by
+    reason, as one tidy frame: the report's scorecard page."""
+    counts = summary_counts(findings).reset_index()
+    counts.insert(0, "what", "verdicts")
+    reasons = reason_counts(findings).rename(columns={"reason": "claims_group", "claims": "total"})
+    reasons.insert(0, "what", "undecided, by reason: " + reasons.pop("side"))
+    return pd.concat([counts, reasons.rename(columns={"claims_group": "claims"})], ignore_index=True)
 
 
 VERDICT_COLOURS = {
@@ -277,3 +295,50 @@ def figure_findings(findings: pd.DataFrame, path_png, path_pdf=None) -> None:
     fig.tight_layout(rect=(0, 0.05, 1, 0.95))
     save_figure(fig, path_png, path_pdf)
 
+
+
+HEADLINE_TABLES = (1, 2)  # the paper's headline claims: every pair of models in Tables 1 and 2
+
+
+def figure_verdicts_by_budget(findings: pd.DataFrame, path_png, path_pdf=None) -> None:
+    """Per dataset, every Table 1-2 claim's difference a - b with its 95% interval at floor(S/2)
+    (open) and at S (filled), coloured by the claim's verdict: which orderings hold as training
+    goes on (spec, "Where no plateau comes")."""
+    from rvae.paper.plots import plt, save_figure
+
+    rows = findings[(findings["kind"] == "table") & findings["table"].astype(str).isin([str(n) for n in HEADLINE_TABLES])]
+    numbers = ["our_difference", "difference_low", "difference_high", "our_difference_half", "difference_low_half", "difference_high_half"]
+    rows = rows[np.isfinite(rows[numbers].astype(float)).any(axis=1)]
+    datasets = list(dict.fromkeys(rows["dataset"])) or ["none"]
+    heights = [max(2, len(rows[rows["dataset"] == d])) for d in datasets]
+    fig, axes = plt.subplots(len(datasets), 1, figsize=(9.0, 0.9 + 0.24 * sum(heights) + 0.5 * len(datasets)), squeeze=False,
+                             gridspec_kw={"height_ratios": heights})  # fmt: skip
+    if not len(rows):
+        axes[0, 0].text(0.5, 0.5, "no headline claim has our estimate yet", ha="center", va="center", transform=axes[0, 0].transAxes)
+    for ax, dataset in zip(axes[:, 0], datasets):
+        part = rows[rows["dataset"] == dataset].reset_index(drop=True)
+        y = np.arange(len(part))[::-1].astype(float)
+        for offset, (estimate, low, high), filled, label in (
+            (0.18, ("our_difference_half", "difference_low_half", "difference_high_half"), False, "floor(S/2)"),
+            (-0.18, ("our_difference", "difference_low", "difference_high"), True, "S"),
+        ):
+            for i, r in part.iterrows():
+                colour = VERDICT_COLOURS.get(r["verdict"], "#333333")
+                e, lo, hi = (float(r[c]) for c in (estimate, low, high))
+                if np.isfinite([lo, hi]).all():
+                    ax.hlines(y[i] + offset, lo, hi, color=colour, lw=1.2)
+                if np.isfinite(e):
+                    ax.plot(e, y[i] + offset, "o", ms=4, color=colour, mfc=colour if filled else "white", label=label if i == 0 else None)
+        ax.axvline(0, color="#888888", lw=0.8)
+        ax.set_yticks(y)
+        ax.set_yticklabels(
+            [f"T{r['table']} {r['metric'].upper()} {r['partition']}: {r['a_label']} vs {r['b_label']} ({r['direction']}) - {r['verdict']}" for _, r in part.iterrows()],
+            fontsize=6,
+        )
+        ax.set_title(f"{dataset}: a - b (normalised), 95% CI; open: floor(S/2), filled: S", fontsize=8)
+        ax.tick_params(axis="x", labelsize=6)
+    handles = [plt.Line2D([], [], color=c, marker="o", ls="-", ms=4) for c in VERDICT_COLOURS.values()]
+    fig.legend(handles, list(VERDICT_COLOURS), loc="lower center", ncol=4, fontsize=6, frameon=False)
+    fig.suptitle("Headline claims (Tables 1-2) at half and full budget, coloured by verdict", fontsize=9)
+    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
+    save_figure(fig, path_png, path_pdf)

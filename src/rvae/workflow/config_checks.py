@@ -103,10 +103,11 @@ def budget_warnings(config: dict) -> list[str]:
         else:
             value, key = int(training["steps"]), f"datasets.{name}.training.steps"
         if value < needed:
+            unless = " unless its joint template plateaus before the cap" if training["steps"] == AUTO else ""
             out.append(
                 f"{key} = {value} is below the paper's {passes} passes over {name}'s {n} joint training points "
                 f"({needed} steps at batch size {training['batch_size']}): every claim on {name} will be not comparable "
-                f"(trained below the paper's passes) unless its joint template plateaus first under steps: auto"
+                f"(trained below the paper's passes){unless}"
             )
     return out
 

@@ -71,6 +71,7 @@ FINDINGS = {
     "parquet": "results/tables/findings.parquet",
     "md": "results/tables/findings.md",
     "rst": "results/tables/findings.rst",
+    "scorecard": "results/tables/scorecard.csv",
     "intervals_csv": "results/tables/cell_intervals.csv",
     "intervals_parquet": "results/tables/cell_intervals.parquet",
 }

@@ -83,6 +83,7 @@ def results_page_inputs(config: dict) -> dict:
         + ([paths.fill(paths.ANCHOR_BUDGET_TABLE, ext="md")] if anchor_budget_targets(config) else [])
         + ([paths.fill(paths.CHAIN_TABLE, ext="md")] if chain_targets(config) else []),
         "figures": [paths.fill(paths.FIGURE, name=name, ext="png") for name in figure_names(config)]
+        + ([paths.fill(paths.FIGURE, name="verdicts_by_budget", ext="png")] if table_numbers(config) else [])
         + ([paths.fill(paths.FIGURE, name="anchor_budget", ext="png")] if anchor_budget_targets(config) else [])
         + ([paths.fill(paths.FIGURE, name="chain", ext="png")] if chain_targets(config) else []),
         **({"findings": paths.FINDINGS["parquet"]} if table_numbers(config) else {}),
@@ -101,12 +102,16 @@ def shared_inputs(config: dict, name: str) -> dict:
     return {**paths.data_files(run["dataset"]), "rosetta": run["rosetta"], **budget_input(config, run["dataset"])}
 
 
+# the figures the findings' job draws: the paper's effect against ours, the headline claims by budget
+FINDINGS_FIGURES = ("findings", "verdicts_by_budget")
+
+
 def findings_targets(config: dict) -> list[str]:
     """The scorecard and its figure, whenever the config builds any table (the paper's, or the
     anchor budget's and the chains', whose comparisons are this project's own claims)."""
     if not table_numbers(config) and not anchor_budget_targets(config) and not chain_targets(config):
         return []
-    figure = [paths.fill(paths.FIGURE, name="findings", ext=ext) for ext in paths.FIGURE_FORMATS]
+    figure = [paths.fill(paths.FIGURE, name=name, ext=ext) for name in FINDINGS_FIGURES for ext in paths.FIGURE_FORMATS]
     return list(paths.FINDINGS.values()) + figure
 
 
