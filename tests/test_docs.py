@@ -341,3 +341,29 @@ def test_every_commit_a_doc_names_is_in_the_history():
     cited = {(doc, c) for doc, _, line in lines_of(DOCS + HISTORY) for c in COMMIT.findall(line) if not c.isdigit()}
     missing = sorted(f"{doc}: {c}" for doc, c in cited if _git("cat-file", "-e", f"{c}^{{commit}}").returncode != 0)
     assert not missing, "commits the docs name that git does not know:\n" + "\n".join(missing)
+
+
+def test_the_library_page_lists_every_module():
+    """docs/library.md's module table names each module of src/rvae/ (`rvae.x`, `.x` beside its
+    parent's row, or the package row of `rvae.data`'s loaders)."""
+    table = read("docs/library.md").split("## Modules", 1)[1].split("\n## ", 1)[0]
+    listed = set()
+    for row in (line for line in table.splitlines() if line.startswith("|")):
+        names = re.findall(r"`(rvae[\w.]*)`", row)
+        parent = names[0].rsplit(".", 1)[0] if names else "rvae"
+        listed |= set(names) | {f"{parent}.{short}" for short in re.findall(r"`\.(\w+)`", row)}
+    modules = {".".join(p.relative_to(ROOT / "src").with_suffix("").parts) for p in (ROOT / "src" / "rvae").rglob("*.py") if p.name != "__init__.py"}
+    missing = sorted(m for m in modules if m not in listed and m.rsplit(".", 1)[0] not in listed - {"rvae"})
+    assert not missing, f"modules without a row in docs/library.md: {missing}"
+
+
+def test_every_file_the_rvae_help_names_exists():
+    """`rvae --help` and each command's help point a newcomer at docs; those files exist."""
+    from rvae.cli import parser
+
+    top = parser()
+    sub = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction))
+    text = "\n".join([top.format_help(), *(p.format_help() for p in sub.choices.values())])
+    named = set(REPO_PATH.findall(text))
+    assert "docs/own-data.md" in named
+    assert not [n for n in named if not _exists(n, "README.md")], named
