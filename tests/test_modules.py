@@ -139,13 +139,24 @@ def test_the_embedded_birdsong_windows_are_spectrograms_of_distinct_birds():
 
 # -- rvae.workflow.results_page: the page's readings of the machine and the findings -----------------
 def test_the_results_page_reads_the_instruction_set_and_groups_the_reasons():
-    from rvae.workflow.results_page import cpu_description, reason_kinds
+    import pandas as pd
+
+    from rvae.paper.report import reason_counts
+    from rvae.workflow.results_page import cpu_description
 
     avx512 = "model name\t: Some Xeon\nflags\t\t: fpu sse2 avx avx2 avx512f avx512_bf16\n"
     avx2 = "model name\t: Some Core\nflags\t\t: fpu sse2 avx avx2 fma\n"
     assert cpu_description(avx512)["instruction_set"] == "AVX-512 with bf16" and cpu_description(avx512)["model"] == "Some Xeon"
     assert cpu_description(avx512.replace(" avx512_bf16", ""))["instruction_set"] == "AVX-512 without bf16"
     assert cpu_description(avx2)["instruction_set"] == "AVX2 (no AVX-512)"
-    assert reason_kinds("a cell not converged; k = 32 here, 64 in the paper") == ["a cell not converged", "k differs from the paper's"]
-    assert reason_kinds("paper reference suspect: reused from Table 3; probably") == ["the paper's value is marked suspect"]
-    assert reason_kinds("something new") == ["other: something new"]
+    findings = pd.DataFrame({
+        "kind": ["table"] * 6 + ["project"],
+        "verdict": ["not comparable", "not comparable", "not run", "budget-sensitive", "paper suspect", "reproduced", "not run"],
+        "reason": ["b cell has a collapsed run", "trained below the paper's passes", "half budget: table 2 not built",
+                   "reproduced at S, opposite at floor(S/2)", "the paper prints equal medians: no ordering to check", "", ""],
+    })  # fmt: skip
+    counts = reason_counts(findings).set_index("reason")["claims"].to_dict()
+    assert counts == {
+        "budget-sensitive: the half budget contradicts the full one": 1, "not run: half-budget file missing": 1, "collapsed run": 1,
+        "trained below the paper's passes": 1, "paper: equal medians": 1, "the run's own, of 6 claims (67%)": 4,
+    }  # fmt: skip

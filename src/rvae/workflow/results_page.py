@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rvae.paper.report import budget_changes, reason_counts
 from rvae.workflow import paths
 from rvae.workflow.cost import benchmark_jobs, short_table
 
@@ -96,7 +97,11 @@ def budget_rows(config: dict, datasets: list[str], budgets: dict, points: dict, 
         if record["source"] == "fixed":
             source = "fixed"
         else:
-            source = "the joint template's plateau" if record["converged"] else "plateau.max_steps, **no plateau**"
+            source = "the joint template's plateau" if record["converged"] else "**capped**: no plateau by plateau.max_steps"
+        if record.get("below_paper_passes"):
+            source += f", **below the paper's {record['paper_passes']} passes ({record['paper_steps']:,} steps): not comparable**"
+        elif "paper_steps" in record:
+            source += f"; the paper's {record['paper_passes']} passes: {record['paper_steps']:,} steps"
         passes = convergence[name]["epochs"] if name in convergence else pd.Series(dtype=float)
         rows.append(
             {
@@ -104,7 +109,7 @@ def budget_rows(config: dict, datasets: list[str], budgets: dict, points: dict, 
                 "budget": f"{record['steps']:,} steps, {source}",
                 "joint template flat at its end": "yes" if record["converged"] else "**no**",
                 "budget_factor": factor,
-                "steps of every other model": f"{steps:,}",
+                "steps of every other model (and its half budget)": f"{steps:,} ({steps // 2:,})",
                 "batch": int(training["batch_size"]),
                 "passes over each run's own points": f"{passes.min():,.0f}-{passes.max():,.0f}" if len(passes) else "",
                 "training points joint / D1 / D2": f"{counts['joint']} / {counts['D1']} / {counts['D2']}",
@@ -134,25 +139,6 @@ def convergence_rows(datasets: list[str], templates: dict, convergence: dict, bu
             }
         )
     return rows
-
-
-# Why a claim is `not comparable`, by the words rvae.paper.pairing writes into its reason
-REASON_KINDS = {
-    "cell not converged": "a cell not converged",
-    "paper reference suspect": "the paper's value is marked suspect",
-    "equal medians": "the paper prints equal medians",
-    " here, ": "k differs from the paper's",
-    "RV estimator": "RV estimator not comparable",
-    "difference or its interval is not finite": "our difference is not finite",
-    "IQRs are not finite": "our IQRs are not finite (no near-tie yardstick)",
-    "member claims": "its member claims are not comparable",
-}
-
-
-def reason_kinds(reason: str) -> list[str]:
-    """The kinds of reason a claim's ``reason`` gives (a claim may have several)."""
-    kinds = [kind for words, kind in REASON_KINDS.items() if words in str(reason)]
-    return kinds or ["other: " + str(reason)]
 
 
 def _markdown(rows: list[dict]) -> str:
@@ -236,11 +222,16 @@ def build_page(config: dict, inputs: dict, config_files: list[str], root: Path =
             f"{int((findings['kind'] == 'table').sum())} table claims, {int((findings['kind'] == 'text').sum())} text claims"
             + (f", {own} of this project's own." if own else ".")
         )
-        table_claims = findings[(findings["verdict"] == "not comparable") & (findings["kind"] == "table")]
-        reasons = table_claims["reason"].fillna("").map(reason_kinds).explode()
-        if len(reasons):
-            lines += ["", "Why table claims are `not comparable` (a claim may have several reasons):", ""]
-            lines.append(_markdown([{"reason": r, "claims": int(n)} for r, n in reasons.value_counts().items()]))
+        lines += ["", "Undecided claims of the paper by reason, the run's own apart from the paper's:", ""]
+        lines.append(_markdown(reason_counts(findings).to_dict("records")))
+        if "verdict_half" in findings:
+            paper = findings[findings["kind"].isin(("table", "text"))]
+            lines += ["", f"At the half budget, floor(S/2) (column `verdict_half`; {int((paper['verdict'] != paper['verdict_half']).sum())} of {len(paper)} claims differ from S):", ""]
+            lines.append(_markdown(budget_changes(findings).to_dict("records")))
+            lines += ["", f"![headline claims at half and full budget]({LINK_ROOT}{paths.fill(paths.FIGURE, name='verdicts_by_budget', ext='png')})"]
+        capped = [d for d in datasets if budgets[d]["source"] != "fixed" and not budgets[d]["converged"]]
+        if capped:
+            lines += ["", f"Capped datasets (no plateau by the cap; trained the paper's passes, every claim on them decided by the half-budget check): {', '.join(capped)}."]
         lines.append("")
     lines += ["## Files", ""]
     lines += [f"- [{Path(f).name}]({LINK_ROOT}{f})" for f in inputs["tables"] + inputs["figures"]]
