@@ -33,6 +33,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """The description and example as written; every option that has a default says it."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.option_strings and action.default not in (None, False, argparse.SUPPRESS) and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -40,6 +50,18 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _tolerance(text: str) -> float:
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
     return value
 
 
@@ -69,13 +91,32 @@ def _spec(data, meta, args, latent_dim=None):
     return ArchitectureSpec(family=described["family"], input_shape=data.input_shape, latent_dim=described["latent_dim"])
 
 
-def _out_folder(folder: Path, given: str) -> Path:
-    """``folder`` created for ``--out given``; a file in its way is refused, naming it."""
+def _check_out(folder: Path, given: str) -> None:
+    """A file where ``--out given`` needs a folder is refused, naming it (before anything is computed)."""
     blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
     if blocking is not None:
         raise CliError(f"--out {given}: {blocking} is a file, not a folder")
+
+
+def _out_folder(folder: Path, given: str) -> Path:
+    """``folder`` created for ``--out given``; a file in its way is refused, naming it."""
+    _check_out(folder, given)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def _received(args, data, meta):
+    """The Rosetta file of ``--rosetta``, checked against the folder's preprocessing and input
+    range (a mismatch refused, far-off inputs warned on stderr); None without the option."""
+    from rvae.rosetta_file import load_rosetta_points
+    from rvae.sharing import check_promises
+
+    if not args.rosetta:
+        return None
+    points = load_rosetta_points(args.rosetta)
+    for line in check_promises(points, meta.get("preprocessing"), data.x, f"the Rosetta file {args.rosetta}", args.data, args.accept_preprocessing):
+        print(f"warning: {line}", file=sys.stderr)
+    return points
 
 
 class _Progress(logging.Handler):
@@ -155,28 +196,28 @@ def _check_device(name: str) -> None:
 
 def cmd_train(args) -> int:
     _check_device(args.device)
+    _check_out(Path(args.out), args.out)
+    data, meta = _load_folder(args.data)
+    points = _received(args, data, meta)
     out = _out_folder(Path(args.out), args.out)
     handlers = _training_output(args, out)
     try:
-        return _train(args, out)
+        return _train(args, out, data, meta, points)
     finally:
         for handler in handlers:
             logging.getLogger().removeHandler(handler)
             handler.close()
 
 
-def _train(args, out: Path) -> int:
+def _train(args, out: Path, data, meta, points) -> int:
     import pandas as pd
 
     from rvae.convergence import PlateauRule
     from rvae.embeddings import write_embedding
     from rvae.models import save_model
-    from rvae.rosetta_file import load_rosetta_points
     from rvae.sharing import embed, shared_point_errors, train_on_shared_points, train_plain
     from rvae.trainer import TrainConfig
 
-    data, meta = _load_folder(args.data)
-    points = load_rosetta_points(args.rosetta) if args.rosetta else None
     spec = _spec(data, meta, args, latent_dim=points.latent_dim if points is not None else None)
     if points is not None and args.latent_dim is not None and args.latent_dim != points.latent_dim:
         raise CliError(f"--latent-dim {args.latent_dim} but the Rosetta file {args.rosetta} has latent size {points.latent_dim}")
@@ -213,6 +254,11 @@ def _train(args, out: Path) -> int:
     return 0
 
 
+# What `rvae train --out` holds afterwards (its --help lists them; tests/test_sharing.py checks the list)
+TRAIN_FILES = ("model.pt", "embedding.parquet", "history.parquet", "train.log")
+SHARED_TRAIN_FILES = ("shared_points.parquet", "rho.json", "portability.csv")
+
+
 def _report_rosetta(model, points, out: Path) -> None:
     """Bob's model on Alice's Rosetta inputs, each scored by maps fitted on the other pairs."""
     from rvae.atomic import atomic_path
@@ -239,16 +285,75 @@ def cmd_export(args) -> int:
     name = args.name or meta.get("name") or Path(args.data).name
     if args.latents:
         z = _load_latents(args.latents)
-        points = export_rosetta_from_latents(z, data, args.k, args.method, args.seed, dataset=name, where=args.latents)
+        points = export_rosetta_from_latents(z, data, args.k, args.method, args.seed, dataset=name, where=args.latents, preprocessing=meta.get("preprocessing"))
     else:
         model = load_model(args.model)
         if tuple(model.spec.input_shape) != tuple(data.input_shape):
             raise CliError(f"{args.model} takes inputs of shape {tuple(model.spec.input_shape)} but {args.data} holds {data.input_shape}")
-        points = export_rosetta(model, data, args.k, args.method, args.seed, dataset=name)
+        points = export_rosetta(model, data, args.k, args.method, args.seed, dataset=name, preprocessing=meta.get("preprocessing"))
     save_rosetta_points(points, out)
     out.with_suffix(".md").write_text(summary_markdown(points, out.name))
     print(f"wrote {len(points)} Rosetta points to {out} (summary: {out.with_suffix('.md')})")
     return 0
+
+
+def cmd_embed(args) -> int:
+    """Bob's folder through his model(s), with --rosetta in the file's coordinates, per-point scores beside."""
+    from rvae import defaults as library
+    from rvae.embeddings import write_embedding
+    from rvae.models import load_model
+    from rvae.sharing import embed_folder
+
+    if args.align is not None and not args.rosetta:
+        raise CliError("--align needs --rosetta: the map is fitted on the Rosetta file's pairs")
+    out = Path(args.out)
+    _check_out(out.parent, args.out)
+    data, meta = _load_folder(args.data)
+    models = [load_model(path) for path in args.model]
+    for model, path in zip(models, args.model):
+        if tuple(model.spec.input_shape) != tuple(data.input_shape):
+            raise CliError(f"{path} takes inputs of shape {tuple(model.spec.input_shape)} but {args.data} holds {data.input_shape}")
+    points = _received(args, data, meta)
+    if points is not None:
+        for model, path in zip(models, args.model):
+            points.check_compatible(model.spec.input_shape, model.latent_dim, f"Rosetta file {args.rosetta} (for {path})")
+    align = args.align or library.ALIGN
+    result = embed_folder(models, data, points, align, names=args.model)
+    for path, choice in zip(args.model, result.choices):
+        print(f"{path}: {choice.reason}")
+    _out_folder(out.parent, args.out)
+    write_embedding(result.frame, out, {**result.metadata, "data": args.data, "rosetta_file": args.rosetta})
+    scores = [c for c in ("anchor_distance", "model_spread") if c in result.frame]
+    told = "; " + ", ".join(f"{c} median {result.frame[c].median():.3g}" for c in scores) if scores else ""
+    print(f"wrote {out}: {len(result.frame)} points, latent size {models[0].latent_dim} (z0.., var0..{', ' + ', '.join(scores) if scores else ''}){told}")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    """The file's inputs through a model against the file's latents: 0 within the tolerance, 1 outside."""
+    from rvae.models import load_model
+    from rvae.rosetta_file import load_rosetta_points
+    from rvae.verify import verdict_line, verify_points
+
+    if args.out:
+        _check_out(Path(args.out).parent, args.out)
+    model = load_model(args.model)
+    points = load_rosetta_points(args.rosetta)
+    result = verify_points(model, points, args.tol, where=f"Rosetta file {args.rosetta}")
+    print(f"{args.model} on the {len(points)} inputs of {args.rosetta} (error: distance to the file's latent, in latent units)")
+    bound = "tolerance" if result.passed is not None else ""
+    print(f"  {'point':>8} {'error':>11} {bound:>11}")
+    for row in result.points.itertuples():
+        print(f"  {row.point:>8} {row.error:>11.3g} {row.bound:>11.3g}" if bound else f"  {row.point:>8} {row.error:>11.3g}")
+    if args.out:
+        from rvae.atomic import atomic_path
+
+        _out_folder(Path(args.out).parent, args.out)
+        with atomic_path(args.out) as tmp:
+            result.points.to_csv(tmp, index=False)
+        print(f"wrote {args.out}")
+    print(verdict_line(result))
+    return 1 if result.passed is False else 0
 
 
 def _load_latents(path: str):
@@ -317,6 +422,8 @@ def cmd_example(args) -> int:
         np.save(folder / "labels.npy", raw.labels[keep].astype(np.int64))
         (folder / "dataset.yaml").write_text(
             f"name: mnist_{lab}\ninput_shape: [1, 28, 28]\nfamily: conv\nlatent_dim: 8\n"
+            "# how x.npy was made; a Rosetta file records it and Bob's side must match it\n"
+            "preprocessing: {source: embedded MNIST, scaling: pixel / 255}\n"
             "# no d1_labels: the folder's points are split in two halves (D1, D2) for the workflow\n"
         )
         print(f"wrote {folder}: {len(keep)} MNIST digits {list(digits)}")
@@ -348,26 +455,41 @@ def cmd_findings(args) -> int:
     return 0
 
 
-USAGE = """Share a VAE latent space between labs with Rosetta points (inputs and their latents).
+# The README's lab-to-lab commands, as `rvae --help` shows them (tests/test_sharing.py runs the README's copy).
+QUICKSTART = (
+    "rvae example-data --out example --per-digit 150",
+    "rvae train --data example/alice --out example/alice_model --steps 120",
+    "rvae export-rosetta --model example/alice_model/model.pt --data example/alice --k 24 --out example/rosetta.parquet",
+    "rvae train --data example/bob --rosetta example/rosetta.parquet --rho 5 --out example/bob_model --steps 80",
+    "rvae embed --model example/bob_model/model.pt --data example/bob --rosetta example/rosetta.parquet --align auto --out example/bob_embedding.parquet",
+    "rvae verify --model example/alice_model/model.pt --rosetta example/rosetta.parquet",
+    "rvae verify --model example/bob_model/model.pt --rosetta example/rosetta.parquet",
+    "rvae compare --reference example/alice_model/model.pt --model example/bob_model/model.pt --data example/alice --rosetta example/rosetta.parquet",
+)
+
+USAGE = f"""Share a VAE latent space between labs with Rosetta points (inputs and their latents).
 
 Alice (MNIST digits 0-4) trains a model and exports Rosetta points; Bob (digits 5-9) trains an
-R-VAE anchored on them, and lands in Alice's coordinates:
+R-VAE anchored on them, puts his data in Alice's coordinates (embed), and either lab checks a
+model against the file (verify); compare needs both models and Alice's data:
 
-  rvae example-data --out example
-  rvae train --data example/alice --out example/alice_model
-  rvae export-rosetta --model example/alice_model/model.pt --data example/alice --k 24 --out example/rosetta.parquet
-  rvae train --data example/bob --rosetta example/rosetta.parquet --out example/bob_model
-  rvae compare --reference example/alice_model/model.pt --model example/bob_model/model.pt --data example/alice --rosetta example/rosetta.parquet
+{chr(10).join("  " + line for line in QUICKSTART)}
 
-A data folder holds x.npy, optional labels.npy, and dataset.yaml (input_shape, family);
-see docs/own-data.md. `rvae COMMAND --help` shows a command's options and an example;
-docs/sharing.md says more."""
+A data folder holds x.npy, optional labels.npy, and dataset.yaml (input_shape, family,
+optional preprocessing); see docs/own-data.md. `rvae COMMAND --help` shows a command's options,
+their defaults and an example; docs/sharing.md walks through both labs' side."""
 
 EXAMPLES = {
     "train": "example: rvae train --data example/bob --rosetta example/rosetta.parquet --out example/bob_model\n"
     "(without --steps: until the run's own validation curve plateaus; progress on the terminal, plain lines in OUT/train.log)",
     "export-rosetta": "example: rvae export-rosetta --model example/alice_model/model.pt --data example/alice --k 24 --out example/rosetta.parquet\n"
     "(the .parquet file and a .md card beside it are what Alice sends; they hold data, never code)",
+    "embed": "example: rvae embed --model example/bob_model/model.pt --data example/bob --rosetta example/rosetta.parquet "
+    "--align auto --out example/bob_embedding.parquet\n"
+    "(columns: point, partition, split, is_rosetta, label, z0.. posterior means, var0.. their variances, and with --rosetta\n"
+    "anchor_distance, with several --model also model_spread: distances in units of the Rosetta latents' spacing)",
+    "verify": "example: rvae verify --model example/alice_model/model.pt --rosetta example/rosetta.parquet\n"
+    "(exit status 0 within the tolerance, 1 outside it; for the file's own template the tolerance is float32 rounding)",
     "compare": "example: rvae compare --reference example/alice_model/model.pt --model example/bob_model/model.pt "
     "--data example/alice --rosetta example/rosetta.parquet",
     "example-data": "example: rvae example-data --out example --per-digit 150",
@@ -376,22 +498,23 @@ EXAMPLES = {
 
 
 def parser() -> argparse.ArgumentParser:
-    top = _Parser(prog="rvae", description=USAGE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    top = _Parser(prog="rvae", description=USAGE, formatter_class=_Help)
     from rvae import __version__
     from rvae.trainer import TrainConfig
-    from rvae.vocabulary import COMPILE_CHOICES, FAMILIES, MEMORY_FORMAT_CHOICES, PRECISION_CHOICES, SELECTION_METHODS
+    from rvae.vocabulary import ALIGN_CHOICES, COMPILE_CHOICES, FAMILIES, MEMORY_FORMAT_CHOICES, PRECISION_CHOICES, SELECTION_METHODS
 
     library = TrainConfig(until=1)  # the library's defaults (rvae.defaults)
 
     top.add_argument("--version", action="version", version=f"rosetta-vae {__version__}")
     sub = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    train = sub.add_parser("train", epilog=EXAMPLES["train"], formatter_class=argparse.RawDescriptionHelpFormatter, help="train a VAE on a data folder, or an R-VAE anchored on a Rosetta file")
+    train = sub.add_parser("train", epilog=EXAMPLES["train"], formatter_class=_Help, help="train a VAE on a data folder, or an R-VAE anchored on a Rosetta file")
     train.add_argument("--data", required=True, help="folder with x.npy and dataset.yaml")
-    train.add_argument("--out", required=True, help="folder for model.pt, embedding.parquet, history.parquet")
+    train.add_argument("--out", required=True, help=f"folder it writes: {', '.join(TRAIN_FILES)}; with --rosetta also {', '.join(SHARED_TRAIN_FILES)}")
     train.add_argument("--rosetta", help="a Rosetta-points file from another lab (Parquet); trains an R-VAE")
     train.add_argument("--rho", type=float, default=defaults.RHO, help=f"weight of the Rosetta loss (default {defaults.RHO})")
-    train.add_argument("--rho-grid", type=_float_list, help="comma-separated rho values; the best on validation is kept")
+    train.add_argument("--rho-grid", type=_float_list, help="comma-separated rho values; the best on validation is kept (rho.json lists each score)")
+    train.add_argument("--accept-preprocessing", action="store_true", help="go on when dataset.yaml's preprocessing differs from the Rosetta file's")
     train.add_argument("--sweep-epochs", type=_positive_int, default=defaults.SWEEP_EPOCHS, help=f"epochs per rho candidate (default {defaults.SWEEP_EPOCHS})")
     train.add_argument("--family", choices=FAMILIES, help="default: dataset.yaml's family")
     train.add_argument("--latent-dim", type=_positive_int, help="default: the Rosetta file's, dataset.yaml's, or 16")
@@ -401,10 +524,10 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--min-steps", type=_positive_int,
                        help=f"no plateau before this step, nor over a shorter window (default {library.rule.min_steps}); lower it with --max-steps for short runs")  # fmt: skip
     train.add_argument("--epochs", type=_positive_int, help=argparse.SUPPRESS)  # deprecated: passes, converted to --steps
-    train.add_argument("--batch-size", type=_positive_int, default=library.batch_size)
-    train.add_argument("--lr", type=float, default=library.lr)
-    train.add_argument("--beta", type=float, default=library.beta)
-    train.add_argument("--seed", type=int, default=library.seed)
+    train.add_argument("--batch-size", type=_positive_int, default=library.batch_size, help="points per optimiser step")
+    train.add_argument("--lr", type=float, default=library.lr, help="Adam learning rate")
+    train.add_argument("--beta", type=float, default=library.beta, help="weight of the KL term")
+    train.add_argument("--seed", type=int, default=library.seed, help="seed of the initial weights and the batches")
     train.add_argument("--device", default=library.device, help="cpu, cuda, cuda:N or auto")
     train.add_argument("--threads", type=_positive_int, help="torch threads (default: torch's choice)")
     train.add_argument("--precision", choices=PRECISION_CHOICES, default=library.precision,
@@ -416,38 +539,56 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="no progress lines (train.log keeps them)")
     train.set_defaults(run=cmd_train)
 
-    export = sub.add_parser("export-rosetta", epilog=EXAMPLES["export-rosetta"], formatter_class=argparse.RawDescriptionHelpFormatter, help="select Rosetta points from a trained model and write the Rosetta file")
+    export = sub.add_parser("export-rosetta", epilog=EXAMPLES["export-rosetta"], formatter_class=_Help, help="select Rosetta points from a trained model and write the Rosetta file")
     template = export.add_mutually_exclusive_group(required=True)
     template.add_argument("--model", help="model.pt written by `rvae train` or the workflow")
     template.add_argument("--latents", help="Z.npy: another encoder's latent means, one row per row of the data's x.npy")
     export.add_argument("--data", required=True, help="the folder the model was trained on")
     export.add_argument("--out", required=True, help="output .parquet (a .md summary is written beside it)")
     export.add_argument("--k", type=_positive_int, default=defaults.ROSETTA_K, help=f"number of Rosetta points (default {defaults.ROSETTA_K})")
-    export.add_argument("--method", default=defaults.SELECTION_METHOD, choices=SELECTION_METHODS)
-    export.add_argument("--seed", type=int, default=0)
+    export.add_argument("--method", default=defaults.SELECTION_METHOD, choices=SELECTION_METHODS, help="how the k points are selected from the latents")
+    export.add_argument("--seed", type=int, default=0, help="seed of the selection")
     export.add_argument("--name", help="dataset name recorded in the file (default: dataset.yaml's name)")
     export.set_defaults(run=cmd_export)
 
+    embed = sub.add_parser("embed", epilog=EXAMPLES["embed"], formatter_class=_Help, help="posterior means and variances of a folder's points, in a Rosetta file's coordinates with --rosetta")
+    embed.add_argument("--model", required=True, action="append", help="model.pt; repeat for several models (seeds): their mean, and model_spread")
+    embed.add_argument("--data", required=True, help="folder with x.npy and dataset.yaml")
+    embed.add_argument("--out", required=True, help="output .parquet (metadata key rvae.embedding: models, file, chosen map and why)")
+    embed.add_argument("--rosetta", help="the Rosetta file whose coordinates to land in; maps are fitted on its pairs only")
+    embed.add_argument("--align", choices=ALIGN_CHOICES,
+                       help=f"map fitted on the file's pairs; auto: the lowest leave-one-out error there (default with --rosetta: {defaults.ALIGN})")  # fmt: skip
+    embed.add_argument("--accept-preprocessing", action="store_true", help="go on when dataset.yaml's preprocessing differs from the Rosetta file's")
+    embed.set_defaults(run=cmd_embed)
+
+    verify = sub.add_parser("verify", epilog=EXAMPLES["verify"], formatter_class=_Help, help="does a model reproduce a Rosetta file's latents? exit 0 within the tolerance, 1 outside")
+    verify.add_argument("--model", required=True, help="model.pt: the file's template (Alice) or any model of its latent size (Bob)")
+    verify.add_argument("--rosetta", required=True, help="the Rosetta file")
+    verify.add_argument("--tol", type=_tolerance,
+                        help="largest allowed distance of a point's latent from the file's (default: for the file's template, float32 rounding of one forward pass, derived per point; for other models none, it only reports)")  # fmt: skip
+    verify.add_argument("--out", help="also write the per-point errors and tolerances to this CSV")
+    verify.set_defaults(run=cmd_verify)
+
     compare = sub.add_parser(
-        "compare", epilog=EXAMPLES["compare"], formatter_class=argparse.RawDescriptionHelpFormatter, help="how well one model's latents land in another's coordinates (raw and aligned on Rosetta pairs)"
+        "compare", epilog=EXAMPLES["compare"], formatter_class=_Help, help="how well one model's latents land in another's coordinates (raw and aligned on Rosetta pairs)"
     )
     compare.add_argument("--reference", required=True, help="Alice's model.pt: the coordinates to land in")
     compare.add_argument("--model", required=True, help="Bob's model.pt, same latent size")
     compare.add_argument("--data", required=True, help="folder with x.npy and dataset.yaml; every point but the Rosetta inputs is scored")
     compare.add_argument("--rosetta", help="the Rosetta file the pairs come from (default: select --k points from the reference)")
     compare.add_argument("--k", type=_positive_int, default=defaults.ROSETTA_K, help=f"Rosetta points to select without --rosetta (default {defaults.ROSETTA_K})")
-    compare.add_argument("--method", default=defaults.SELECTION_METHOD, choices=SELECTION_METHODS)
-    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--method", default=defaults.SELECTION_METHOD, choices=SELECTION_METHODS, help="selection without --rosetta")
+    compare.add_argument("--seed", type=int, default=0, help="seed of the selection without --rosetta")
     compare.add_argument("--out", help="also write the numbers per partition to this CSV")
     compare.set_defaults(run=cmd_compare)
 
-    example = sub.add_parser("example-data", epilog=EXAMPLES["example-data"], formatter_class=argparse.RawDescriptionHelpFormatter, help="write Alice's and Bob's (and with --chain Carol's) example folders from the embedded MNIST")
-    example.add_argument("--out", required=True)
-    example.add_argument("--per-digit", type=_positive_int, default=300)
+    example = sub.add_parser("example-data", epilog=EXAMPLES["example-data"], formatter_class=_Help, help="write Alice's and Bob's (and with --chain Carol's) example folders from the embedded MNIST")
+    example.add_argument("--out", required=True, help="folder for the labs' data folders")
+    example.add_argument("--per-digit", type=_positive_int, default=300, help="images per digit in each lab's folder")
     example.add_argument("--chain", action="store_true", help="three labs, a chain: alice 0-3, bob 4-6, carol 7-9 (default: alice 0-4, bob 5-9)")
     example.set_defaults(run=cmd_example)
 
-    findings = sub.add_parser("findings", epilog=EXAMPLES["findings"], formatter_class=argparse.RawDescriptionHelpFormatter, help="print which of the paper's claims a finished workflow run reproduces")
+    findings = sub.add_parser("findings", epilog=EXAMPLES["findings"], formatter_class=_Help, help="print which of the paper's claims a finished workflow run reproduces")
     findings.add_argument("results_dir", metavar="RESULTS_DIR", help="the workflow's results folder (holds tables/ and metrics/)")
     findings.set_defaults(run=cmd_findings)
     return top

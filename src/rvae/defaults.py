@@ -34,6 +34,9 @@ TRAIN_FRACTION = 0.6
 SPLIT_SEED = 0
 ROSETTA_K = 32
 SELECTION_METHOD = "kmeans"
+# how Bob's latents are put in the Rosetta file's coordinates (`rvae embed --align`, a shared run's
+# `align`): the map with the lowest leave-one-out error on the file's pairs, no map among them
+ALIGN = "auto"
 
 
 def config_defaults() -> dict:

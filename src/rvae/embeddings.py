@@ -23,9 +23,31 @@ def embedding_frame(points: pd.DataFrame, z: np.ndarray, rosetta_ids=()) -> pd.D
     return pd.concat([frame, latent], axis=1)
 
 
-def write_embedding(frame: pd.DataFrame, path: str | Path) -> None:
+METADATA_KEY = b"rvae.embedding"  # JSON: the models, the Rosetta file and the map behind the latents
+
+
+def write_embedding(frame: pd.DataFrame, path: str | Path, metadata: dict | None = None) -> None:
+    """The table as Parquet; ``metadata`` (JSON-able) under :data:`METADATA_KEY` of its schema."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if metadata is not None:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), METADATA_KEY: json.dumps(metadata, sort_keys=True).encode()})
     with atomic_path(path) as tmp:
-        frame.to_parquet(tmp, index=False)
+        pq.write_table(table, tmp)
+
+
+def read_embedding_metadata(path: str | Path) -> dict:
+    """What :func:`write_embedding` recorded beside the table (empty where nothing was)."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    raw = (pq.read_schema(path).metadata or {}).get(METADATA_KEY)
+    return json.loads(raw) if raw else {}
 
 
 def read_embedding(path: str | Path) -> pd.DataFrame:

@@ -28,6 +28,31 @@ def encode_means(model: VAE, x, batch_size: int = 1024, device: str | torch.devi
 
 
 @torch.no_grad()
+def encode_posterior(model: VAE, x, weight: np.ndarray | None = None, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior means (N, k) and the diagonal of each posterior covariance ``L L^T`` (N, k).
+
+    With ``weight`` (k, k_ref), the covariance of the mapped latent ``z @ weight + offset``
+    (``weight^T L L^T weight``), so variances follow a map into another lab's coordinates;
+    the means are returned unmapped. float32 like :func:`encode_means`, computed in fp32.
+    """
+    device = next(model.parameters()).device
+    model = model.eval()
+    w = None if weight is None else torch.as_tensor(np.asarray(weight), dtype=torch.float64, device=device)
+    means, variances = [], []
+    for first in range(0, len(x), batch_size):
+        chunk = torch.from_numpy(np.array(x[first : first + batch_size], dtype=np.float32)).to(device)
+        mu, scale = model.encode(chunk)
+        scale = scale.double()
+        mapped = scale if w is None else w.T @ scale  # (B, k_ref, k): rows of (weight^T L)
+        means.append(mu.cpu().numpy())
+        variances.append((mapped**2).sum(-1).cpu().numpy())
+    if not means:
+        k = model.latent_dim if weight is None else np.asarray(weight).shape[1]
+        return np.zeros((0, model.latent_dim), np.float32), np.zeros((0, k), np.float32)
+    return np.concatenate(means).astype(np.float32), np.concatenate(variances).astype(np.float32)
+
+
+@torch.no_grad()
 def evaluate(
     model: VAE,
     x: torch.Tensor,

@@ -5,7 +5,9 @@ flattened, float32), ``z`` (its latent mean under the template, float32). The fi
 metadata, key ``rvae.rosetta``, holds JSON with the input shape, latent size, dataset name,
 selection method, k, template fingerprint, package and format versions, and optionally
 ``template_kind``: ``rvae`` (fingerprint of a model's weights; the default when absent) or
-``external`` (another encoder; fingerprint of its latents array).
+``external`` (another encoder; fingerprint of its latents array); optionally ``input_range``
+(``[min, max]`` of all the sender's inputs) and ``preprocessing`` (the sender's dataset.yaml
+mapping: how the inputs were made). Files without the optional fields stay readable.
 
 Reading it uses pyarrow alone: no pickle, no code from the file is ever executed. Every field
 is checked, so a truncated, tampered or mismatched file is refused with a clear message.
@@ -100,6 +102,12 @@ class RosettaPoints:
             raise RosettaFileError(
                 f"{where}: metadata field 'template_kind' should be one of {TEMPLATE_KINDS}, got {meta['template_kind']!r}"
             )
+        if "preprocessing" in meta and not isinstance(meta["preprocessing"], dict):
+            raise RosettaFileError(f"{where}: metadata field 'preprocessing' should be a mapping, got {meta['preprocessing']!r}")
+        if "input_range" in meta:
+            span = meta["input_range"]
+            if not (isinstance(span, list) and len(span) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in span) and span[0] <= span[1]):
+                raise RosettaFileError(f"{where}: metadata field 'input_range' should be [min, max], got {span!r}")
         shape = meta["input_shape"]
         if not shape or not all(isinstance(s, int) and s > 0 for s in shape):
             raise RosettaFileError(f"{where}: input_shape must be positive integers, got {shape}")

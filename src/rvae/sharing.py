@@ -21,13 +21,14 @@ from rvae.data.store import PreparedDataset, take_rows
 from rvae.embeddings import embedding_frame
 from rvae.inference import choose, encode_means
 from rvae.losses import RosettaLoss
-from rvae.alignment import heldout_alignment, heldout_lsd, leave_one_out_alignment
+from rvae.alignment import FittedMap, affine_alignment, heldout_alignment, heldout_lsd, leave_one_out_alignment, procrustes_alignment
 from rvae.metrics import lsd
 from rvae.models import VAE, ArchitectureSpec, fingerprint
 from rvae.rosetta_file import RosettaPoints
 from rvae.rosetta import make_rosetta_points
 from rvae.sweep import candidate_configs, score_candidates
 from rvae.trainer import TrainConfig, steps_for_passes, train_vae
+from rvae.vocabulary import ALIGN_ARMS, ALIGN_CHOICES
 
 log = logging.getLogger(__name__)
 
@@ -48,17 +49,21 @@ def train_plain(data: PreparedDataset, spec: ArchitectureSpec, config: TrainConf
 
 
 def export_rosetta(
-    model: VAE, data: PreparedDataset, k: int, method: str = defaults.SELECTION_METHOD, seed: int = 0, dataset: str | None = None
-) -> RosettaPoints:
-    """Alice's Rosetta points: clusters of her model's latent means over all her training points."""
+    model: VAE, data: PreparedDataset, k: int, method: str = defaults.SELECTION_METHOD, seed: int = 0, dataset: str | None = None,
+    preprocessing: dict | None = None,
+) -> RosettaPoints:  # fmt: skip
+    """Alice's Rosetta points: clusters of her model's latent means over all her training points.
+
+    The file also records the range of all her inputs and, where given, ``preprocessing``
+    (dataset.yaml's mapping: how the inputs were made), which Bob's side checks his data against."""
     rows = _training_rows(data, k)
     z = encode_means(model, data.x[rows])
-    return _rosetta_from(data, rows, z, k, method, seed, dataset, fingerprint(model), "rvae")
+    return _rosetta_from(data, rows, z, k, method, seed, dataset, fingerprint(model), "rvae", preprocessing)
 
 
 def export_rosetta_from_latents(
     z: np.ndarray, data: PreparedDataset, k: int, method: str = defaults.SELECTION_METHOD, seed: int = 0,
-    dataset: str | None = None, where: str = "latents",
+    dataset: str | None = None, where: str = "latents", preprocessing: dict | None = None,
 ) -> RosettaPoints:  # fmt: skip
     """Rosetta points from another encoder's latent means (an AVA model, a published VAE).
 
@@ -68,7 +73,7 @@ def export_rosetta_from_latents(
     """
     z = check_external_latents(z, len(data.x), where)
     rows = _training_rows(data, k)
-    return _rosetta_from(data, rows, z[rows], k, method, seed, dataset, latents_fingerprint(z), "external")
+    return _rosetta_from(data, rows, z[rows], k, method, seed, dataset, latents_fingerprint(z), "external", preprocessing)
 
 
 def check_external_latents(z, n_points: int, where: str = "latents") -> np.ndarray:
@@ -103,12 +108,51 @@ def _training_rows(data: PreparedDataset, k: int) -> np.ndarray:
     return rows
 
 
-def _rosetta_from(data, rows, z, k, method, seed, dataset, template_fingerprint, kind) -> RosettaPoints:
-    return make_rosetta_points(
+def _rosetta_from(data, rows, z, k, method, seed, dataset, template_fingerprint, kind, preprocessing=None) -> RosettaPoints:
+    from dataclasses import replace
+
+    points = make_rosetta_points(
         x=np.asarray(data.x[rows], dtype=np.float32), z=np.asarray(z), k=k, method=method, seed=seed,
         dataset=dataset or data.info.get("dataset", "unnamed"), template_fingerprint=template_fingerprint,
         point_ids=rows, template_kind=kind,
     )  # fmt: skip
+    promised = {"input_range": input_range(data.x), **({"preprocessing": dict(preprocessing)} if preprocessing is not None else {})}
+    points = replace(points, metadata={**points.metadata, **promised})
+    points.validate("<in memory>")
+    return points
+
+
+def input_range(x) -> list[float]:
+    """``[min, max]`` over every value of the inputs (what a Rosetta file records of its data)."""
+    return [float(np.min(x)), float(np.max(x))]
+
+
+def check_promises(points: RosettaPoints, preprocessing, x, file_name: str, folder_name: str, accept: bool = False) -> list[str]:
+    """Bob's folder against what the file says of its inputs; returns warnings, raises on a mismatch.
+
+    ``preprocessing``: Bob's dataset.yaml mapping (None where it names none). A file that records
+    preprocessing must match it exactly, else a ValueError naming
+    both values, unless ``accept`` (a deliberate difference: then a warning). Inputs far outside
+    the file's recorded range (beyond it by more than its own width, e.g. 0-255 against 0-1) warn.
+    Files without these fields (older exports) are read as before: nothing to compare.
+    """
+    warnings = []
+    theirs = points.metadata.get("preprocessing")
+    if theirs is not None and theirs != preprocessing:
+        message = (f"{folder_name}/dataset.yaml has preprocessing {preprocessing!r} but {file_name} records {theirs!r}: "
+                   "Bob's inputs must be made as Alice's were")  # fmt: skip
+        if not accept:
+            raise ValueError(message + " (--accept-preprocessing to go on with a deliberate difference)")
+        warnings.append(message + " (accepted with --accept-preprocessing)")
+    recorded = points.metadata.get("input_range")
+    if recorded is not None and len(x):
+        lo, hi = recorded
+        ours = input_range(x)
+        width = max(hi - lo, np.finfo(np.float32).tiny)
+        if ours[0] < lo - width or ours[1] > hi + width:
+            warnings.append(f"{folder_name}'s inputs range over [{ours[0]:.4g}, {ours[1]:.4g}] but {file_name}'s over "
+                            f"[{lo:.4g}, {hi:.4g}]: far outside it; were they scaled the same way?")  # fmt: skip
+    return warnings
 
 
 def summary_markdown(points: RosettaPoints, file_name: str) -> str:
@@ -124,6 +168,8 @@ def summary_markdown(points: RosettaPoints, file_name: str) -> str:
 | selection method | {meta['method']} |
 | latent size | {meta['latent_dim']} |
 | input shape | {' x '.join(map(str, meta['input_shape']))} |
+| input range | {_range_line(meta)} |
+| preprocessing | {_preprocessing_line(meta)} |
 | template | {_template_line(meta)} |
 | template fingerprint | `{meta['template_fingerprint']}` |
 | package | rosetta-vae {meta['package_version']} (file format {meta['format_version']}) |
@@ -135,10 +181,25 @@ runs code. To train a model whose latent space matches this one:
     rvae train --data YOUR_DATA_FOLDER --rosetta {file_name} --out YOUR_MODEL_FOLDER
 
 or list it under `shared:` in the workflow's config (docs/sharing.md).
-Your inputs must have shape {tuple(meta['input_shape'])} and your model latent size {meta['latent_dim']}.
+Your inputs must have shape {tuple(meta['input_shape'])} and your model latent size {meta['latent_dim']},
+and be made as these were (the preprocessing above, the same scale): `rvae train` and
+`rvae embed` compare your dataset.yaml's `preprocessing` with the file's.
 
 How to cite: {CITATION}.
 """
+
+
+def _range_line(meta: dict) -> str:
+    if "input_range" not in meta:
+        return "not recorded"
+    lo, hi = meta["input_range"]
+    return f"{lo:.4g} to {hi:.4g} (all of the sender's inputs)"
+
+
+def _preprocessing_line(meta: dict) -> str:
+    if "preprocessing" not in meta:
+        return "not recorded"
+    return ", ".join(f"{k}: {v}" for k, v in meta["preprocessing"].items()) or "none"
 
 
 def _template_line(meta: dict) -> str:
@@ -298,3 +359,125 @@ def format_alignment(table: pd.DataFrame) -> list[str]:
 def rosetta_report(model: VAE, points: RosettaPoints) -> pd.DataFrame:
     """Bob's model on Alice's Rosetta inputs, each pair scored by maps fitted on the others."""
     return leave_one_out_alignment(encode_means(model, points.x), points.z)
+
+
+# -- Bob's side: his data in the file's coordinates (`rvae embed`, a shared run's embedding) ------
+@dataclass(frozen=True)
+class AlignmentChoice:
+    """The map that puts one model's latents in a Rosetta file's coordinates, and why it was chosen."""
+
+    arm: str  # one of vocabulary.ALIGN_ARMS
+    requested: str  # one of vocabulary.ALIGN_CHOICES
+    loo_distance: dict  # arm -> leave-one-out distance on the file's pairs (empty below 3 pairs)
+    reason: str
+    fitted: FittedMap | None  # None for "none"
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        return np.asarray(z, dtype=np.float64) if self.fitted is None else self.fitted(z)
+
+    def record(self) -> dict:
+        """What an embedding's metadata keeps of the choice (JSON)."""
+        return {"arm": self.arm, "requested": self.requested, "reason": self.reason,
+                "loo_distance": {a: (d if np.isfinite(d) else None) for a, d in self.loo_distance.items()}}  # fmt: skip
+
+
+def choose_alignment(z_model_rosetta: np.ndarray, z_rosetta: np.ndarray, align: str = defaults.ALIGN, name: str = "the model") -> AlignmentChoice:
+    """The map from a model's latents of the file's inputs to the file's latents, fitted on those pairs only.
+
+    ``align``: ``none``, ``procrustes``, ``affine`` (rvae.alignment's maps) or ``auto``: the arm
+    with the lowest leave-one-out distance on the pairs (each pair scored by the map fitted on
+    the others, :func:`rvae.alignment.leave_one_out_alignment`), ties to the simpler arm (none,
+    then procrustes). No held-out point of Alice's is needed, so Bob can choose alone.
+    """
+    if align not in ALIGN_CHOICES:
+        raise ValueError(f"align must be one of {ALIGN_CHOICES}, got {align!r}")
+    r = len(z_rosetta)
+    loo: dict = {}
+    if r >= 3:
+        try:
+            table = leave_one_out_alignment(z_model_rosetta, z_rosetta).set_index("arm")["distance"]
+            loo = {"none": float(table["raw"]), "procrustes": float(table["procrustes"]), "affine": float(table["affine"])}
+        except ValueError as err:  # a collapsed model: every fitted map is undefined
+            if align != "none":
+                raise ValueError(f"{name}: no map can be fitted on the file's {r} pairs ({err})") from None
+    elif align == "auto":
+        raise ValueError(f"--align auto needs at least 3 Rosetta pairs to score by leave-one-out, the file has {r}")
+    listed = ", ".join(f"{a} {loo[a]:.4g}" for a in ALIGN_ARMS if a in loo)
+    if align == "auto":
+        finite = {a: d for a, d in loo.items() if np.isfinite(d)}
+        arm = min(finite, key=lambda a: (finite[a], ALIGN_ARMS.index(a)))
+        reason = f"auto chose {arm}: the lowest leave-one-out distance on the file's {r} pairs ({listed})"
+    else:
+        arm = align
+        reason = f"{arm} as asked" + (f" (leave-one-out distance on the file's {r} pairs: {listed})" if loo else "")
+    fits = {"procrustes": procrustes_alignment, "affine": affine_alignment}
+    try:
+        fitted = fits[arm](z_model_rosetta, z_rosetta) if arm in fits else None
+    except ValueError as err:
+        raise ValueError(f"{name}: the {arm} map cannot be fitted on the file's pairs ({err})") from None
+    return AlignmentChoice(arm, align, loo, reason, fitted)
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """``rvae embed``'s result: one row per point, and what its file's metadata records."""
+
+    frame: pd.DataFrame  # embeddings.ID_COLUMNS, z*, var*, then the per-point scores (with a file)
+    metadata: dict
+    choices: list  # AlignmentChoice per model (empty without a file)
+
+
+def embed_folder(
+    models: Sequence[VAE], data: PreparedDataset, points: RosettaPoints | None = None, align: str = defaults.ALIGN,
+    names: Sequence[str] | None = None,
+) -> Embedded:  # fmt: skip
+    """Every point of ``data`` under Bob's ``models``: posterior means and variances, with a file in its coordinates.
+
+    With ``points`` each model's latents are mapped by :func:`choose_alignment` (fitted on the
+    file's pairs only) and variances follow the map; with several models the means and variances
+    are averaged over them. Columns: :data:`rvae.embeddings.ID_COLUMNS` (``is_rosetta``: the row is
+    one of the file's inputs), ``z0..`` and ``var0..`` (diagonal of the posterior covariance), and
+    with a file the scores of :mod:`rvae.confidence`: ``anchor_distance`` always, ``model_spread``
+    with two models or more (both in units of the Rosetta latents' spacing; larger is further
+    from what the file vouches for).
+    """
+    from rvae.confidence import anchor_distance, anchor_spacing, model_spread
+    from rvae.inference import encode_posterior
+
+    if not models:
+        raise ValueError("no model to embed with")
+    names = list(names or [f"model {i + 1}" for i in range(len(models))])
+    for model, name in zip(models, names):
+        if tuple(model.spec.input_shape) != tuple(data.input_shape):
+            raise ValueError(f"{name} takes inputs of shape {tuple(model.spec.input_shape)} but the data hold {tuple(data.input_shape)}")
+        if model.latent_dim != models[0].latent_dim:
+            raise ValueError(f"{name} has latent size {model.latent_dim} but {names[0]} has {models[0].latent_dim}")
+        if points is not None:
+            points.check_compatible(model.spec.input_shape, model.latent_dim, f"the Rosetta file (for {name})")
+    zs, variances, choices = [], [], []
+    for model, name in zip(models, names):
+        if points is None:
+            mu, var = encode_posterior(model, data.x)
+            zs.append(mu.astype(np.float64))
+        else:
+            choice = choose_alignment(encode_means(model, points.x), points.z, align, name)
+            mu, var = encode_posterior(model, data.x, None if choice.fitted is None else choice.fitted.weight)
+            zs.append(choice(mu))
+            choices.append(choice)
+        variances.append(var.astype(np.float64))
+    z, var = np.mean(zs, axis=0), np.mean(variances, axis=0)
+    rows = rosetta_rows_in(data, points)[0] if points is not None else np.zeros(0, dtype=np.int64)
+    frame = embedding_frame(data.points, z, rows[rows < len(data.x)])
+    k = z.shape[1]
+    frame = pd.concat([frame, pd.DataFrame(var.astype(np.float32), columns=[f"var{i}" for i in range(k)], index=frame.index)], axis=1)
+    metadata = {"models": [{"file": n, "fingerprint": fingerprint(m)} for m, n in zip(models, names)], "package_version": __version__}
+    if points is not None:
+        spacing = anchor_spacing(points.z)
+        frame["anchor_distance"] = anchor_distance(z, points.z, spacing)
+        if len(models) > 1:
+            frame["model_spread"] = model_spread(zs, spacing)
+        for entry, choice in zip(metadata["models"], choices):
+            entry["alignment"] = choice.record()
+        metadata.update(align=align, rosetta={key: points.metadata[key] for key in ("dataset", "k", "latent_dim", "template_fingerprint")},
+                        rosetta_spacing=spacing)  # fmt: skip
+    return Embedded(frame, metadata, choices)

@@ -63,6 +63,10 @@ PRECISION_CHOICES = PRECISIONS + ("auto",)
 # nets train faster and reach the fp32 validation loss; the tiny MLP is slower in bf16).
 BF16_FAMILIES = ("conv", "ava")
 COMPILE_CHOICES = ("auto", "on", "off")
+# How Bob's latents reach a Rosetta file's coordinates: no map, a map fitted on its pairs, or the
+# one of those with the lowest leave-one-out error there (rvae.sharing.choose_alignment).
+ALIGN_ARMS = ("none", "procrustes", "affine")
+ALIGN_CHOICES = ALIGN_ARMS + ("auto",)
 # Memory layout of the convolutions' weights and activations during training (a layout, not a
 # precision: the same arithmetic in another order, so another rounding); ``auto`` resolves per
 # device and family (rvae.device.resolve_memory_format).

@@ -1,7 +1,8 @@
 """Bring your own data: a folder with ``x.npy``, optional labels, and ``dataset.yaml``.
 
 ``dataset.yaml`` names ``input_shape`` (per point) and ``family`` (mlp, conv, ava); it may
-name ``d1_labels`` to split D1/D2 by label. Without it every point is D1 and half the
+name ``d1_labels`` to split D1/D2 by label, and ``preprocessing``, a mapping saying how ``x.npy``
+was made (a Rosetta file exported from the folder records it; the receiving lab's must match). Without it every point is D1 and half the
 points (seeded) are D2, so a lab with one dataset still gets two partitions.
 ``labels.parquet`` (column ``label``, optional ``partition``) or ``labels.npy`` give labels.
 """
@@ -66,6 +67,8 @@ def read_meta(path) -> dict:
     shape = meta["input_shape"]
     if not isinstance(shape, list) or not shape or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape):
         raise DataError(f"{meta_path}: input_shape should be a list of positive sizes such as [1, 28, 28], got {shape!r}")
+    if "preprocessing" in meta and not isinstance(meta["preprocessing"], dict):
+        raise DataError(f"{meta_path}: preprocessing should map names to values (e.g. scaling: pixel / 255), got {meta['preprocessing']!r:.60}")
     return meta
 
 
