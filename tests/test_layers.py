@@ -102,6 +102,7 @@ def test_the_vocabulary_is_the_schemas_enums():
     assert set(SCHEMA["properties"]["precision"]["enum"]) == set(v.PRECISION_CHOICES)
     assert set(SCHEMA["properties"]["compile"]["enum"]) == set(v.COMPILE_CHOICES)
     assert set(SCHEMA["properties"]["memory_format"]["enum"]) == set(v.MEMORY_FORMAT_CHOICES)
+    assert tuple(SCHEMA["definitions"]["shared_run"]["properties"]["align"]["enum"]) == v.ALIGN_CHOICES
     assert tuple(SCHEMA["properties"]["hyperparameters"]["properties"]) == v.HYPERPARAMETERS
     assert set(v.MODEL_LABELS) == set(v.MODEL_COLOURS) == set(v.MODEL_KINDS)
     assert set(v.MODEL_HYPERPARAMETER.values()) == set(v.HYPERPARAMETERS)

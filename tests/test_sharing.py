@@ -45,17 +45,25 @@ def readme_commands() -> list[str]:
 
 
 @pytest.mark.slow
-def test_alice_and_bob_share_a_latent_space_on_mnist(tmp_path, monkeypatch):
+def test_alice_and_bob_share_a_latent_space_on_mnist(tmp_path, monkeypatch, capsys):
     """The README's commands as written. Alice: digits 0-4; Bob: 5-9. Bob's R-VAE maps Alice's
     shared inputs near her latents, far nearer than a plain VAE trained on Bob's data. The first
     runs as a process (the installed `rvae` entry point), the others in this process."""
+    from rvae.cli import QUICKSTART
+
     commands = readme_commands()
-    assert len(commands) == 4 and all(c.startswith(".venv/bin/rvae ") for c in commands)
+    assert commands == [f".venv/bin/{line}" for line in QUICKSTART]  # `rvae --help` shows the README's commands
+    assert len(commands) == 8
     done = subprocess.run([RVAE, *commands[0].split()[1:]], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, (commands[0], done.stderr[-2000:])
     monkeypatch.chdir(tmp_path)
     for command in commands[1:]:
         assert rvae(command.split()[1:]) == 0, command
+    printed = capsys.readouterr().out
+    assert "PASS (the file's template)" in printed and "REPORTED (not the file's template)" in printed
+    assert "example/bob_model/model.pt: auto chose " in printed
+    landed = pd.read_parquet(tmp_path / "example/bob_embedding.parquet")
+    assert len(landed) == 750 and {"z7", "var7", "anchor_distance"} <= set(landed.columns)
     ex = tmp_path / "example"
     card = (ex / "rosetta.md").read_text()
     for needle in ("mnist_alice", "| number of points (k) | 24 |", "| latent size | 8 |", "1 x 28 x 28", "How to cite"):
@@ -85,9 +93,12 @@ def test_alice_and_bob_share_a_latent_space_on_mnist(tmp_path, monkeypatch):
 
 
 def test_cli_help_is_for_users_with_an_example_per_command():
+    from rvae.cli import QUICKSTART
+
     out = subprocess.run([RVAE, "--help"], capture_output=True, text=True)
     assert out.returncode == 0
-    for command in ("train", "export-rosetta", "example-data", "compare", "findings"):
+    assert all(f"  {line}\n" in out.stdout for line in QUICKSTART)
+    for command in ("train", "export-rosetta", "embed", "verify", "example-data", "compare", "findings"):
         assert command in out.stdout
         own = subprocess.run([RVAE, command, "--help"], capture_output=True, text=True).stdout
         assert f"example: rvae {command} " in own, command
@@ -96,6 +107,31 @@ def test_cli_help_is_for_users_with_an_example_per_command():
         assert note not in out.stdout, note
     train = subprocess.run([RVAE, "train", "--help"], capture_output=True, text=True).stdout
     assert "--rosetta" in train and "--rho-grid" in train
+
+
+def test_every_option_with_a_default_shows_it_in_help():
+    import argparse
+
+    from rvae.cli import parser
+
+    commands = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert {"train", "export-rosetta", "embed", "verify", "compare", "example-data", "findings"} <= set(commands)
+    for name, command in commands.items():
+        formatter = command._get_formatter()
+        for action in command._actions:
+            if action.option_strings and action.default not in (None, False, argparse.SUPPRESS):
+                shown = formatter._expand_help(action) if action.help else ""
+                assert "default" in shown and str(action.default) in shown, (name, action.dest, shown)
+
+
+def test_train_help_names_every_file_train_writes(tiny_labs):
+    from rvae.cli import SHARED_TRAIN_FILES, TRAIN_FILES
+
+    ex, _ = tiny_labs
+    help_text = " ".join(subprocess.run([RVAE, "train", "--help"], capture_output=True, text=True).stdout.split())
+    assert all(name in help_text for name in TRAIN_FILES + SHARED_TRAIN_FILES)
+    assert sorted(p.name for p in (ex / "bob_vae").iterdir()) == sorted(TRAIN_FILES)
+    assert sorted(p.name for p in (ex / "bob_rvae").iterdir()) == sorted(TRAIN_FILES + SHARED_TRAIN_FILES)
 
 
 @pytest.fixture(scope="module")
@@ -547,6 +583,15 @@ def _sharing_config(tmp_path, rosetta, latent=2, shape=(5,)):
 
 def test_config_checks_the_shared_file_before_any_job(tmp_path):
     check_sharing(_sharing_config(tmp_path, _points(tmp_path)))
+    from rvae import defaults
+    from rvae.workflow.config_checks import validate_config
+
+    config = validate_config(_sharing_config(tmp_path, _points(tmp_path)))
+    assert config["shared"]["run1"]["align"] == defaults.ALIGN  # the library's default, filled in
+    config = _sharing_config(tmp_path, _points(tmp_path))
+    config["shared"]["run1"]["align"] = "rotate"
+    with pytest.raises(Exception, match="rotate"):
+        validate_config(config)
     with pytest.raises(ConfigError, match="shared.run1.rosetta: the file's latent size is 2 but datasets.bob.architecture.latent_dim is 3"):
         check_sharing(_sharing_config(tmp_path, _points(tmp_path), latent=3))
     with pytest.raises(ConfigError, match=r"shared.run1.rosetta: the file's inputs have shape \(7,\)"):
@@ -585,7 +630,11 @@ def test_workflow_exports_and_trains_the_shared_run(tmp_path):
     assert len(points) == 6 and points.metadata["dataset"] == "alice"
     assert "| number of points (k) | 6 |" in (tmp_path / "results/export/alice/rosetta.md").read_text()
     embedding = pd.read_parquet(tmp_path / "results/shared/bob_from_alice/embedding.parquet")
-    assert len(embedding) == 160 and {"z0", "z1"} <= set(embedding.columns)
+    assert len(embedding) == 160 and {"z0", "z1", "var0", "anchor_distance"} <= set(embedding.columns)
+    from rvae.embeddings import read_embedding_metadata
+
+    landed = read_embedding_metadata(tmp_path / "results/shared/bob_from_alice/embedding.parquet")
+    assert landed["align"] == "auto" and landed["models"][0]["alignment"]["reason"].startswith("auto chose ")
     choice = json.loads((tmp_path / "results/shared/bob_from_alice/rho.json").read_text())
     assert sorted(c["value"] for c in choice["candidates"]) == [0.5, 4.0]
     assert (tmp_path / "results/shared/bob_from_alice/latent_space.png").stat().st_size > 10_000

@@ -114,17 +114,21 @@ class Verification:
 
     @property
     def passed(self) -> bool | None:
-        if self.tolerance is None and not self.same_template:
+        if self.tolerance is None:
             return None
         return bool((self.points["error"] <= self.points["bound"]).all())
 
 
-def verify_points(model: VAE, points: RosettaPoints, tol: float | None = None, where: str = "the Rosetta file") -> Verification:
+def verify_points(
+    model: VAE, points: RosettaPoints, tol: float | None = None, where: str = "the Rosetta file", rounding: bool | None = None
+) -> Verification:  # fmt: skip
     """Encode the file's inputs with ``model`` and compare with its latents.
 
     Tolerance: ``tol`` (a distance in latent units, for every point) where given; else, for the
     file's own template, per point twice the Euclidean norm of :func:`rounding_bound` (the file
-    holds float32 latents); else none, and the result only reports.
+    holds float32 latents); else none, and the result only reports. ``rounding=True`` holds any
+    model to its own rounding bound (is this model, whatever its fingerprint, the one that wrote
+    the file?); ``False`` never does.
     """
     if tol is not None and not (np.isfinite(tol) and tol >= 0):
         raise ValueError(f"--tol must be a number >= 0, got {tol}")
@@ -134,7 +138,7 @@ def verify_points(model: VAE, points: RosettaPoints, tol: float | None = None, w
     same = points.metadata.get("template_kind", "rvae") == "rvae" and points.metadata["template_fingerprint"] == fingerprint(model)
     if tol is not None:
         bound, source = np.full(len(points), float(tol)), f"--tol {tol:g}"
-    elif same:
+    elif same if rounding is None else rounding:
         bound = 2 * np.linalg.norm(rounding_bound(model, points.x, points.z.dtype), axis=1)
         source = "float32 rounding of one forward pass, twice (two machines), per point"
     else:
@@ -142,7 +146,7 @@ def verify_points(model: VAE, points: RosettaPoints, tol: float | None = None, w
     worst = int(np.argmax(error))
     frame = pd.DataFrame({"point": points.point_ids, "error": error, "bound": bound})
     distance = normalised_distance(z, points.z) if len(points) > 1 else float("nan")
-    tolerance = float(tol) if tol is not None else (float(bound.max()) if same else None)
+    tolerance = float(bound.max()) if np.isfinite(bound).all() else None
     return Verification(frame, distance, float(error[worst]), int(points.point_ids[worst]), tolerance, source, same)
 
 

@@ -57,6 +57,7 @@ rule train_shared:
             config, config["shared"][w.name]["dataset"]
         ),
         rho=lambda w: job_params.shared_rho(config, w.name),
+        align=lambda w: config["shared"][w.name]["align"],
     script:
         "../scripts/train_shared.py"
 

@@ -1,4 +1,5 @@
-"""Bob's side: an R-VAE on his data anchored on another lab's Rosetta file (rho fixed or swept)."""
+"""Bob's side: an R-VAE on his data anchored on another lab's Rosetta file (rho fixed or swept),
+its embedding in the file's coordinates by the run's ``align`` (as `rvae embed --align`)."""
 
 import json
 import logging
@@ -11,7 +12,7 @@ from rvae.embeddings import write_embedding
 from rvae.models import save_model
 from rvae.paper.experiment import architecture
 from rvae.rosetta_file import load_rosetta_points
-from rvae.sharing import embed, shared_point_errors, train_on_shared_points
+from rvae.sharing import embed_folder, shared_point_errors, train_on_shared_points
 from rvae.workflow.script import finish, start, train_config, training_until
 
 sm = snakemake  # noqa: F821
@@ -25,7 +26,9 @@ model, history, choice = train_on_shared_points(data, points, spec, config, rho.
 errors = shared_point_errors(model, points)
 logging.info(f"mean distance of the shared inputs' latents to the file's: {errors['distance'].mean():.4f}")
 save_model(model, sm.output.model, {"history": history, "rosetta_file": str(sm.input.rosetta)})
-write_embedding(embed(model, data), sm.output.embedding)
+landed = embed_folder([model], data, points, sm.params.align, names=[str(sm.output.model)])  # as `rvae embed` does
+logging.info(landed.choices[0].reason)
+write_embedding(landed.frame, sm.output.embedding, {**landed.metadata, "rosetta_file": str(sm.input.rosetta)})
 pd.DataFrame(history).to_parquet(sm.output.history, index=False)
 errors.to_parquet(sm.output.shared, index=False)
 Path(sm.output.rho).write_text(json.dumps(choice, indent=2))

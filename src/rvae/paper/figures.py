@@ -221,13 +221,18 @@ def figure_sweeps(candidates: list[dict], path_png, path_pdf) -> None:
     save_figure(fig, path_png, path_pdf)
 
 
-def figure_shared(z: np.ndarray, labels: np.ndarray, points, model, name: str):
+def figure_shared(z: np.ndarray, labels: np.ndarray, points, model, name: str, align: str = "none"):
     """A receiving lab's points in the sender's latent space, the shared points marked.
 
-    A linear view (the two principal axes of the sender's Rosetta latents), so distances to the
+    ``z``: the points as the run's embedding holds them, mapped by the arm ``align`` (fitted on
+    the file's pairs); the model's encodings of the Rosetta inputs are mapped by the same arm. A
+    linear view (the two principal axes of the sender's Rosetta latents), so distances to the
     anchors are not distorted the way a UMAP would distort them.
     """
-    mapped = encode_means(model, points.x)
+    from rvae.sharing import choose_alignment
+
+    own = encode_means(model, points.x)
+    mapped = choose_alignment(own, points.z, align)(own)
     if z.shape[1] <= 2:
         project = (lambda a: a if a.shape[1] == 2 else np.hstack([a, np.zeros((len(a), 1))]))
         axis_names = ("z0", "z1")

@@ -39,6 +39,9 @@ def fill_defaults(config: dict) -> dict:
             entries.append(settings.get("hyperparameters"))
     runs = config.get("shared")
     entries += [{"rho": run.get("rho")} for run in runs.values() if isinstance(run, dict)] if isinstance(runs, dict) else []
+    for run in runs.values() if isinstance(runs, dict) else []:
+        if isinstance(run, dict):
+            run.setdefault("align", defaults.ALIGN)
     for group in entries:
         for entry in (group or {}).values() if isinstance(group, dict) else []:
             if isinstance(entry, dict):
