@@ -20,7 +20,7 @@ SUFFIXES = {".py", ".smk", ".yaml", ".md", ".txt"}
 DOCS = ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md")), "config/README.md", "benchmarks/README.md"]
 # the history may name what no longer exists, but not a commit git does not know
 HISTORY = ["CHANGELOG.md"]
-SCRIPTS = ["setup.sh", "test.sh", "run.sh", "Snakefile"]
+SCRIPTS = ["setup.sh", "test.sh", "run.sh", "Snakefile", *sorted(str(p.relative_to(ROOT)) for p in [*ROOT.glob("config/*.yaml"), *ROOT.glob("profiles/*/config.yaml")])]
 # folders a run or a user writes; a doc may name what lies there before it exists
 WRITTEN = ("results/", "example/", "chain/", "data/", ".venv/", "my_", "exp.yaml", "compare.csv", "rosetta.parquet")
 REPO_PATH = re.compile(r"(?<![\w./:-])((?:src|tests|workflow|config|docs|benchmarks|profiles|envs)/[\w./*-]*[\w*])")
