@@ -341,7 +341,7 @@ def convergence_warnings(config: dict) -> list[str]:
         record = json.loads(path.read_text()) if path.exists() else {"converged": True}
         if not record["converged"]:
             if record.get("source") != "fixed":
-                why = "reached plateau.max_steps without a plateau"
+                why = "reached plateau.max_steps without a plateau (a capped dataset: its claims are decided by the half-budget check)"
             elif record.get("judged", True):
                 why = f"not flat after its fixed {record['steps']} steps"
             else:
