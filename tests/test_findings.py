@@ -234,7 +234,7 @@ def test_verdicts_on_hand_made_tables_reach_every_verdict(tmp_path):
     # not comparable: a pseudo estimator; the paper's side apart: a suspect reference, a tie
     assert findings.loc["T3-08", "verdict"] == NOT_COMPARABLE and "pseudo" in findings.loc["T3-08", "reason"]
     assert findings.loc["T1-21", "verdict"] == PAPER_SUSPECT and "suspect" in findings.loc["T1-21", "reason"]
-    assert "ours at S: not run" in findings.loc["T1-21", "reason"]  # a birdsong cell: not in these tables
+    assert findings.loc["T1-21", "verdict_half"] == PAPER_SUSPECT and findings.loc["T1-21", "our_verdict"] == NOT_RUN  # birdsong: not built here
     tie = findings[(findings["table"] == "6") & (findings["direction"] == "=")]
     assert (tie["verdict"] == PAPER_SUSPECT).all() and len(tie) == 1
     assert set(findings["verdict"]) == set(VERDICTS)
@@ -244,6 +244,32 @@ def test_verdicts_on_hand_made_tables_reach_every_verdict(tmp_path):
     assert findings.loc["T2-03", "verdict"] == OPPOSITE and findings.loc["T2-03", "verdict_half"] == INCONCLUSIVE
     assert findings.loc["X3", "members_run"] == "3/16" and findings.loc["X3", "verdict"] == INCONCLUSIVE  # T2-02 is budget-sensitive
     assert "reproduced: 1, inconclusive: 2, budget-sensitive: 1" in findings.loc["X3", "member_verdicts"]
+
+
+def test_a_collapse_a_short_budget_and_a_capped_dataset_reach_the_findings(tmp_path):
+    """A collapsed run (at either budget, where a cell is not converged) and a budget below the
+    paper's passes make a claim not comparable; a capped dataset is flagged; a suspect claim keeps
+    our side in our_verdict at both budgets."""
+    results = fake_results(tmp_path, numbers=(2,))
+    half_table = results / "half" / "tables" / "table2.parquet"
+    table = pd.read_parquet(half_table)
+    row, column = _claim_cell("T2-02", "b")  # the R-VAE's D1 cell, not converged
+    table.loc[(table["row"] == row) & (table["column"] == column), "collapsed"] = True
+    table.to_parquet(half_table, index=False)
+    full_table = results / "tables" / "table2.parquet"
+    table = pd.read_parquet(full_table)
+    table["capped"] = True
+    row, column = _claim_cell("T2-04", "a")
+    table.loc[(table["row"] == row) & (table["column"] == column), "below_paper_passes"] = True
+    table.to_parquet(full_table, index=False)
+    findings = _by_id(build_findings(results, tmp_path / "out"))
+    assert findings.loc["T2-02", "verdict"] == NOT_COMPARABLE and findings.loc["T2-02", "reason"] == "half budget: b cell has a collapsed run"
+    assert findings.loc["T2-04", "verdict"] == NOT_COMPARABLE and "trained below the paper's passes" in findings.loc["T2-04", "reason"]
+    assert "capped dataset: no plateau by the cap" in findings.loc["T2-01", "flags"]
+    suspect = findings[findings["verdict"] == PAPER_SUSPECT]
+    assert (suspect["verdict_half"] == PAPER_SUSPECT).all()
+    assert suspect["our_verdict"].isin(VERDICTS[:4] + (NOT_RUN,) + tuple(f"ours {d}" for d in "<>~")).all()
+    assert (suspect.loc[suspect["our_verdict"] == NOT_RUN, "our_difference"].isna()).all()
 
 
 def test_a_missing_half_budget_file_makes_its_claims_not_run(tmp_path):

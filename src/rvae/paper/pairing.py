@@ -12,9 +12,11 @@ medians: nothing here changes a table.
 
 **Verdicts** of a table claim (spec, "Findings" and "Where no plateau comes"), in this order:
 
-1. ``paper suspect``: the paper's reference is suspect (reused between tables, or an ambiguous
-   column), or the paper prints equal medians. Our side is still scored at both budgets (our
-   difference, interval and ``our_direction``), and counted apart from the run's own failures.
+1. ``paper suspect`` (at both budgets): the paper's reference is suspect (reused between tables, or
+   an ambiguous column), or the paper prints equal medians. Our side is still scored at both
+   budgets (our difference and interval, ``our_verdict`` and ``our_verdict_half``: the interval's
+   verdict, or ``ours <``/``>``/``~`` where the paper has no direction), counted apart from the
+   run's own failures.
 2. ``not run``: the table, the cell, or a metric file behind it is missing, at the full budget or
    at the half budget (a claim is never decided from the full budget alone).
 3. ``not comparable`` on this run: a collapsed run behind a cell, a dataset trained below the
@@ -26,8 +28,11 @@ medians: nothing here changes a table.
    a difference infinite by design (bit-identical same-seed runs) is scored by its sign and flagged
    ``degenerate interval``. Where a cell is not converged (a capped dataset, or a run not flat on
    its own curve) and the half budget contradicts S (``statistics.budgets_contradict``), the claim
-   is ``budget-sensitive``. ``verdict_half`` is the same procedure at floor(S/2); ``flags`` says
-   ``not converged``, ``k differs`` (scored all the same) and ``degenerate interval``.
+   is ``budget-sensitive``; where such a claim is not comparable at the half budget (or any claim
+   has a run collapsed there), it is ``not comparable``. ``verdict_half`` is the same procedure at
+   floor(S/2); ``flags`` says ``not converged``, ``capped dataset``, ``k differs`` (scored all the
+   same) and ``degenerate interval``. Both budgets resample with the same streams: a paired
+   comparison.
 
 **Text claims.** A member's verdict is computed as for a table claim but against the text's
 direction; for a "similar" member the near-tie band is the larger of our two IQRs (the paper's
@@ -58,7 +63,7 @@ COMPARABLE_ESTIMATORS = {"exact": ("exact", "ledoit_wolf")}
 
 OUR_COLUMNS = [
     "estimator", "our_a_median", "our_a_iqr", "our_a_low", "our_a_high", "our_b_median", "our_b_iqr", "our_b_low",
-    "our_b_high", "our_difference", "difference_low", "difference_high", "our_direction", "our_difference_half",
+    "our_b_high", "our_difference", "difference_low", "difference_high", "our_direction", "our_verdict", "our_verdict_half", "our_difference_half",
     "difference_low_half", "difference_high_half", "members_run", "member_verdicts", "verdict", "verdict_half", "flags", "reason",
 ]  # fmt: skip
 CELL_COLUMNS = ["table", "row", "column", "metric", "partition", "estimator", "median", "iqr", "n", "ci_low", "ci_high", "pairing", "note"]
@@ -205,6 +210,8 @@ def _score_table_claim(claim, cells: dict) -> dict:
             on_run.append("trained below the paper's passes")
         converged = a.converged and b.converged
         flags += [f"{side} cell not converged" for side, c in (("a", a), ("b", b)) if not c.converged]
+        if a.flag("capped") or b.flag("capped"):
+            flags.append("capped dataset: no plateau by the cap")
         if pd.notna(claim["k"]) and claim["k"] != "":
             ours = sorted({int(c.row["k"]) for c in (a, b) if pd.notna(c.row.get("k"))})
             if ours and ours != [int(float(claim["k"]))]:
@@ -244,17 +251,28 @@ def our_direction(scored: dict) -> str:
     return ">" if low > 0 else "<" if high < 0 else "~"
 
 
+def our_verdict(direction: str, scored: dict) -> str:
+    """Our side of a claim whatever the paper's doubts: the interval's verdict against the paper's
+    direction, or for equal paper medians our own direction (``ours <``, ``ours >``, ``ours ~``)."""
+    if direction in ("<", ">", "~"):
+        return _interval_verdict(direction, scored)[0]
+    ours = our_direction(scored)
+    return f"ours {ours}" if ours else NOT_RUN
+
+
 def _decide(direction: str, full: dict, half: dict, intrinsic: list[str]) -> tuple[str, str, str]:
     """(verdict, verdict at the half budget, reason) of one claim (module docstring)."""
     if intrinsic:
-        paper_side = lambda scored: _interval_verdict(direction, scored)[0] if direction in ("<", ">", "~") else our_direction(scored)
-        return PAPER_SUSPECT, paper_side(half), "; ".join(intrinsic) + f"; ours at S: {paper_side(full) or 'not run'}"
+        return PAPER_SUSPECT, PAPER_SUSPECT, "; ".join(intrinsic)
     verdict, reason = _interval_verdict(direction, full)
     verdict_half, reason_half = _interval_verdict(direction, half)
-    if verdict_half == NOT_RUN and verdict != NOT_RUN:
-        return NOT_RUN, verdict_half, f"half budget: {reason_half}"
     if verdict in (NOT_RUN, NOT_COMPARABLE):
         return verdict, verdict_half, reason
+    if verdict_half == NOT_RUN:
+        return NOT_RUN, verdict_half, f"half budget: {reason_half}"
+    if verdict_half == NOT_COMPARABLE and (not full["converged"] or "collapsed" in reason_half):
+        # a claim decided by the half-budget check needs one; a collapsed run blocks every claim it enters
+        return NOT_COMPARABLE, verdict_half, f"half budget: {reason_half}"
     if not full["converged"] and budgets_contradict(verdict, verdict_half, full["our_difference"], half["our_difference"], direction):
         return BUDGET_SENSITIVE, verdict_half, f"{verdict} at S, {verdict_half} at floor(S/2), and a cell is not converged" + (f"; {reason}" if reason else "")
     if verdict_half == NOT_COMPARABLE:
@@ -274,7 +292,8 @@ def score_claims(claims: pd.DataFrame, cells: dict, half_cells: dict | None = No
         verdict, verdict_half, reason = _decide(claim["direction"], full, half, _intrinsic_reasons(claim))
         ours = {c: full[c] for c in OUR_COLUMNS}
         ours.update(
-            our_direction=our_direction(full), our_difference_half=half["our_difference"], difference_low_half=half["difference_low"],
+            our_direction=our_direction(full), our_verdict=our_verdict(claim["direction"], full),
+            our_verdict_half=our_verdict(claim["direction"], half), our_difference_half=half["our_difference"], difference_low_half=half["difference_low"],
             difference_high_half=half["difference_high"], verdict=verdict, verdict_half=verdict_half,
             flags="; ".join(dict.fromkeys(full["flags"] + [f"half budget: {f}" for f in half["flags"] if f not in full["flags"]])),
             reason=reason,
@@ -294,7 +313,7 @@ def score_claims(claims: pd.DataFrame, cells: dict, half_cells: dict | None = No
         evaluated = sum(n for v, n in counts.items() if v not in UNDECIDED)
         out = {c: np.nan for c in OUR_COLUMNS}
         out.update(
-            estimator="", our_direction="", flags="", members_run=f"{evaluated}/{len(verdicts)}", verdict=aggregate_verdict(verdicts),
+            estimator="", our_direction="", our_verdict="", our_verdict_half="", flags="", members_run=f"{evaluated}/{len(verdicts)}", verdict=aggregate_verdict(verdicts),
             verdict_half=aggregate_verdict(halves), member_verdicts=", ".join(f"{v}: {n}" for v, n in counts.items()),
             reason="" if evaluated == len(verdicts) else f"the verdict rests on {evaluated} of {len(verdicts)} member claims",
         )  # fmt: skip

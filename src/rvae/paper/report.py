@@ -13,9 +13,10 @@ from rvae.paper.statistics import (
 from rvae.paper.tables import TITLES
 
 
-def summary_counts(findings: pd.DataFrame) -> pd.DataFrame:
-    """Claims per verdict: one row for all the paper's claims, one per table, one for the text's
-    claims, and one for this project's own claims where there are any."""
+def summary_counts(findings: pd.DataFrame, column: str = "verdict") -> pd.DataFrame:
+    """Claims per verdict (``column``: ``verdict`` at S, or ``verdict_half``): one row for all the
+    paper's claims, one per table, one for the text's claims, and one for this project's own claims
+    where there are any."""
     paper = findings[findings["kind"].isin(("table", "text"))]
     groups = [("all claims", paper)]
     table_rows = findings[findings["kind"] == "table"]
@@ -26,7 +27,7 @@ def summary_counts(findings: pd.DataFrame) -> pd.DataFrame:
     if len(project):  # this project's own claims, counted apart from the paper's
         groups.append(("this project's claims", project))
     counts = pd.DataFrame(
-        [[int((frame["verdict"] == v).sum()) for v in VERDICTS] + [len(frame)] for _, frame in groups],
+        [[int((frame[column] == v).sum()) for v in VERDICTS] + [len(frame)] for _, frame in groups],
         index=[name for name, _ in groups], columns=list(VERDICTS) + ["total"],
     )  # fmt: skip
     counts.index.name = "claims"
@@ -129,6 +130,10 @@ def findings_markdown(findings: pd.DataFrame, missing_tables: list[int]) -> str:
     )
     lines += ["", "| claims | " + " | ".join(counts.columns) + " |", "|---" * (len(counts.columns) + 1) + "|"]
     lines += [f"| {name} | " + " | ".join(str(v) for v in row) + " |" for name, row in counts.iterrows()]
+    if "verdict_half" in findings:
+        half = summary_counts(findings, "verdict_half")
+        lines += ["", "At the half budget, floor(S/2):", "", "| claims | " + " | ".join(half.columns) + " |", "|---" * (len(half.columns) + 1) + "|"]
+        lines += [f"| {name} | " + " | ".join(str(v) for v in row) + " |" for name, row in half.iterrows()]
     lines += ["", "Undecided claims by reason (the run's own, then the paper's):", ""]
     lines += _md_table(["side", "reason", "claims"], reason_counts(findings).values.tolist())
     changed = findings[findings["kind"].isin(("table", "text")) & (findings["verdict"] != findings.get("verdict_half", findings["verdict"]))]
@@ -226,6 +231,9 @@ def summary_rst(findings: pd.DataFrame, missing_tables: list[int]) -> str:
     lines.append("")
     lines += [f"- {verdict}: {int(counts[verdict])}" for verdict in VERDICTS]
     lines.append("")
+    if "verdict_half" in findings:
+        half = summary_counts(findings, "verdict_half").loc["all claims"]
+        lines += ["At floor(S/2): " + ", ".join(f"{v} {int(half[v])}" for v in VERDICTS if int(half[v])) + ".", ""]
     lines += [f"Undecided for the run's own reasons (not run, budget-sensitive, not comparable): {run} of {total} ({run / max(1, total):.0%}).", ""]
     lines.append(f"Tables not built in this run: {', '.join(map(str, missing_tables))} (their claims are *not run*)." if missing_tables else "Every table was built.")
     lines += ["", "The counts per table: scorecard.csv_; every claim with our medians, both budgets' intervals and verdicts: findings.csv_ (and ``findings.md`` beside it, laid out by table)."]
@@ -236,7 +244,11 @@ def scorecard(findings: pd.DataFrame) -> pd.DataFrame:
     """The counts per verdict of every group (:func:`summary_counts`) and the undecided claims by
     reason, as one tidy frame: the report's scorecard page."""
     counts = summary_counts(findings).reset_index()
-    counts.insert(0, "what", "verdicts")
+    counts.insert(0, "what", "verdicts at S")
+    if "verdict_half" in findings:
+        half = summary_counts(findings, "verdict_half").reset_index()
+        half.insert(0, "what", "verdicts at floor(S/2)")
+        counts = pd.concat([counts, half], ignore_index=True)
     reasons = reason_counts(findings).rename(columns={"reason": "claims_group", "claims": "total"})
     reasons.insert(0, "what", "undecided, by reason: " + reasons.pop("side"))
     return pd.concat([counts, reasons.rename(columns={"claims_group": "claims"})], ignore_index=True)
@@ -302,7 +314,7 @@ HEADLINE_TABLES = (1, 2)  # the paper's headline claims: every pair of models in
 
 def figure_verdicts_by_budget(findings: pd.DataFrame, path_png, path_pdf=None) -> None:
     """Per dataset, every Table 1-2 claim's difference a - b with its 95% interval at floor(S/2)
-    (open) and at S (filled), coloured by the claim's verdict: which orderings hold as training
+    (open) and at S (filled), each coloured by its budget's verdict: which orderings hold as training
     goes on (spec, "Where no plateau comes")."""
     from rvae.paper.plots import plt, save_figure
 
@@ -318,17 +330,17 @@ def figure_verdicts_by_budget(findings: pd.DataFrame, path_png, path_pdf=None) -
     for ax, dataset in zip(axes[:, 0], datasets):
         part = rows[rows["dataset"] == dataset].reset_index(drop=True)
         y = np.arange(len(part))[::-1].astype(float)
-        for offset, (estimate, low, high), filled, label in (
-            (0.18, ("our_difference_half", "difference_low_half", "difference_high_half"), False, "floor(S/2)"),
-            (-0.18, ("our_difference", "difference_low", "difference_high"), True, "S"),
+        for offset, (estimate, low, high), filled, verdict in (
+            (0.18, ("our_difference_half", "difference_low_half", "difference_high_half"), False, "verdict_half"),
+            (-0.18, ("our_difference", "difference_low", "difference_high"), True, "verdict"),
         ):
             for i, r in part.iterrows():
-                colour = VERDICT_COLOURS.get(r["verdict"], "#333333")
+                colour = VERDICT_COLOURS.get(r[verdict], "#333333")
                 e, lo, hi = (float(r[c]) for c in (estimate, low, high))
                 if np.isfinite([lo, hi]).all():
                     ax.hlines(y[i] + offset, lo, hi, color=colour, lw=1.2)
                 if np.isfinite(e):
-                    ax.plot(e, y[i] + offset, "o", ms=4, color=colour, mfc=colour if filled else "white", label=label if i == 0 else None)
+                    ax.plot(e, y[i] + offset, "o", ms=4, color=colour, mfc=colour if filled else "white")
         ax.axvline(0, color="#888888", lw=0.8)
         ax.set_yticks(y)
         ax.set_yticklabels(
