@@ -445,9 +445,13 @@ def cmd_findings(args) -> int:
             f"{table_files[1].parent}: no tables (table1.parquet ... table10.parquet); build some first, "
             f"e.g. snakemake {paths.fill(paths.TABLE, n=2, ext='csv')}"
         )
+    half_tables = {n: paths.rooted(paths.at_budget(paths.fill(paths.TABLE, n=n, ext="parquet"), "half"), results) for n in tables}
+    if not any(Path(p).exists() for p in half_tables.values()):
+        print(f"note: {results} has no half-budget tables (a run from before the half budget): verdict_half repeats the full budget's\n")
+        half_tables = None
     findings = build_findings(
         tables, lambda *key: paths.rooted(paths.metric_file_of(*key), results),
-        half_table_files={n: paths.rooted(paths.at_budget(paths.fill(paths.TABLE, n=n, ext="parquet"), "half"), results) for n in tables},
+        half_table_files=half_tables,
         half_metric_file=lambda *key: paths.rooted(paths.at_budget(paths.metric_file_of(*key), "half"), results),
     )  # fmt: skip
     print(f"Findings for {results}: which of the paper's claims hold (95% bootstrap intervals)\n")

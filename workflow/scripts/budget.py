@@ -39,7 +39,8 @@ else:
         f"of this dataset says not converged, and its claims are decided by the half-budget check"
     )
 if choice["below_paper_passes"]:
+    key = f"datasets.{sm.wildcards.dataset}.training.steps" if choice["source"] == "fixed" else "its plateau.max_steps"
     logging.warning(
-        f"{sm.wildcards.dataset}: {choice['steps']} steps are below the paper's {sm.params.passes} passes over its "
+        f"{sm.wildcards.dataset}: {choice['steps']} steps ({key}) are below the paper's {sm.params.passes} passes over its "
         f"{n_joint} joint training points ({paper_steps} steps): every claim on it is not comparable"
     )
