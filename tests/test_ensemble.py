@@ -192,7 +192,8 @@ def test_mode_choice():
 @pytest.mark.determinism
 @pytest.mark.parametrize("spec", [MLP, CONV], ids=["mlp", "conv"])
 def test_vae_same_seed_runs_are_bit_identical_whatever_the_block_mode(spec):
-    """"VAE (same seed)" is the same run trained again as a separate run: never vmap slots."""
+    """"VAE (same seed)" is one run, trained once and copied to its repeats: never vmap slots (that
+    two separate runs of one seed are bit-identical is tests/test_trainer.py's)."""
     from rvae.data.common import RawDataset
     from rvae.data.store import prepare
     from rvae.paper.experiment import retrain_block

@@ -5,6 +5,8 @@ The workflow's scripts call these functions; a lab without Snakemake can call th
 
 from __future__ import annotations
 
+import copy
+
 import logging
 from pathlib import Path
 
@@ -92,10 +94,12 @@ def retrain_block(
     """Train a block of seeds of one model kind in one process (``rvae.ensemble``); ``configs`` carry
     beta, rho and the half-budget snapshot step."""
     points.check_compatible(spec.input_shape, spec.latent_dim, "Rosetta points")
+    same_run = model_kind == "vae_same_seed" and len({c.identity() for c in configs}) == 1
     if model_kind == "vae_same_seed":
-        # "VAE (same seed)" is the same run repeated as separate runs (spec), never slots of one
-        # vmap block: vectorised kernels may round each slot differently (AVX-512), while separate
-        # runs repeat the identical computation, so on CPU its runs are bit-identical by construction.
+        # "VAE (same seed)" is one run repeated (spec): never slots of one vmap block, where
+        # vectorised kernels may round each slot differently (AVX-512). Its runs are identical by
+        # design, so it is trained once and copied (tests/test_trainer.py shows two separate runs of
+        # one seed are bit-identical); only the first seed's checkpoint is used.
         mode = "loop"
     x_train, x_val, rosetta = training_set(data, experiment, model_kind, points)
     log.info(
@@ -103,6 +107,10 @@ def retrain_block(
         f"{len(points)} Rosetta points, {configs[0].until} steps, "
         f"beta={configs[0].beta}, rho={configs[0].rho if rosetta else 0}"
     )
+    if same_run:
+        [run] = fit_block(spec, configs[:1], x_train, x_val, rosetta, checkpoints[:1], mode)
+        log.info(f"the same run copied to its {len(configs) - 1} repeats")
+        return [run] + [Trained(copy.deepcopy(run.model), list(run.history), copy.deepcopy(run.half)) for _ in configs[1:]]
     return fit_block(spec, configs, x_train, x_val, rosetta, checkpoints, mode)
 
 
