@@ -171,6 +171,8 @@ def test_the_results_page_says_what_the_run_was(tiny_run):
     for heading in ("## Machine", "## Time", "## Training budgets", "## Convergence", "## Findings", "## Files"):
         assert heading in page
     assert "config `" in page and "CPU: " in page and "torch " in page
+    opening = page.split("\n\n")[1]  # names the run's commit and machine, as docs/results.md must (tests/test_docs.py)
+    assert re.search(r"commit `[^`]+`, on .+ \(\d+ cores, ", opening), opening
     chosen = json.loads((workdir / "results/budget/gaussians.json").read_text())
     flat = "yes" if chosen["converged"] else r"\*\*no\*\*"
     assert re.search(rf"\| gaussians +\| {chosen['steps']:,} steps, the joint template's plateau; the paper's 200 passes: 1,000 steps +\| {flat} ", page)

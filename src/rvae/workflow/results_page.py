@@ -167,7 +167,8 @@ def build_page(config: dict, inputs: dict, config_files: list[str], root: Path =
         "# Results of a run",
         "",
         f"Written by the workflow (rule `results_page`) from the run's own files on "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(now))}, commit `{commit_of(code)}`, config "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(now))}, commit `{commit_of(code)}`, "
+        f"on {cpu['model']} ({cpu['cores']} cores, {cpu['instruction_set']}), config "
         + ", ".join(f"`{_shown(c)}`" for c in config_files)
         + ". Method: [docs/method.md](" + LINK_ROOT + "docs/method.md); departures of the default from the paper: "
         "[config/README.md](" + LINK_ROOT + "config/README.md). The links to tables and figures point into "
