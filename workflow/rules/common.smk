@@ -120,8 +120,7 @@ def sweep_rosetta(wildcards):
 
 
 def table_inputs(wildcards):
-    files = list(targets.table_inputs(config, int(wildcards.n)).values())
-    return files + targets.at_budget(files, "half")
+    return targets.at_both_budgets(targets.table_inputs(config, int(wildcards.n)))
 
 
 def findings_inputs(wildcards):
@@ -129,8 +128,7 @@ def findings_inputs(wildcards):
 
 
 def table_convergence(wildcards):
-    files = list(targets.table_convergence(config, int(wildcards.n)).values())
-    return files + targets.at_budget(files, "half")
+    return targets.at_both_budgets(targets.table_convergence(config, int(wildcards.n)))
 
 
 def shared_inputs(wildcards):
@@ -143,10 +141,7 @@ def portability_input_files(wildcards):
 
 
 def portability_inputs(wildcards):
-    files = portability_input_files(wildcards)
-    return targets.files_in(files) + targets.files_in(
-        targets.at_budget(files["runs"], "half")
-    )
+    return targets.at_both_budgets(portability_input_files(wildcards), "runs")
 
 
 def anchor_budget_input_files(wildcards):

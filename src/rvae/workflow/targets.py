@@ -44,6 +44,13 @@ def at_budget(structure, budget: str):
     return [at_budget(value, budget) for value in structure]
 
 
+def at_both_budgets(structure, *halved: str) -> list[str]:
+    """Every path of ``structure`` (a rule's inputs), then the half-budget mirror of its paths; with
+    ``halved`` keys, only those entries are mirrored (the others, e.g. templates, have one budget)."""
+    mirrored = {key: structure[key] for key in halved} if halved else structure
+    return files_in(structure) + files_in(at_budget(mirrored, "half"))
+
+
 def table_numbers(config: dict) -> list[int]:
     return [n for n in TABLE_NUMBERS if f"table{n}" in config["tables"]]
 
