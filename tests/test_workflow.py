@@ -409,7 +409,7 @@ def test_adding_seeds_trains_only_the_new_seeds(tiny_run):
     assert jobs["make_table"] == 10 and "train_template" not in jobs
 
 
-FIGURES = ["datasets", "figure2", "figure4", "figure5", "figure6", "figure7", "training_curves", "sweeps", "findings", "portability"]
+FIGURES = ["datasets", "figure2", "figure4", "figure5", "figure6", "figure7", "training_curves", "sweeps", "findings", "portability", "confidence"]
 
 
 @pytest.mark.slow
@@ -466,6 +466,36 @@ def test_tiny_run_builds_the_portability_table_from_the_embedding_files(tiny_run
     rv = table1[table1["metric"] == "rv"]
     for metric in ("angular_procrustes", "cka"):
         assert len(table1[table1["metric"] == metric]) == len(rv), metric
+
+
+@pytest.mark.slow
+@pytest.mark.computed
+def test_tiny_run_checks_bobs_per_point_scores_on_the_portability_runs(tiny_run):
+    """results/tables/confidence.*: one correlation recomputed from the embedding files, as `rvae embed` scores them."""
+    from rvae.confidence import anchor_distance, anchor_spacing, rank_correlation
+    from rvae.embeddings import latents, read_embedding
+    from rvae.rosetta_file import load_rosetta_points
+    from rvae.sharing import choose_alignment
+
+    workdir, _ = tiny_run
+    table = pd.read_parquet(workdir / "results/tables/confidence.parquet")
+    assert len(pd.read_csv(workdir / "results/tables/confidence.csv")) == len(table) == 3 * 3  # all/D1/D2 x three scores
+    assert set(table["dataset"]) == {"gaussians"} and table["spearman"].between(-1, 1).all()
+    template = read_embedding(workdir / "results/embeddings/templates/gaussians/d1.parquet")
+    rosetta = load_rosetta_points(workdir / "results/rosetta/gaussians/kmeans-k8.parquet")
+    rows = np.searchsorted(template["point"].to_numpy(), rosetta.point_ids)
+    held = np.setdiff1d(np.arange(len(template)), rows)
+    z_alice = latents(template)[held]
+    rhos = []
+    for seed in range(3):
+        z = latents(read_embedding(workdir / f"results/embeddings/sequential/gaussians/kmeans-k8-same/rvae/seed{seed}.parquet"))
+        mapped = choose_alignment(z[rows], rosetta.z, "auto")(z[held])
+        rhos.append(rank_correlation(anchor_distance(mapped, rosetta.z, anchor_spacing(rosetta.z)), ((mapped - z_alice) ** 2).sum(1)))
+    cell = table[(table["partition"] == "all") & (table["score"] == "anchor_distance") & (table["models"] == "one")]
+    assert cell["spearman"].item() == pytest.approx(float(np.median(rhos)), rel=1e-9)
+    md = (workdir / "results/tables/confidence.md").read_text()
+    assert md.startswith("# Do Bob's per-point scores predict his error?") and "auto chose the truly best arm in " in md
+    assert (workdir / "results/figures/confidence.pdf").read_bytes().startswith(b"%PDF")
 
 
 @pytest.mark.slow

@@ -80,3 +80,32 @@ rule figure_shared:
         "../../envs/rvae.yaml"
     script:
         "../scripts/figure_shared.py"
+
+
+rule confidence_table:
+    input:
+        lambda w: targets.files_in(targets.confidence_inputs(config)),
+    output:
+        csv=report(
+            paths.fill(paths.CONFIDENCE_TABLE, ext="csv"),
+            category="Portability",
+            caption="../report/confidence.rst",
+            labels={"table": "confidence", "format": "csv"},
+        ),
+        parquet=paths.fill(paths.CONFIDENCE_TABLE, ext="parquet"),
+        md=paths.fill(paths.CONFIDENCE_TABLE, ext="md"),
+        png=report(
+            paths.fill(paths.FIGURE, name="confidence", ext="png"),
+            category="Portability",
+            caption="../report/confidence.rst",
+        ),
+        pdf=paths.fill(paths.FIGURE, name="confidence", ext="pdf"),
+    log:
+        paths.log("tables", "confidence"),
+    localrule: True
+    conda:
+        "../../envs/rvae.yaml"
+    params:
+        files=lambda w: targets.confidence_inputs(config),
+    script:
+        "../scripts/confidence_table.py"

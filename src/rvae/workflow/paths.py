@@ -79,6 +79,8 @@ FIGURE = "results/figures/{name}.{ext}"
 # Portability: per Table 2 dataset, every seed's arms; the table and figure built from them.
 PORTABILITY_SEEDS = "results/portability/{dataset}/{method}-k{k}-{variant}.parquet"
 PORTABILITY_TABLE = "results/tables/portability.{ext}"
+# Do Bob's per-point scores predict his error? (rvae.paper.confidence_table; its figure is FIGURE "confidence")
+CONFIDENCE_TABLE = "results/tables/confidence.{ext}"
 # The anchor budget: every arm's held-out distance per seed at one k, then the table over k
 ANCHOR_BUDGET_SEEDS = "results/anchor_budget/{dataset}/{method}-k{k}-{variant}.parquet"
 ANCHOR_BUDGET_TABLE = "results/tables/anchor_budget.{ext}"

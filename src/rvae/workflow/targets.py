@@ -146,11 +146,21 @@ def chain_claim_files(config: dict) -> dict:
 
 
 def portability_targets(config: dict) -> list[str]:
-    """The portability table and figure, whenever Table 2 is built."""
+    """The portability table and figure, and the check of Bob's per-point scores on the same runs,
+    whenever Table 2 is built."""
     if "table2" not in config["tables"]:
         return []
-    tables = [paths.fill(paths.PORTABILITY_TABLE, ext=ext) for ext in paths.TABLE_FORMATS]
-    return tables + [paths.fill(paths.FIGURE, name="portability", ext=ext) for ext in paths.FIGURE_FORMATS]
+    tables = [paths.fill(table, ext=ext) for table in (paths.PORTABILITY_TABLE, paths.CONFIDENCE_TABLE) for ext in paths.TABLE_FORMATS]
+    return tables + [paths.fill(paths.FIGURE, name=name, ext=ext) for name in ("portability", "confidence") for ext in paths.FIGURE_FORMATS]
+
+
+def confidence_inputs(config: dict) -> dict:
+    """Per Table 2 dataset: every seed's sequential R-VAE embedding, Alice's D1 template, the Rosetta file."""
+    out = {}
+    for dataset, c in portability_conditions(config).items():
+        inputs = portability_inputs(config, dataset, c["method"], c["k"], c["variant"])
+        out[dataset] = {"runs": inputs["runs"]["rvae"], "template": inputs["templates"]["d1"], "rosetta": inputs["rosetta"]}
+    return out
 
 
 def anchor_budget_targets(config: dict) -> list[str]:
