@@ -145,6 +145,26 @@ def test_the_scores_are_distances_in_units_of_the_anchors_spacing():
     assert np.isnan(rank_correlation(np.ones(5), np.arange(5.0)))
 
 
+@pytest.mark.computed
+def test_the_confidence_table_correlates_each_score_with_the_true_distance():
+    from rvae.paper.confidence_table import auto_choices, confidence_markdown, confidence_table, decile_of
+
+    assert decile_of(np.array([5.0, 1.0, 3.0, 2.0, 4.0, 0.0, 9.0, 8.0, 7.0, 6.0])).tolist() == [5, 1, 3, 2, 4, 0, 9, 8, 7, 6]
+    truth = np.arange(8.0)
+    replayed = {"toy": {
+        "partition": np.array(["D1"] * 4 + ["D2"] * 4), "true_one": np.stack([truth, truth]), "true_all": truth,
+        "anchor_one": np.stack([truth**2, -truth]), "anchor_all": truth[::-1], "spread": truth + 1,
+        "arms": ["affine", "none"], "arm_distance": [{"none": 0.5, "procrustes": 0.2, "affine": 0.1}, {"none": 0.5, "procrustes": 0.2, "affine": 0.1}],
+    }}  # fmt: skip
+    table = confidence_table(replayed).set_index(["partition", "score", "models"])
+    assert table.loc[("all", "anchor_distance", "one"), ["spearman_min", "spearman_max"]].tolist() == [-1.0, 1.0]
+    assert table.loc[("all", "anchor_distance", "all"), "spearman"] == -1.0 and table.loc[("D2", "model_spread", "all"), "spearman"] == 1.0
+    assert table.loc[("all", "model_spread", "all"), "align"] == "none x1, affine x1"
+    choices = auto_choices(replayed)
+    assert choices["best"].tolist() == ["affine", "affine"]
+    assert "auto chose the truly best arm in 1 of 2 runs." in confidence_markdown(confidence_table(replayed), choices)
+
+
 def _folder(path: Path, x: np.ndarray, labels=None, **meta) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     np.save(path / "x.npy", x)
