@@ -610,7 +610,7 @@ def test_config_checks_the_shared_file_before_any_job(tmp_path):
 def test_workflow_exports_and_trains_the_shared_run(tmp_path):
     """Alice's export and Bob's R-VAE as Snakemake targets, with a rho sweep; data edits rerun."""
     rng = np.random.default_rng(3)
-    _folder(tmp_path / "alice", rng.normal(size=(200, 5)).astype(np.float32), labels=np.arange(200) % 4)
+    _folder(tmp_path / "alice", rng.normal(size=(200, 5)).astype(np.float32), labels=np.arange(200) % 4, preprocessing={"scaling": "none"})
     _folder(tmp_path / "bob", (rng.normal(size=(160, 5)) + 1).astype(np.float32), labels=np.arange(160) % 3)
     dataset = lambda path: {"kind": "folder", "load": {"path": path}, "architecture": {"family": "mlp", "latent_dim": 2},
                             "training": {"steps": 8}}  # fmt: skip
@@ -627,7 +627,7 @@ def test_workflow_exports_and_trains_the_shared_run(tmp_path):
     from rvae.rosetta_file import load_rosetta_points
 
     points = load_rosetta_points(tmp_path / "results/export/alice/rosetta.parquet", (5,), 2)
-    assert len(points) == 6 and points.metadata["dataset"] == "alice"
+    assert len(points) == 6 and points.metadata["dataset"] == "alice" and points.metadata["preprocessing"] == {"scaling": "none"}
     assert "| number of points (k) | 6 |" in (tmp_path / "results/export/alice/rosetta.md").read_text()
     embedding = pd.read_parquet(tmp_path / "results/shared/bob_from_alice/embedding.parquet")
     assert len(embedding) == 160 and {"z0", "z1", "var0", "anchor_distance"} <= set(embedding.columns)

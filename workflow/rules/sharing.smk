@@ -18,6 +18,7 @@ rule export_rosetta:
         "../../envs/rvae.yaml"
     params:
         export=lambda w: job_params.export_settings(config, w.dataset),
+        preprocessing=lambda w: job_params.export_preprocessing(config, w.dataset),
         seed=lambda w: job_params.seed_of(
             config, seeds.rosetta_role(w.dataset, "export")
         ),

@@ -14,7 +14,8 @@ start(sm)
 data = load_prepared(Path(sm.input.x).parent)
 settings = sm.params.export
 points = export_rosetta(
-    load_model(sm.input.model), data, settings["k"], settings["method"], sm.params.seed, dataset=sm.wildcards.dataset
+    load_model(sm.input.model), data, settings["k"], settings["method"], sm.params.seed, dataset=sm.wildcards.dataset,
+    preprocessing=sm.params.preprocessing,
 )
 save_rosetta_points(points, sm.output.points)
 Path(sm.output.summary).write_text(summary_markdown(points, Path(sm.output.points).name))

@@ -192,6 +192,17 @@ def shared_rho(config: dict, name: str) -> dict:
     return canonical(run.get("rho") or hyperparameter(config, run["dataset"], "rho"))
 
 
+def export_preprocessing(config: dict, dataset: str) -> dict | None:
+    """A folder dataset's ``preprocessing`` from its dataset.yaml, for its Rosetta file to record (None elsewhere)."""
+    settings = config["datasets"][dataset]
+    if settings["kind"] != "folder":
+        return None
+    from rvae.data.folder import read_meta
+
+    preprocessing = read_meta(Path(str(settings["load"].get("path", "")))).get("preprocessing")
+    return canonical(preprocessing) if preprocessing is not None else None
+
+
 def raw_data_files(config: dict, dataset: str) -> dict:
     """A folder dataset's own files, so editing the user's data reruns what depends on it."""
     settings = config["datasets"][dataset]
