@@ -183,7 +183,7 @@ def labs(tmp_path_factory):
     rng = np.random.default_rng(0)
     scaling = {"scaling": "unit"}
     alice = _folder(root / "alice", rng.uniform(size=(120, 5)).astype(np.float32), labels=np.arange(120) % 3, preprocessing=scaling)
-    bob = _folder(root / "bob", rng.uniform(size=(90, 5)).astype(np.float32), labels=np.arange(90) % 2, preprocessing=scaling)
+    bob = _folder(root / "bob", rng.uniform(size=(90, 5)).astype(np.float32), labels=np.arange(90) % 2 + 5, preprocessing=scaling)
     common = ["--steps", "30", "--quiet", "--latent-dim", "2", "--batch-size", "32", "--threads", "1"]
     assert rvae(["train", "--data", str(alice), "--out", str(root / "am"), *common]) == 0
     assert rvae(["export-rosetta", "--model", str(root / "am/model.pt"), "--data", str(alice), "--k", "10", "--out", str(root / "r.parquet")]) == 0
@@ -208,6 +208,7 @@ def test_embed_writes_means_variances_ids_labels_and_scores_in_the_files_coordin
     assert out.count("affine as asked (leave-one-out distance on the file's 10 pairs: none") == 2, out
     frame = read_embedding(root / "e.parquet")
     assert len(frame) == 90 and list(frame["point"]) == list(range(90)) and set(frame["label"]) == {0, 1}
+    assert (frame["label_name"] == (np.arange(90) % 2 + 5).astype(str)).all()  # Bob's labels 5 and 6, as codes 0 and 1
     assert [c for c in frame.columns if c[:1] in "zv" and c[-1].isdigit()] == ["z0", "z1", "var0", "var1"]
     assert not frame["is_rosetta"].any()  # Bob's folder holds none of Alice's inputs
     # the library's numbers: each model's affine map on the file's pairs, then the mean over models

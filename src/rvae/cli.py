@@ -490,7 +490,7 @@ EXAMPLES = {
     "(the .parquet file and a .md card beside it are what Alice sends; they hold data, never code)",
     "embed": "example: rvae embed --model example/bob_model/model.pt --data example/bob --rosetta example/rosetta.parquet "
     "--align auto --out example/bob_embedding.parquet\n"
-    "(columns: point, partition, split, is_rosetta, label, z0.. posterior means, var0.. their variances, and with --rosetta\n"
+    "(columns: point, partition, split, is_rosetta, label (a code) and label_name (the folder's own), z0.. posterior means, var0.. their variances, and with --rosetta\n"
     "anchor_distance, with several --model also model_spread: distances in units of the Rosetta latents' spacing)",
     "verify": "example: rvae verify --model example/alice_model/model.pt --rosetta example/rosetta.parquet\n"
     "(exit status 0 within the tolerance, 1 outside it; for the file's own template the tolerance is float32 rounding)",

@@ -436,7 +436,7 @@ def embed_folder(
     With ``points`` each model's latents are mapped by :func:`choose_alignment` (fitted on the
     file's pairs only) and variances follow the map; with several models the means and variances
     are averaged over them. Columns: :data:`rvae.embeddings.ID_COLUMNS` (``is_rosetta``: the row is
-    one of the file's inputs), ``z0..`` and ``var0..`` (diagonal of the posterior covariance), and
+    one of the file's inputs; ``label`` a code 0..C-1) and ``label_name`` (the folder's own label), ``z0..`` and ``var0..`` (diagonal of the posterior covariance), and
     with a file the scores of :mod:`rvae.confidence`: ``anchor_distance`` always, ``model_spread``
     with two models or more (both in units of the Rosetta latents' spacing; larger is further
     from what the file vouches for).
@@ -468,6 +468,8 @@ def embed_folder(
     z, var = np.mean(zs, axis=0), np.mean(variances, axis=0)
     rows = rosetta_rows_in(data, points)[0] if points is not None else np.zeros(0, dtype=np.int64)
     frame = embedding_frame(data.points, z, rows[rows < len(data.x)])
+    if "label_name" in data.points:  # ``label`` is a code; the folder's own label beside it
+        frame.insert(frame.columns.get_loc("label") + 1, "label_name", data.points["label_name"].to_numpy())
     k = z.shape[1]
     frame = pd.concat([frame, pd.DataFrame(var.astype(np.float32), columns=[f"var{i}" for i in range(k)], index=frame.index)], axis=1)
     metadata = {"models": [{"file": n, "fingerprint": fingerprint(m)} for m, n in zip(models, names)], "package_version": __version__}
