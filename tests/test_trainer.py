@@ -33,6 +33,25 @@ def _train(tmp_path=None, steps=48, seed=0, rosetta=None, name="ckpt.pt", **kw):
     return trainer, history
 
 
+def _killed_at_42_and_resumed(tmp_path, log_lines, **kw):
+    """52 steps uninterrupted, and the same run killed at step 42 and resumed from its step-36
+    checkpoint: ((trainer, history) uninterrupted, (trainer, history) resumed)."""
+    full = _train(tmp_path, steps=52, name="full.pt", **kw)
+
+    def kill(line):
+        if line.startswith("step 42/"):
+            raise KeyboardInterrupt
+
+    log_lines.on_line = kill
+    with pytest.raises(KeyboardInterrupt):
+        _train(tmp_path, steps=52, name="part.pt", **kw)
+    log_lines.on_line = None
+    log_lines.lines.clear()
+    resumed = _train(tmp_path, steps=52, name="part.pt", **kw)
+    assert any("resumed from checkpoint" in line and "step 36/52" in line for line in log_lines.lines), log_lines.lines
+    return full, resumed
+
+
 def _weights(model):
     return {k: v.clone() for k, v in model.state_dict().items()}
 
@@ -58,20 +77,8 @@ def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path, log_lines):
     # rows every 6 steps, checkpoints every 12: the one at step 36 lies part-way through the 5th pass
     # of 8 steps, so the resumed run must restore its permutation and cursor, not only its streams
     kw = {"rule": PlateauRule(eval_every=6, min_steps=6, min_window=6), "checkpoint_every": 12}
-    full, full_history = _train(tmp_path, steps=52, name="full.pt", **kw)
-
-    def kill(line):
-        if line.startswith("step 42/"):
-            raise KeyboardInterrupt
-
-    log_lines.on_line = kill
-    with pytest.raises(KeyboardInterrupt):
-        _train(tmp_path, steps=52, name="part.pt", **kw)
-    log_lines.on_line = None
+    (full, full_history), (resumed, history) = _killed_at_42_and_resumed(tmp_path, log_lines, **kw)
     lines = log_lines.lines
-    lines.clear()
-    resumed, history = _train(tmp_path, steps=52, name="part.pt", **kw)
-    assert any("resumed from checkpoint" in line and "step 36/52" in line for line in lines), lines
     assert [l for l in lines if l.startswith("step ")][0].startswith("step 42/52")
     wf, wr = _weights(full.model), _weights(resumed.model)
     assert all(torch.equal(wf[k], wr[k]) for k in wf)
@@ -330,19 +337,7 @@ def test_the_half_budget_snapshot_is_the_run_of_half_the_steps(mode):
 @pytest.mark.determinism
 def test_a_run_killed_after_its_snapshot_resumes_with_it(tmp_path, log_lines):
     kw = {"rule": PlateauRule(eval_every=6, min_steps=6, min_window=6), "checkpoint_every": 12, "snapshot_step": 26}
-    full, _ = _train(tmp_path, steps=52, name="full.pt", **kw)
-
-    def kill(line):
-        if line.startswith("step 42/"):
-            raise KeyboardInterrupt
-
-    log_lines.on_line = kill
-    with pytest.raises(KeyboardInterrupt):
-        _train(tmp_path, steps=52, name="part.pt", **kw)
-    log_lines.on_line = None
-    log_lines.lines.clear()
-    resumed, _ = _train(tmp_path, steps=52, name="part.pt", **kw)
-    assert any("resumed from checkpoint" in line and "step 36/52" in line for line in log_lines.lines)
+    (full, _), (resumed, _) = _killed_at_42_and_resumed(tmp_path, log_lines, **kw)
     a, b = _weights(full.snapshot_models()[0]), _weights(resumed.snapshot_models()[0])
     assert all(torch.equal(a[k], b[k]) for k in a)
 
