@@ -272,6 +272,18 @@ def test_a_files_promises_are_checked_old_files_stay_readable(labs, tmp_path, ca
     assert "| preprocessing | not recorded |" in __import__("rvae.sharing", fromlist=["x"]).summary_markdown(load_rosetta_points(tmp_path / "old.parquet"), "old")
 
 
+def test_promised_preprocessing_compares_as_the_files_json_holds_it():
+    """A tuple in a library caller's mapping is the list the file's JSON records: the same promise."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(0)
+    points = RosettaPoints.create(rng.normal(size=(4, 5)), rng.normal(size=(4, 2)), np.arange(4), "a", "kmeans", "f" * 64)
+    points = replace(points, metadata={**points.metadata, "preprocessing": {"window": [256, 128], "scaling": "unit"}})
+    assert check_promises(points, {"scaling": "unit", "window": (256, 128)}, np.ones((3, 5)), "f", "d") == []
+    with pytest.raises(ValueError, match="d/dataset.yaml has preprocessing"):
+        check_promises(points, {"scaling": "unit", "window": (256, 64)}, np.ones((3, 5)), "f", "d")
+
+
 def _cli(argv, capsys):
     try:
         code = rvae(argv)

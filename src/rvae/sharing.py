@@ -8,6 +8,7 @@ functions, so the two paths give the same results.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from typing import Sequence
@@ -17,6 +18,7 @@ import pandas as pd
 import torch
 
 from rvae import __version__, defaults
+from rvae.data.folder import check_preprocessing
 from rvae.data.store import PreparedDataset, take_rows
 from rvae.embeddings import embedding_frame
 from rvae.inference import choose, encode_means
@@ -116,10 +118,17 @@ def _rosetta_from(data, rows, z, k, method, seed, dataset, template_fingerprint,
         dataset=dataset or data.info.get("dataset", "unnamed"), template_fingerprint=template_fingerprint,
         point_ids=rows, template_kind=kind,
     )  # fmt: skip
-    promised = {"input_range": input_range(data.x), **({"preprocessing": dict(preprocessing)} if preprocessing is not None else {})}
+    if preprocessing is not None:
+        preprocessing = canonical(check_preprocessing(preprocessing, "preprocessing"))
+    promised = {"input_range": input_range(data.x), **({"preprocessing": preprocessing} if preprocessing is not None else {})}
     points = replace(points, metadata={**points.metadata, **promised})
     points.validate("<in memory>")
     return points
+
+
+def canonical(value):
+    """``value`` as the file's JSON holds it (sorted keys, lists for tuples), so both sides compare alike."""
+    return None if value is None else json.loads(json.dumps(value, sort_keys=True))
 
 
 def input_range(x) -> list[float]:
@@ -138,7 +147,7 @@ def check_promises(points: RosettaPoints, preprocessing, x, file_name: str, fold
     """
     warnings = []
     theirs = points.metadata.get("preprocessing")
-    if theirs is not None and theirs != preprocessing:
+    if theirs is not None and canonical(theirs) != canonical(preprocessing):
         message = (f"{folder_name}/dataset.yaml has preprocessing {preprocessing!r} but {file_name} records {theirs!r}: "
                    "Bob's inputs must be made as Alice's were")  # fmt: skip
         if not accept:

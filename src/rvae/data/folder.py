@@ -67,9 +67,35 @@ def read_meta(path) -> dict:
     shape = meta["input_shape"]
     if not isinstance(shape, list) or not shape or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape):
         raise DataError(f"{meta_path}: input_shape should be a list of positive sizes such as [1, 28, 28], got {shape!r}")
-    if "preprocessing" in meta and not isinstance(meta["preprocessing"], dict):
-        raise DataError(f"{meta_path}: preprocessing should map names to values (e.g. scaling: pixel / 255), got {meta['preprocessing']!r:.60}")
+    if "preprocessing" in meta:
+        check_preprocessing(meta["preprocessing"], str(meta_path))
     return meta
+
+
+def check_preprocessing(value, where: str) -> dict:
+    """``value`` if it is a mapping a Rosetta file can record as JSON (string keys, JSON values
+    all the way down), else a DataError naming ``where`` and the first offending entry: YAML's
+    integer keys and dates would not survive the file's JSON and never match Bob's side."""
+    if not isinstance(value, dict):
+        raise DataError(f"{where}: preprocessing should map names to values (e.g. scaling: pixel / 255), got {value!r:.60}")
+
+    def check(item, at: str) -> None:
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                if not isinstance(key, str):
+                    raise DataError(f"{where}: preprocessing key {key!r} at {at} is a {type(key).__name__}: keys must be text (quote it)")
+                check(inner, f"{at}.{key}")
+        elif isinstance(item, list):
+            for i, inner in enumerate(item):
+                check(inner, f"{at}[{i}]")
+        elif isinstance(item, float) and not np.isfinite(item):
+            raise DataError(f"{where}: preprocessing value {item!r} at {at} is not a finite number")
+        elif item is not None and not isinstance(item, (str, int, float, bool)):
+            raise DataError(f"{where}: preprocessing value {item!r:.40} at {at} is a {type(item).__name__}: "
+                            "values must be text, numbers, true/false, lists or mappings (quote it)")  # fmt: skip
+
+    check(value, "preprocessing")
+    return value
 
 
 def _load_array(path: Path) -> np.ndarray:
