@@ -31,9 +31,13 @@ def _folder(path: Path, x: np.ndarray, family="mlp", labels=None, **meta) -> Pat
     return path
 
 
-def _points(tmp_path, shape=(5,), latent=2, k=4, name="alice.parquet") -> Path:
+def _points(tmp_path, shape=(5,), latent=2, k=4, name="alice.parquet", **promised) -> Path:
+    """A Rosetta file of random pairs; ``promised`` adds metadata (preprocessing, input_range)."""
+    from dataclasses import replace
+
     rng = np.random.default_rng(0)
     points = RosettaPoints.create(rng.normal(size=(k, *shape)), rng.normal(size=(k, latent)), np.arange(k), "alice", "kmeans", "f" * 64)
+    points = replace(points, metadata={**points.metadata, **promised})
     save_rosetta_points(points, tmp_path / name)
     return tmp_path / name
 
@@ -431,6 +435,11 @@ BAD_INPUT = [
     ("preprocessing with a date", lambda t, m: _export(t, m, _data(t, raw_meta="input_shape: [5]\nfamily: mlp\npreprocessing: {made: 2024-01-05}\n")),
      "d/dataset.yaml: preprocessing value datetime.date(2024, 1, 5) at preprocessing.made is a date"),
     ("k above the training points", lambda t, m: _export(t, m, k=500), "k=500 Rosetta points asked for, but the data have only 24 training points"),
+    ("--rosetta of another input shape, other preprocessing too",
+     lambda t, m: _train(t, _data(t, meta={"preprocessing": {"scaling": "unit"}}), "--rosetta", str(_points(t, shape=(7,), preprocessing={"scaling": "raw"}))),
+     "alice.parquet: inputs have shape (7,) but the model expects (5,)"),
+    ("--rosetta and another --latent-dim", lambda t, m: _train(t, None, "--rosetta", str(_points(t)), "--latent-dim", "3"),
+     "has latent size 2"),
     ("folder as --rosetta", lambda t, m: _train(t, None, "--rosetta", str(t)), "is a directory, not a file"),
     ("model file as --rosetta", lambda t, m: _train(t, None, "--rosetta", str(m)), "model.pt is not a readable Parquet file"),
     ("--out is a file", lambda t, m: ["train", "--data", str(_data(t)), "--out", str(_with(t, "f", b"x") / "f")], "f is a file, not a folder"),
@@ -460,7 +469,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, model_file, name, ar
     code, err = _cli(argv(tmp_path, model_file), capsys)
     assert code == 2 and len(err.splitlines()) == 1, err
     assert err.startswith(("error: ", "rvae ")) and message in err, err
-    assert not (tmp_path / "out" / "model.pt").exists() and not (tmp_path / "out" / "r.parquet").exists()
+    assert not (tmp_path / "out").exists()  # nothing written: no model, no train.log, no folder
 
 
 def test_the_reported_cases_through_the_real_command(tmp_path):

@@ -105,15 +105,23 @@ def _out_folder(folder: Path, given: str) -> Path:
     return folder
 
 
-def _received(args, data, meta):
-    """The Rosetta file of ``--rosetta``, checked against the folder's preprocessing and input
-    range (a mismatch refused, far-off inputs warned on stderr); None without the option."""
+def _received(args, data, meta, models=(), names=()):
+    """The Rosetta file of ``--rosetta``, checked first against the shapes it must fit (each of
+    ``models``, or without models the folder's inputs and ``--latent-dim``), then against the
+    folder's preprocessing and input range (a mismatch refused, far-off inputs warned on stderr);
+    None without the option. Called before anything is written."""
     from rvae.rosetta_file import load_rosetta_points
     from rvae.sharing import check_promises
 
     if not args.rosetta:
         return None
     points = load_rosetta_points(args.rosetta)
+    if not models:
+        points.check_compatible(data.input_shape, points.latent_dim, f"the Rosetta file {args.rosetta}")
+        if getattr(args, "latent_dim", None) is not None and args.latent_dim != points.latent_dim:
+            raise CliError(f"--latent-dim {args.latent_dim} but the Rosetta file {args.rosetta} has latent size {points.latent_dim}")
+    for model, name in zip(models, names):
+        points.check_compatible(model.spec.input_shape, model.latent_dim, f"Rosetta file {args.rosetta} (for {name})")
     for line in check_promises(points, meta.get("preprocessing"), data.x, f"the Rosetta file {args.rosetta}", args.data, args.accept_preprocessing):
         print(f"warning: {line}", file=sys.stderr)
     return points
@@ -172,8 +180,6 @@ def _until(args, data) -> int | str:
     from rvae.trainer import steps_for_passes
 
     if args.epochs is not None:
-        if args.steps is not None:
-            raise CliError("give --steps or --epochs, not both")
         n = len(data.rows(split="train"))
         steps = steps_for_passes(args.epochs, n, args.batch_size)
         logging.getLogger(__name__).warning(
@@ -195,32 +201,29 @@ def _check_device(name: str) -> None:
 
 
 def cmd_train(args) -> int:
+    """Every flag, the folder and the Rosetta file checked before --out is created: bad input leaves nothing."""
     _check_device(args.device)
     _check_out(Path(args.out), args.out)
+    if args.epochs is not None and args.steps is not None:
+        raise CliError("give --steps or --epochs, not both")
     data, meta = _load_folder(args.data)
     points = _received(args, data, meta)
+    spec = _spec(data, meta, args, latent_dim=points.latent_dim if points is not None else None)
+    rule = _plateau_rule(args)
     out = _out_folder(Path(args.out), args.out)
     handlers = _training_output(args, out)
     try:
-        return _train(args, out, data, meta, points)
+        return _train(args, out, data, spec, rule, points)
     finally:
         for handler in handlers:
             logging.getLogger().removeHandler(handler)
             handler.close()
 
 
-def _train(args, out: Path, data, meta, points) -> int:
-    import pandas as pd
-
+def _plateau_rule(args):
+    """The plateau rule with the command's --eval-every, --max-steps and --min-steps."""
     from rvae.convergence import PlateauRule
-    from rvae.embeddings import write_embedding
-    from rvae.models import save_model
-    from rvae.sharing import embed, shared_point_errors, train_on_shared_points, train_plain
-    from rvae.trainer import TrainConfig
 
-    spec = _spec(data, meta, args, latent_dim=points.latent_dim if points is not None else None)
-    if points is not None and args.latent_dim is not None and args.latent_dim != points.latent_dim:
-        raise CliError(f"--latent-dim {args.latent_dim} but the Rosetta file {args.rosetta} has latent size {points.latent_dim}")
     defaults = PlateauRule()
     shortest = args.min_steps or defaults.min_steps
     given = {"eval_every": args.eval_every or defaults.eval_every, "max_steps": args.max_steps or defaults.max_steps,
@@ -233,6 +236,17 @@ def _train(args, out: Path, data, meta, points) -> int:
         for key, flag in words.items():
             message = message.replace(key, flag)
         raise CliError(message) from None
+    return rule
+
+
+def _train(args, out: Path, data, spec, rule, points) -> int:
+    import pandas as pd
+
+    from rvae.embeddings import write_embedding
+    from rvae.models import save_model
+    from rvae.sharing import embed, shared_point_errors, train_on_shared_points, train_plain
+    from rvae.trainer import TrainConfig
+
     config = TrainConfig(
         until=_until(args, data), batch_size=args.batch_size, lr=args.lr, beta=args.beta, rho=args.rho, rule=rule,
         seed=args.seed, device=args.device, threads=args.threads, precision=args.precision, compile=args.compile,
@@ -280,7 +294,7 @@ def cmd_export(args) -> int:
     from rvae.sharing import export_rosetta, export_rosetta_from_latents, summary_markdown
 
     out = Path(args.out)
-    _out_folder(out.parent, args.out)
+    _check_out(out.parent, args.out)
     data, meta = _load_folder(args.data)
     name = args.name or meta.get("name") or Path(args.data).name
     if args.latents:
@@ -291,6 +305,7 @@ def cmd_export(args) -> int:
         if tuple(model.spec.input_shape) != tuple(data.input_shape):
             raise CliError(f"{args.model} takes inputs of shape {tuple(model.spec.input_shape)} but {args.data} holds {data.input_shape}")
         points = export_rosetta(model, data, args.k, args.method, args.seed, dataset=name, preprocessing=meta.get("preprocessing"))
+    _out_folder(out.parent, args.out)
     save_rosetta_points(points, out)
     out.with_suffix(".md").write_text(summary_markdown(points, out.name))
     print(f"wrote {len(points)} Rosetta points to {out} (summary: {out.with_suffix('.md')})")
@@ -313,10 +328,7 @@ def cmd_embed(args) -> int:
     for model, path in zip(models, args.model):
         if tuple(model.spec.input_shape) != tuple(data.input_shape):
             raise CliError(f"{path} takes inputs of shape {tuple(model.spec.input_shape)} but {args.data} holds {data.input_shape}")
-    points = _received(args, data, meta)
-    if points is not None:
-        for model, path in zip(models, args.model):
-            points.check_compatible(model.spec.input_shape, model.latent_dim, f"Rosetta file {args.rosetta} (for {path})")
+    points = _received(args, data, meta, models, args.model)
     align = args.align or library.ALIGN
     result = embed_folder(models, data, points, align, names=args.model)
     for path, choice in zip(args.model, result.choices):
