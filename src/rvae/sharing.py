@@ -397,6 +397,12 @@ def choose_alignment(z_model_rosetta: np.ndarray, z_rosetta: np.ndarray, align: 
     with the lowest leave-one-out distance on the pairs (each pair scored by the map fitted on
     the others, :func:`rvae.alignment.leave_one_out_alignment`), ties to the simpler arm (none,
     then procrustes). No held-out point of Alice's is needed, so Bob can choose alone.
+
+    For a model trained on these same pairs (Bob's R-VAE) leave-one-out is optimistic, most for
+    ``none``, whose fit is the training itself: on the README's example ``none`` scored 0.088 on
+    the pairs against 0.20 and 0.67 on held-out points (docs/sharing.md), and on the workflow
+    test's 8 Gaussians ``auto`` picked the truly best arm in 0 of 3 runs. The distances are lower
+    bounds and the choice a guess; pairs kept out of training would make it unbiased.
     """
     if align not in ALIGN_CHOICES:
         raise ValueError(f"align must be one of {ALIGN_CHOICES}, got {align!r}")
