@@ -147,22 +147,32 @@ def test_the_scores_are_distances_in_units_of_the_anchors_spacing():
 
 @pytest.mark.computed
 def test_the_confidence_table_correlates_each_score_with_the_true_distance():
-    from rvae.paper.confidence_table import auto_choices, confidence_markdown, confidence_table, decile_of
+    from rvae.paper.confidence_table import arm_medians, auto_choices, confidence_markdown, confidence_table, decile_of
 
     assert decile_of(np.array([5.0, 1.0, 3.0, 2.0, 4.0, 0.0, 9.0, 8.0, 7.0, 6.0])).tolist() == [5, 1, 3, 2, 4, 0, 9, 8, 7, 6]
     truth = np.arange(8.0)
     replayed = {"toy": {
         "partition": np.array(["D1"] * 4 + ["D2"] * 4), "true_one": np.stack([truth, truth]), "true_all": truth,
         "anchor_one": np.stack([truth**2, -truth]), "anchor_all": truth[::-1], "spread": truth + 1,
-        "arms": ["affine", "none"], "arm_distance": [{"none": 0.5, "procrustes": 0.2, "affine": 0.1}, {"none": 0.5, "procrustes": 0.2, "affine": 0.1}],
+        "arms": ["affine", "none"],
+        "arm_distance": [{"all": {"none": 0.5, "procrustes": 0.2, "affine": 0.1}, "D1": {"none": 0.5, "procrustes": 0.2, "affine": 0.1},
+                          "D2": {"none": 0.3, "procrustes": 0.4, "affine": 0.6}},
+                         {"all": {"none": 0.5, "procrustes": 0.2, "affine": 0.3}, "D1": {"none": 0.1, "procrustes": 0.2, "affine": 0.3},
+                          "D2": {"none": 0.9, "procrustes": 0.2, "affine": 0.3}}],
     }}  # fmt: skip
     table = confidence_table(replayed).set_index(["partition", "score", "models"])
     assert table.loc[("all", "anchor_distance", "one"), ["spearman_min", "spearman_max"]].tolist() == [-1.0, 1.0]
     assert table.loc[("all", "anchor_distance", "all"), "spearman"] == -1.0 and table.loc[("D2", "model_spread", "all"), "spearman"] == 1.0
     assert table.loc[("all", "model_spread", "all"), "align"] == "none x1, affine x1"
     choices = auto_choices(replayed)
-    assert choices["best"].tolist() == ["affine", "affine"]
-    assert "auto chose the truly best arm in 1 of 2 runs." in confidence_markdown(confidence_table(replayed), choices)
+    assert choices["best"].tolist() == ["affine", "affine", "none", "procrustes", "none", "procrustes"]
+    assert choices["distance_auto"].tolist() == [0.1, 0.1, 0.6, 0.5, 0.1, 0.9]  # the chosen arm's distance
+    medians = arm_medians(choices).set_index(["dataset", "partition"])
+    assert medians.loc[("toy", "all"), ["distance_none", "distance_affine", "distance_auto", "hits", "seeds"]].tolist() == [0.5, 0.2, 0.3, 1, 2]
+    assert medians.loc[("toy", "D1"), "hits"] == 2 and medians.loc[("toy", "D2"), "hits"] == 0 and medians.loc[("toy", "D2"), "distance_auto"] == 0.75
+    text = confidence_markdown(confidence_table(replayed), choices)
+    assert "| toy | all | 0.500 | 0.200 | 0.200 | 0.300 | 1 of 2 |" in text, text
+    assert "On all held-out points, auto chose the truly best arm in 1 of 2 runs." in text and "On D1, auto chose the truly best arm in 2 of 2 runs." in text
 
 
 def _folder(path: Path, x: np.ndarray, labels=None, **meta) -> Path:
