@@ -76,7 +76,9 @@ def test_verify_passes_the_template_on_this_kernel_path_and_fails_it_one_step_la
     # the tolerance is the derived bound, not a guess: twice the per-point norm of rounding_bound
     bound = 2 * np.linalg.norm(rounding_bound(model, points.x), axis=1)
     np.testing.assert_allclose(result.points["bound"], bound)
-    assert 0 < bound.max() < 0.01 * np.abs(points.z).max()  # a tight bar: under 1% of the latents' size
+    # under 1% of the latents' size, but a worst case, not a tight one: per point 5.7e3 to 1.0e4 times
+    # (median 9.9e3) this forward pass's float32 error against float64 (measured on the 2-core AVX2 EPYC)
+    assert 0 < bound.max() < 0.01 * np.abs(points.z).max()
     moved = _one_step(model)
     stepped = verify_points(moved, points)
     assert not stepped.same_template and stepped.passed is None  # another model: reported, no bar
@@ -95,6 +97,20 @@ def test_verify_passes_the_template_on_this_kernel_path_and_fails_it_one_step_la
     out = capsys.readouterr().out
     assert out.splitlines()[-1].startswith("FAIL (not the file's template)") and "16 of 16 points outside" in out
     assert len(pd.read_csv(tmp_path / "v.csv")) == 16
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device to export from")
+def test_a_file_exported_from_a_cuda_model_verifies_on_the_cpu(tmp_path):
+    """TF32 and Winograd kernels round beyond the CPU bound: export_rosetta encodes on a CPU copy."""
+    from rvae.cli import _load_folder
+    from rvae.sharing import export_rosetta
+
+    x = np.random.default_rng(2).uniform(size=(40, *FIXTURE_SPEC.input_shape)).astype(np.float32)
+    data = _load_folder(str(_folder(tmp_path / "alice", x, family="conv")))[0]
+    model = fixture_model().cuda()
+    points = export_rosetta(model, data, 8)
+    assert next(model.parameters()).is_cuda  # the caller's model stays on its device
+    assert verify_points(model.cpu(), points).passed
 
 
 @pytest.mark.determinism

@@ -57,10 +57,21 @@ def export_rosetta(
     """Alice's Rosetta points: clusters of her model's latent means over all her training points.
 
     The file also records the range of all her inputs and, where given, ``preprocessing``
-    (dataset.yaml's mapping: how the inputs were made), which Bob's side checks his data against."""
+    (dataset.yaml's mapping: how the inputs were made), which Bob's side checks his data against.
+    The latents are encoded by a CPU copy of the model, whatever its device: a GPU's TF32 or
+    Winograd kernels round beyond the bound `rvae verify` holds the template to on a CPU."""
     rows = _training_rows(data, k)
-    z = encode_means(model, data.x[rows])
+    z = encode_means(on_cpu(model), data.x[rows])
     return _rosetta_from(data, rows, z, k, method, seed, dataset, fingerprint(model), "rvae", preprocessing)
+
+
+def on_cpu(model: VAE) -> VAE:
+    """``model`` if its weights are on the CPU, else a CPU copy (the caller's model stays where it is)."""
+    import copy
+
+    if all(p.device.type == "cpu" for p in model.parameters()):
+        return model
+    return copy.deepcopy(model).cpu()
 
 
 def export_rosetta_from_latents(

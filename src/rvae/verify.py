@@ -4,6 +4,14 @@ The model encodes the file's inputs and each result is compared with the file's 
 file's own template (fingerprints equal: Alice on a new machine or torch version) the only
 honest difference is float rounding, and :func:`rounding_bound` computes how large it can be;
 for any other model (Bob's R-VAE) the distances are reported and the caller sets the bar.
+
+The bound assumes what the CPU kernel paths tested do (tests/test_cpu_paths.py): every Linear
+and Conv2d output summed directly (any order, blocked or vectorised, GEMM or im2col, with or
+without FMA) in the file's precision. A Winograd or FFT convolution rounds transformed operands
+and TF32 matrix units round each product to 10 mantissa bits: both exceed it, so a verdict on
+such kernels (some GPU paths) may fail a model that is unchanged. ``export_rosetta`` encodes on
+the CPU for that reason. The portability distance is measured on the file's own inputs: for a
+model trained on them (Bob's R-VAE) it is in-sample, a lower bound on its distance elsewhere.
 """
 
 from __future__ import annotations
@@ -105,7 +113,7 @@ class Verification:
     """A model against a Rosetta file's latents: per point, in summary, and the verdict."""
 
     points: pd.DataFrame  # point, error (||mu(x_r) - z_r||), bound (the point's tolerance)
-    portability_distance: float  # normalised distance of the model's latents to the file's (0 best)
+    portability_distance: float  # normalised distance to the file's latents on the file's inputs (0 best; in-sample for Bob's model)
     max_error: float
     worst_point: int
     tolerance: float | None  # None: no bar (another model, no --tol)
@@ -153,7 +161,8 @@ def verify_points(
 def verdict_line(result: Verification) -> str:
     """The one line `rvae verify` ends with."""
     template = "the file's template" if result.same_template else "not the file's template"
-    summary = f"largest per-point error {result.max_error:.3g} (point {result.worst_point}), portability distance {result.portability_distance:.3g}"
+    summary = (f"largest per-point error {result.max_error:.3g} (point {result.worst_point}), portability distance on the file's "
+               f"{len(result.points)} inputs {result.portability_distance:.3g}")  # fmt: skip
     if result.passed is None:
         return f"REPORTED ({template}): {summary}; no tolerance set (give --tol)"
     over = int((result.points["error"] > result.points["bound"]).sum())
