@@ -63,6 +63,7 @@ def all_tables_jobs(reproducibility: int, sequential: int, n_seeds: int) -> dict
         "make_table": 10,
         "findings": 1,
         "figure_findings": 1,
+        "confidence_table": 1,  # Bob's per-point scores against the true error, on the portability runs
         "all": 1,
     }
 
@@ -77,12 +78,12 @@ def test_no_configfile_runs_the_default_config(tmp_path):
         "prepare_data": 4,
         "plot_datasets": 1,
         "train_template": 4 * 2,  # joint and D1 per dataset
-        "budget": 4,  # every dataset's budget record: two plateaus (auto), two fixed budgets
+        "budget": 4,  # every dataset's budget record: its plateau or its cap (birdsong, chairs)
         "select_rosetta": 4 + 2 + 6 + 1,  # gaussians k 2,4,8,16; mnist 32,64; birdsong 4,16,32 + 3 methods; chairs 32
         "results_page": 1,
         **all_tables_jobs(reproducibility, sequential, n_seeds=3),
     }
-    assert jobs == {**expected, "total": sum(expected.values())} and jobs["total"] == 431
+    assert jobs == {**expected, "total": sum(expected.values())} and jobs["total"] == 432
     assert "config/config.yaml (3 seeds, device cpu)" in stderr
     assert len(re.findall(r"^  dataset ", stderr, re.M)) == 4 and len(re.findall(r"^  table\d+:", stderr, re.M)) == 10
 
@@ -185,7 +186,7 @@ def test_paper_config_builds_its_whole_dag(tmp_path):
         "results_page": 1,
         **all_tables_jobs(reproducibility, sequential, n_seeds=10),
     }
-    assert jobs == {**expected, "total": sum(expected.values())} and jobs["total"] == 1010
+    assert jobs == {**expected, "total": sum(expected.values())} and jobs["total"] == 1011
     # on CPUs the conv grids (MNIST, birdsong, chairs) train one candidate after another, so each
     # is split into parts of at most seed_block.size (10): beta's 11 in 2 parts, rho's 21 in 3
     on_cpu, _ = dry_run(workdir, "--configfile", "config/paper.yaml", "--config", "device=cpu")
