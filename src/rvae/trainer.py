@@ -136,6 +136,10 @@ def half_budget(steps: int) -> int | None:
     return int(steps) // 2 if int(steps) >= 2 else None
 
 
+def _seed_data_id(data_id: str | Sequence[str], i: int) -> str:
+    return data_id if isinstance(data_id, str) else data_id[i]
+
+
 def steps_for_passes(passes: int, n: int, batch_size: int) -> int:
     """The optimiser steps of ``passes`` passes over ``n`` points in batches of ``batch_size``
     (the last batch of a pass may be short): how a budget given in epochs becomes steps."""
@@ -273,7 +277,8 @@ class TrainingLoop:
         extra = {"progress": progress} if progress is not None else None
         log.info(f"seed {self.configs[i].seed} {message}" if self.label_seeds else message, extra=extra)
 
-    def save_checkpoints(self, data_id: str) -> None:
+    def save_checkpoints(self, data_id: str | Sequence[str]) -> None:
+        """Each seed's checkpoint; ``data_id`` is the data's identity, or one per seed (a pool)."""
         self._sync_models()
         for i, path in enumerate(self.checkpoint_paths):
             if path is None:
@@ -281,7 +286,7 @@ class TrainingLoop:
             state = {
                 "kind": self.kind,
                 "config_identity": self.configs[i].identity(),
-                "data_identity": data_id,
+                "data_identity": _seed_data_id(data_id, i),
                 "step": self.step,
                 "model": self.models[i].state_dict(),
                 "step_state": self._step_state(i),
@@ -295,13 +300,13 @@ class TrainingLoop:
             }
             write_checkpoint(path, state)
 
-    def try_resume(self, data_id: str) -> bool:
+    def try_resume(self, data_id: str | Sequence[str]) -> bool:
         """Resume when every seed has a valid checkpoint, all at the same step; say why if not."""
         states = []
         for i, path in enumerate(self.checkpoint_paths):
             if path is None or not path.exists():
                 return False
-            state = read_checkpoint(path, self.configs[i], data_id, self.kind)
+            state = read_checkpoint(path, self.configs[i], _seed_data_id(data_id, i), self.kind)
             if state is None:
                 return False
             states.append(state)
@@ -332,7 +337,10 @@ class TrainingLoop:
         x_train = checked_training_data(x_train, self.device)
         rosetta = rosetta.to(self.device) if rosetta is not None else None
         x_val = x_val.to(self.device, torch.float32) if x_val is not None else None
-        data_id = data_identity(x_train, rosetta, x_val)
+        return self._fit(x_train, rosetta, x_val, data_identity(x_train, rosetta, x_val))
+
+    def _fit(self, x_train, rosetta, x_val, data_id) -> list[list[dict]]:
+        """``fit`` on data already checked and on the device; ``data_id`` as for the checkpoints."""
         start = time.perf_counter()
         try:
             self._set_memory_format(self.config.memory_format)  # resolved, as precision and compile
@@ -372,7 +380,6 @@ class TrainingLoop:
             seconds = time.perf_counter() - start
             self.step += count
             self._sync_models()
-            passes = self.passes - 1 + self.cursor / x_train.shape[0]
             for i, seed_means in enumerate(means):
                 seed = self.configs[i].seed
                 if not np.all(np.isfinite(seed_means)):
@@ -380,10 +387,9 @@ class TrainingLoop:
                         f"loss became non-finite (loss={seed_means[0]}) by step {self.step} of seed {seed}; "
                         f"lower the learning rate or check the data; nothing was saved for these steps"
                     )
+                passes = self._passes(i, x_train.shape[0])
                 record = history_row(self.step, passes, seed_means, seconds, seen * len(self.models), cfg.precision, cfg.memory_format)
-                if x_val is not None:
-                    val = evaluate(self.models[i], x_val, rosetta, cfg.obs_precision, seed=seed)
-                    record.update({f"val_{key}": value for key, value in val.items()})
+                record.update(self._validation(i, x_val, rosetta))
                 self.histories[i].append(record)
                 self._say(i, format_row(record, cfg), {**record, "max_steps": target, "until": cfg.until})
             if self.step == snap:
@@ -411,6 +417,17 @@ class TrainingLoop:
             half.to(memory_format=torch.contiguous_format)
             out.append(half.eval())
         return out
+
+    def _passes(self, i: int, n: int) -> float:
+        """The passes seed ``i`` has made over its ``n`` training points (fractional)."""
+        return self.passes - 1 + self.cursor / n
+
+    def _validation(self, i: int, x_val, rosetta) -> dict:
+        """Seed ``i``'s validation yardsticks for its history row (none without validation data)."""
+        if x_val is None:
+            return {}
+        val = evaluate(self.models[i], x_val, rosetta, self.config.obs_precision, seed=self.configs[i].seed)
+        return {f"val_{key}": value for key, value in val.items()}
 
     def _set_memory_format(self, name: str) -> None:
         """Lay the models' weights out as ``name``; the Parameters stay the same objects (the
