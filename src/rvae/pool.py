@@ -11,13 +11,14 @@ than once per seed block.
 streams (``rvae.trainer.stream_seeds``), exactly as ``Trainer`` draws them. Its arithmetic is laid
 out so that no kernel rounds it differently for sitting beside other members:
 
-- every batch is padded to the batch size rounded up to ``LANES`` rows, and the Rosetta points to
-  the pool's largest k rounded up likewise (a member without points gets ``LANES`` dummy rows at
-  rho = 0); the padded rows are real points and are masked out of the means. So every
-  elementwise tensor holds a whole number of ``LANES``-element blocks per member, and each element
-  goes through the vectorised kernels whatever the pool's size: CPU kernels take the last
-  elements of a tensor that do not fill a vector through scalar code, whose exp, log and fused
-  multiply-adds round differently;
+- each step, members are grouped by what they compute alike (their batch rounded up to a whole
+  number of ``LANES`` rows, their Rosetta points rounded up likewise, or none), and each group is
+  one vmapped call; the padded rows are real points, masked out of the means. So every elementwise
+  tensor holds a whole number of ``LANES``-element blocks per member, and each element goes through
+  the vectorised kernels whatever the group's size: CPU kernels take the last elements of a tensor
+  that do not fill a vector through scalar code, whose exp, log and fused multiply-adds round
+  differently. A group of one runs beside a detached copy of itself (torch's batched matmul takes
+  another kernel for a batch of one);
 - the means are masked sums over the padded rows divided by the member's own count;
 - the parameters live in one flat ``(members, width)`` tensor, ``width`` a multiple of
   ``LANES``, updated by one elementwise (single-tensor) Adam.
@@ -26,8 +27,8 @@ So a member is bit-identical to a pool of that member alone: on one thread, on e
 path (tests/test_pool.py, rerun on the AVX2 and baseline paths by tests/test_cpu_paths.py). With
 several threads the elementwise kernels split a tensor at boundaries that depend on its total
 size, which this does not guard. A member is *not* bit-identical to ``Trainer`` on the same seed:
-the padded, masked and batched arithmetic rounds like another valid float32 run (as a seed block's
-vmap slot does, ``rvae.ensemble``).
+its first step agrees to a few float32 ulps (tests/test_pool.py), and then the two separate like two
+valid float32 runs (as a seed block's vmap slot does, ``rvae.ensemble``).
 
 Members finished by an earlier run are not trained again: :func:`fit_pool` reads each member's
 final checkpoint first and trains only the others, which a member's independence makes the same
@@ -75,21 +76,25 @@ class PoolMember:
     checkpoint: str | Path | None = None
 
 
-def masked_loss(model: VAE, x, eps, mask, beta, obs_precision, x_r, z_r, anchor_mask, rho, precision: str = "fp32") -> torch.Tensor:
+def masked_loss(model: VAE, x, eps, mask, beta, obs_precision, x_r=None, z_r=None, anchor_mask=None, rho=None, precision: str = "fp32") -> torch.Tensor:
     """``rvae.losses.batch_loss`` over padded rows: (total, recon, KL, anchor), each a mean over the
-    rows ``mask`` (the batch) and ``anchor_mask`` (the Rosetta points) keep."""
+    rows ``mask`` (the batch) and ``anchor_mask`` (the Rosetta points) keep; without anchors
+    (``x_r`` None) the anchor term is 0 and not computed."""
     with autocast(x.device, precision):
         outputs = model(x, eps)
-        decoded = model.decode(z_r)
-        mu_r, _ = model.encode(x_r)
+        if x_r is not None:
+            decoded = model.decode(z_r)
+            mu_r, _ = model.encode(x_r)
     recon_mean, mu, scale = (t.float() for t in outputs)
     count = mask.sum()
     recon = (gaussian_nll(x, recon_mean, obs_precision) * mask).sum() / count
     kl = (kl_full_covariance(mu, scale) * mask).sum() / count
+    total = recon + beta * kl
+    if x_r is None:
+        return torch.stack([total, recon, kl, torch.zeros_like(total)])
     error = (x_r - decoded.float()).pow(2).flatten(1).sum(-1) + (z_r - mu_r.float()).pow(2).sum(-1)
-    anchor = (error * anchor_mask).sum() / anchor_mask.sum().clamp(min=1)
-    total = recon + beta * kl + rho * anchor
-    return torch.stack([total, recon, kl, anchor])
+    anchor = (error * anchor_mask).sum() / anchor_mask.sum()
+    return torch.stack([total + rho * anchor, recon, kl, anchor])
 
 
 class PoolTrainer(TrainingLoop):
@@ -177,30 +182,33 @@ class PoolTrainer(TrainingLoop):
         self.x_vals = [m.x_val.to(dev, torch.float32) if m.x_val is not None else None for m in members]
         self.rosettas = [m.rosetta.to(dev) if m.rosetta is not None else None for m in members]
         shape, k = tuple(self.pool.shape[1:]), self.models[0].latent_dim
-        rows = padded(max([len(r.x_r) for r in self.rosettas if r is not None] or [1]))
+        rows = max([padded(len(r.x_r)) for r in self.rosettas if r is not None] or [LANES])
         self.x_r = torch.zeros(len(members), rows, *shape, device=dev)
         self.z_r = torch.zeros(len(members), rows, k, device=dev)
         self.anchor_mask = torch.zeros(len(members), rows, device=dev)
         for i, r in enumerate(self.rosettas):
             if r is not None:
                 self.x_r[i, : len(r.x_r)], self.z_r[i, : len(r.z_r)], self.anchor_mask[i, : len(r.x_r)] = r.x_r, r.z_r, 1.0
-        self.rows = padded(self.config.batch_size)
+        # the anchor rows each member computes: its k rounded up to whole blocks, none without points
+        self.anchor_rows = [padded(len(r.x_r)) if r is not None else 0 for r in self.rosettas]
         self.beta = torch.tensor([c.beta for c in self.configs], device=dev)
         self.rho = torch.tensor([c.rho if r is not None else 0.0 for c, r in zip(self.configs, self.rosettas)], device=dev)
         loss = _PoolLoss(self._base, self.config)
 
-        def one(params, buffers, x, eps, mask, beta, x_r, z_r, anchor_mask, rho):
+        def with_anchors(params, buffers, x, eps, mask, beta, x_r, z_r, anchor_mask, rho):
             return functional_call(loss, (params, buffers), (x, eps, mask, beta, x_r, z_r, anchor_mask, rho))
 
-        self._batched = vmap(one)
+        def without(params, buffers, x, eps, mask, beta):
+            return functional_call(loss, (params, buffers), (x, eps, mask, beta))
+
+        self._batched = {True: vmap(with_anchors), False: vmap(without)}
         return [data_identity(x, r, v) for x, r, v in zip(xs, self.rosettas, self.x_vals)]
 
-    def _member_batches(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Each member's next batch as rows of the pool, padded to ``self.rows``; the mask; the noise."""
+    def _member_batches(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Each member's next batch (rows of the pool) and its noise, from its own streams as
+        ``Trainer`` draws them: a fresh permutation at the start of each pass over its own points."""
         b, k = self.config.batch_size, self.models[0].latent_dim
-        index = torch.empty(len(self.members), self.rows, dtype=torch.long, device=self.device)
-        mask = torch.zeros(len(self.members), self.rows, device=self.device)
-        eps = torch.zeros(len(self.members), self.rows, k, device=self.device)
+        out = []
         for i, n in enumerate(self.sizes):
             if self.member_orders[i] is None or self.cursors[i] >= n:
                 self.member_orders[i] = torch.randperm(n, generator=self.order_rngs[i]).to(self.device)
@@ -208,39 +216,57 @@ class PoolTrainer(TrainingLoop):
                 self.member_passes[i] += 1
             first = self.cursors[i]
             self.cursors[i] = min(n, first + b)
-            size = self.cursors[i] - first
-            index[i, :size] = self.member_orders[i][first : self.cursors[i]] + self.offsets[i]
-            index[i, size:] = self.offsets[i]  # padding: a real point, masked out
-            mask[i, :size] = 1.0
-            eps[i, :size] = torch.randn(size, k, generator=self.noise_rngs[i], device=self.device)
-        return index, mask, eps
+            index = self.member_orders[i][first : self.cursors[i]] + self.offsets[i]
+            out.append((index, torch.randn(index.shape[0], k, generator=self.noise_rngs[i], device=self.device)))
+        return out
 
     def _train_steps(self, x_train, rosetta, count):
         sums = torch.zeros(len(self.members), 4, device=self.device, dtype=torch.float64)
         seen = torch.zeros(len(self.members), device=self.device, dtype=torch.float64)
         for _ in range(count):
-            index, mask, eps = self._member_batches()
-            parts = self._parts(index, mask, eps)
+            batches = self._member_batches()
+            # members that compute alike this step: the same padded batch, the same anchor rows
+            groups: dict[tuple[int, int], list[int]] = {}
+            for i, (index, _) in enumerate(batches):
+                groups.setdefault((padded(index.shape[0]), self.anchor_rows[i]), []).append(i)
+            parts = torch.zeros(len(self.members), 4, device=self.device)
             self.optimizer.zero_grad(set_to_none=True)
-            parts[:, 0].sum().backward()
+            total = 0
+            for (rows, anchors), members in groups.items():
+                group = self._group_parts(members, rows, anchors, batches)
+                total = total + group[:, 0].sum()
+                parts[members] = group.detach()
+            total.backward()
             self.optimizer.step()
-            size = mask.sum(1).double()
-            sums += parts.detach().double() * size[:, None]
+            size = torch.tensor([index.shape[0] for index, _ in batches], device=self.device, dtype=torch.float64)
+            sums += parts.double() * size[:, None]
             seen += size
         return (sums / seen[:, None]).tolist(), float(seen.sum()) / len(self.members)
 
-    def _parts(self, index, mask, eps) -> torch.Tensor:
-        """Every member's (total, recon, KL, anchor) for one step; gradients land in ``self.flat``.
+    def _group_parts(self, members: list[int], rows: int, anchors: int, batches) -> torch.Tensor:
+        """(total, recon, KL, anchor) of the ``members`` for one step, each batch padded to ``rows``
+        (real points, masked out) and its anchors to ``anchors`` rows; gradients land in ``self.flat``.
 
-        A pool of one member runs beside a detached copy of itself: torch's batched matmul takes
-        another kernel for a batch of one (a matrix-vector product for a 1-wide layer rounds
-        differently), so the pool never holds fewer than two."""
-        inputs = [self.flat, self.buffers, self.pool[index], eps, mask, self.beta, self.x_r, self.z_r, self.anchor_mask, self.rho]
-        if len(self.members) == 1:
-            ghost = [self.flat.detach()] + inputs[1:]
-            inputs = [torch.cat([a, b]) if isinstance(a, torch.Tensor) else {k: torch.cat([a[k], b[k]]) for k in a} for a, b in zip(inputs, ghost)]
-        parts = self._batched(self._params(inputs[0]), *inputs[1:])
-        return parts[: len(self.members)]
+        A group of one runs beside a detached copy of itself: torch's batched matmul takes another
+        kernel for a batch of one (a matrix-vector product for a 1-wide layer, which rounds
+        differently), so no group holds fewer than two."""
+        k = self.models[0].latent_dim
+        index = torch.stack([torch.cat([b[0], b[0][:1].expand(rows - b[0].shape[0])]) for b in (batches[i] for i in members)])
+        eps = torch.stack([torch.cat([b[1], b[1].new_zeros(rows - b[1].shape[0], k)]) for b in (batches[i] for i in members)])
+        mask = torch.stack([(torch.arange(rows, device=self.device) < batches[i][0].shape[0]).float() for i in members])
+        if len(members) == len(self.members):
+            flat, buffers, beta, rho = self.flat, self.buffers, self.beta, self.rho
+        else:
+            at = torch.tensor(members, device=self.device)
+            flat, beta, rho = self.flat.index_select(0, at), self.beta[at], self.rho[at]
+            buffers = {name: value.index_select(0, at) for name, value in self.buffers.items()}
+        inputs = [flat, buffers, self.pool[index], eps, mask, beta]
+        if anchors:
+            inputs += [self.x_r[members, :anchors], self.z_r[members, :anchors], self.anchor_mask[members, :anchors], rho]
+        if len(members) == 1:
+            twin = [flat.detach()] + inputs[1:]
+            inputs = [torch.cat([a, b]) if isinstance(a, torch.Tensor) else {n: torch.cat([a[n], b[n]]) for n in a} for a, b in zip(inputs, twin)]
+        return self._batched[bool(anchors)](self._params(inputs[0]), *inputs[1:])[: len(members)]
 
     def _passes(self, i: int, n: int) -> float:
         return self.member_passes[i] - 1 + self.cursors[i] / self.sizes[i]
@@ -295,5 +321,5 @@ class _PoolLoss(torch.nn.Module):
         self.vae = vae
         self.cfg = cfg
 
-    def forward(self, x, eps, mask, beta, x_r, z_r, anchor_mask, rho):
+    def forward(self, x, eps, mask, beta, x_r=None, z_r=None, anchor_mask=None, rho=None):
         return masked_loss(self.vae, x, eps, mask, beta, self.cfg.obs_precision, x_r, z_r, anchor_mask, rho, self.cfg.precision)
