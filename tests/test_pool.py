@@ -133,3 +133,34 @@ def test_members_finished_before_are_read_back_and_only_the_new_ones_train(tmp_p
 
 def test_padding_fills_whole_vector_blocks():
     assert [padded(n) for n in (1, 64, 65, 256, 600)] == [64, 64, 128, 256, 640] and LANES % 32 == 0
+
+
+def test_a_pools_runs_are_the_seed_blocks_runs_with_the_same_seed_roles():
+    """The tiny config's 8 Gaussians as a pool: every retraining its tables need, every seed, each
+    with the role (and so the seed) its seed block gives it; its job reads every Rosetta file and sweep file."""
+    from pathlib import Path
+
+    import yaml
+
+    from rvae.paper.plan import all_retrainings
+    from rvae.workflow import params, paths
+    from rvae.workflow.config_checks import validate_config
+
+    config = yaml.safe_load((Path(__file__).parent / "workflow" / "config.yaml").read_text())
+    validate_config(config)
+    assert params.pooled(config, "gaussians") and not params.pooled(config, "birdsong")  # an MLP; an AVA net
+    members = params.pool_members(config, "gaussians", "same")
+    retrainings = [r for r in all_retrainings(config["tables"]) if r.dataset == "gaussians" and r.variant == "same"]
+    assert len(members) == len(retrainings) * config["n_seeds"]
+    for r in retrainings:
+        retraining = paths.fill(paths.RETRAINING, **paths.retraining_values(r))
+        mine = [m for m in members if m["retraining"] == retraining]
+        assert [m["seed_role"] for m in mine] == params.retrain_roles(config, retraining, r.model_kind, 0)
+        assert [m["training_seed"] for m in mine] == params.training_seeds(config, retraining, r.model_kind, 0)
+    inputs = params.pool_inputs(config, "gaussians", "same")
+    assert set(inputs["runs"]) == {m["rosetta"] for m in members} | {m["chosen"] for m in members if m["chosen"]}
+    # beta is chosen by a sweep in the tiny config: the beta-VAE's runs read its file, the others none
+    assert {m["model_kind"] for m in members if m["chosen"]} == {"beta_vae"} and inputs["budget"] == "results/budget/gaussians.json"
+    wildcards = {"experiment": "sequential", "dataset": "gaussians", "method": "kmeans", "k": "8", "variant": "same", "model_kind": "rvae", "seed": "1"}
+    assert params.seed_output(config, wildcards) == "results/pools/gaussians/same"
+    assert params.seed_files_dir(config, wildcards, "results/pools/gaussians/same") == "results/pools/gaussians/same/sequential/gaussians/kmeans-k8-same/rvae"

@@ -13,6 +13,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from rvae.workflow.config_checks import validate_config
+
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 TINY = ROOT / "tests" / "workflow" / "config.yaml"
@@ -38,7 +40,11 @@ def test_default_dag_and_each_table_target(tmp_path):
     everything = snakemake(tmp_path, "-n", "--cores", "2", config=ROOT / "config" / "config.yaml")
     jobs = planned_jobs(everything.stdout)
     assert jobs["make_table"] == 10 and jobs["seed_result"] > 100
-    assert jobs["retrain"] * 3 == jobs["seed_result"]  # 3 seeds, one block each
+    # 3 seeds: one block each, but the 8 Gaussians' runs (an MLP) train as one pool (config `pool`)
+    from rvae.paper.plan import all_retrainings
+
+    pooled = [r for r in all_retrainings(yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["tables"]) if r.dataset == "gaussians"]
+    assert jobs["retrain_pool"] == 1 and jobs["retrain"] * 3 + len(pooled) * 3 == jobs["seed_result"]
     for n in range(1, 11):
         out = snakemake(tmp_path, "-n", "--cores", "2", f"results/tables/table{n}.csv", config=ROOT / "config" / "config.yaml").stdout
         table_jobs = planned_jobs(out)
@@ -200,16 +206,17 @@ def test_the_results_page_says_what_the_run_was(tiny_run):
     assert flagged[4] == flagged[1]  # a budget the joint template was not flat after flags every run
     assert "(../results/tables/table1.md)" in page and "(../results/figures/figure2.png)" in page
     job_rules = {line.split("|")[1].strip() for line in page.split("## Time")[1].split("##")[0].splitlines() if line.startswith("| ")}
-    assert {"retrain", "train_template"} <= job_rules
-    # the cost model's short table: the gaussians' retraining blocks, their job-seconds split into parts
+    assert {"retrain", "retrain_pool", "train_template"} <= job_rules
+    # the cost model's short table: each training rule's job-seconds per dataset split into parts
     cost = page.split("Where the training jobs' seconds went")[1].split("##")[0]
-    blocks = [b for b in (workdir / "results/benchmarks/retrain").rglob("*.tsv") if "/gaussians/" in str(b)]
-    row = next(line for line in cost.splitlines() if re.match(r"\| retrain +\| gaussians ", line))
-    cells = [float(c.strip().replace(",", "")) for c in row.strip("|").split("|")[2:]]
-    job_s = sum(float(pd.read_csv(b, sep="\t")["s"].iloc[-1]) for b in blocks)
-    assert cells[0] == len(blocks) and abs(cells[1] - job_s) <= 0.5
-    fixed, steps, validation = cells[2:5]
-    assert fixed > 0 and steps > 0 and validation > 0 and abs(fixed + steps + validation - job_s) <= 1.5  # each rounded to 1 s
+    for rule, dataset in (("retrain_pool", "gaussians"), ("retrain", "birdsong")):
+        jobs = [b for b in (workdir / "results/benchmarks" / rule).rglob("*.tsv") if f"{dataset}/" in str(b)]
+        row = next(line for line in cost.splitlines() if re.match(rf"\| {rule} +\| {dataset} ", line))
+        cells = [float(c.strip().replace(",", "")) for c in row.strip("|").split("|")[2:]]
+        job_s = sum(float(pd.read_csv(b, sep="\t")["s"].iloc[-1]) for b in jobs)
+        assert cells[0] == len(jobs) and abs(cells[1] - job_s) <= 0.5
+        fixed, steps, validation = cells[2:5]
+        assert fixed > 0 and steps > 0 and validation >= 0 and abs(fixed + steps + validation - job_s) <= 1.5  # each rounded to 1 s
 
 
 def test_snakemake_warns_for_each_budget_and_retraining_short_of_a_plateau(tmp_path, monkeypatch):
@@ -363,13 +370,19 @@ def test_embedding_and_rosetta_files_have_the_documented_layout(tiny_run):
     assert len(template) == len(emb) == 480
     points = load_rosetta_points(workdir / "results/rosetta/gaussians/kmeans-k8.parquet", (5,), 2)
     assert len(points) == 8 and set(points.point_ids) == set(emb.loc[emb["is_rosetta"], "point"])
-    assert not list((workdir / "results/checkpoints").rglob("*.ckpt")), "checkpoints are removed after success"
-    log = (workdir / "results/logs/retrain/sequential/gaussians/kmeans-k8-same/rvae/block0.log").read_text()
     from rvae.workflow import params
 
-    seeds = params.training_seeds(yaml.safe_load(TINY.read_text()), "sequential/gaussians/kmeans-k8-same/rvae", "rvae", 0)
+    config = yaml.safe_load(TINY.read_text())
+    validate_config(config)
+    members = params.pool_members(config, "gaussians", "same")
+    # a seed block's checkpoints are removed after success; a pool keeps its runs' final ones, to read back on a rerun
+    assert sorted(map(str, (workdir / "results/checkpoints").rglob("*.ckpt"))) == sorted(str(workdir / m["checkpoint"]) for m in members)
+    log = (workdir / "results/logs/retrain_pool/gaussians/same.log").read_text()
+    seeds = params.training_seeds(config, "sequential/gaussians/kmeans-k8-same/rvae", "rvae", 0)
     assert len(set(seeds)) == 3, "each run's seed is derived from its role"
-    assert re.search(rf"^seed {seeds[1]} step (\d+)/\1 epoch=[\d.]+ loss=", log, re.M) and f"(seeds {seeds}): vmap" in log
+    assert seeds == [m["training_seed"] for m in members if m["retraining"] == "sequential/gaussians/kmeans-k8-same/rvae"]
+    assert re.search(rf"^seed {seeds[1]} step (\d+)/\1 epoch=[\d.]+ loss=", log, re.M)
+    assert f"pool of {len(members)} runs: 0 read back from their finished checkpoints, {len(members)} to train" in log
 
 
 @pytest.mark.slow
@@ -392,8 +405,10 @@ def test_editing_beta_reruns_only_the_beta_vae_runs(tiny_run):
     workdir, _ = tiny_run
     config = _edited(workdir, "beta.yaml", lambda c: c["hyperparameters"]["beta"].update(value=5.0))
     out = snakemake(workdir, "-n", "--cores", "2", config=config).stdout
-    retrained = set(re.findall(r"results/models/\S+/(\w+)/seed\d+\.pt", out))
-    assert retrained == {"beta_vae"}
+    # birdsong's seed blocks: only the beta-VAE's; the 8 Gaussians' pool reruns, training only its beta-VAE runs
+    # (the finished runs are read back: test_editing_one_tables_k_trains_only_its_new_runs)
+    retrained = set(re.findall(r"results/blocks/\S+/(\w+)/block\d+", out))
+    assert retrained == {"beta_vae"} and planned_jobs(out)["retrain_pool"] == 1
     assert planned_jobs(out).get("train_template") is None and planned_jobs(out).get("select_rosetta") is None
 
 
@@ -402,11 +417,40 @@ def test_adding_seeds_trains_only_the_new_seeds(tiny_run):
     workdir, _ = tiny_run
     config = _edited(workdir, "seeds.yaml", lambda c: c.update(n_seeds=4))
     out = snakemake(workdir, "-n", "--cores", "2", config=config).stdout
-    seeds = set(re.findall(r"results/models/\S+/seed(\d+)\.pt", out))
+    seeds = set(re.findall(r"results/models/\w+/birdsong/\S+/seed(\d+)\.pt", out))
     assert seeds == {"3"}
     assert set(re.findall(r"results/blocks/\S+/block(\d+)", out)) == {"1"}, "only the new block trains"
     jobs = planned_jobs(out)
     assert jobs["make_table"] == 10 and "train_template" not in jobs
+
+
+@pytest.mark.slow
+def test_editing_one_tables_k_trains_only_its_new_runs(tiny_run, tmp_path):
+    """Table 3 at k = 4 and 8 on the 8 Gaussians instead of 8: the pool's job reruns (its runs
+    changed) and trains the new condition's runs only; every other run is read back from its
+    final checkpoint, bit-identical, and no seed block of another dataset reruns."""
+    from rvae.workflow import params
+
+    workdir, _ = tiny_run
+    copy = tmp_path / "tiny"
+    shutil.copytree(workdir, copy, ignore=shutil.ignore_patterns(".snakemake"))
+    config = _edited(copy, "k.yaml", lambda c: c["tables"]["table3"].update(gaussians=[4, 8]))
+    out = snakemake(copy, "--cores", "2", config=config)
+    ran = re.findall(r"^(?:local)?rule (\w+):", out.stdout + out.stderr, re.M)
+    assert ran.count("retrain_pool") == 1 and "retrain" not in ran and "train_template" not in ran, ran
+    tiny, edited = yaml.safe_load(TINY.read_text()), yaml.safe_load(config.read_text())
+    validate_config(tiny)
+    validate_config(edited)
+    before = {m["checkpoint"] for m in params.pool_members(tiny, "gaussians", "same")}
+    members = params.pool_members(edited, "gaussians", "same")
+    new = [m for m in members if m["checkpoint"] not in before]
+    assert {m["retraining"] for m in new} == {"reproducibility/gaussians/kmeans-k4-same/rvae", "reproducibility/gaussians/kmeans-k4-same/vae"}
+    log = (copy / "results/logs/retrain_pool/gaussians/same.log").read_text()
+    assert f"pool of {len(members)} runs: {len(members) - len(new)} read back from their finished checkpoints, {len(new)} to train" in log
+    for m in members:
+        if m not in new:
+            name = f"results/embeddings/{m['retraining']}/seed{m['seed']}.parquet"
+            assert (copy / name).read_bytes() == (workdir / name).read_bytes(), name
 
 
 FIGURES = ["datasets", "figure2", "figure4", "figure5", "figure6", "figure7", "training_curves", "sweeps", "findings", "portability", "confidence"]

@@ -80,8 +80,21 @@ def chosen_hyperparameter(wildcards):
 
 
 def seed_block_output(wildcards):
-    block = job_params.block_of_seed(config, wildcards.seed)
-    return paths.fill(paths.BLOCK, block=block, **dict(wildcards.items()))
+    return job_params.seed_output(config, dict(wildcards.items()))
+
+
+def seed_file(what):
+    """One seed's ``what`` file in the folder its block's or its pool's job wrote."""
+
+    def seed_file_in(wildcards, input):
+        folder = job_params.seed_files_dir(config, dict(wildcards.items()), input[0])
+        return paths.block_file(folder, wildcards.seed, what)
+
+    return seed_file_in
+
+
+def pool_inputs(wildcards):
+    return job_params.pool_inputs(config, wildcards.dataset, wildcards.variant)
 
 
 def block_checkpoints(wildcards):

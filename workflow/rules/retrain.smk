@@ -44,6 +44,32 @@ rule retrain:
         "../scripts/retrain.py"
 
 
+rule retrain_pool:
+    input:
+        unpack(pool_inputs),
+    output:
+        directory(paths.POOL),
+    log:
+        paths.log("retrain_pool", "{dataset}", "{variant}"),
+    benchmark:
+        paths.benchmark("retrain_pool", "{dataset}", "{variant}")
+    conda:
+        "../../envs/rvae.yaml"
+    threads: config["threads_per_job"]
+    resources:
+        gpu=gpu_resource,
+        mem_mb=4000,
+        runtime=240,
+    params:
+        members=lambda w: job_params.pool_members(config, w.dataset, w.variant),
+        training=lambda w: job_params.training_params(config, w.dataset, 0),
+        architecture=lambda w: job_params.architecture_params(
+            config, w.dataset, w.variant
+        ),
+    script:
+        "../scripts/retrain_pool.py"
+
+
 rule seed_result:
     input:
         seed_block_output,
@@ -59,13 +85,11 @@ rule seed_result:
     conda:
         "../../envs/rvae.yaml"
     params:
-        model=lambda w, input: paths.block_file(input[0], w.seed, "model"),
-        embedding=lambda w, input: paths.block_file(input[0], w.seed, "embedding"),
-        history=lambda w, input: paths.block_file(input[0], w.seed, "history"),
-        half_model=lambda w, input: paths.block_file(input[0], w.seed, "half_model"),
-        half_embedding=lambda w, input: paths.block_file(
-            input[0], w.seed, "half_embedding"
-        ),
+        model=seed_file("model"),
+        embedding=seed_file("embedding"),
+        history=seed_file("history"),
+        half_model=seed_file("half_model"),
+        half_embedding=seed_file("half_embedding"),
     # A shell copy, not a Python job: hundreds of these run in a few milliseconds each.
     shell:
         "cp {params.model} {output.model} && "

@@ -6,15 +6,10 @@ import logging
 import time
 from pathlib import Path
 
-import pandas as pd
-
-from rvae.embeddings import write_embedding
-from rvae.models import save_model
-from rvae.paper.experiment import embed_all, retrain_block
+from rvae.paper.experiment import retrain_block
 from rvae.trainer import half_budget
 from rvae.vocabulary import MODEL_HYPERPARAMETER
-from rvae.workflow.paths import block_file
-from rvae.workflow.script import finish, run_inputs, start, train_config, training_until
+from rvae.workflow.script import finish, run_inputs, start, train_config, training_until, write_run
 
 sm = snakemake  # noqa: F821
 start(sm)
@@ -32,17 +27,9 @@ half = half_budget(training["until"])
 configs = [train_config(sm, training, seed=seed, snapshot_step=half) for seed in sm.params.training_seeds]
 results = retrain_block(data, w.experiment, w.model_kind, points, spec, configs, sm.params.checkpoints, sm.params.mode)
 out = sm.output[0]
-Path(out).mkdir(parents=True, exist_ok=True)
 writing = time.perf_counter()
 for seed, role, config, run in zip(sm.params.seeds, sm.params.seed_roles, configs, results):
-    meta = {"seed": config.seed, "seed_role": role}
-    save_model(run.model, block_file(out, seed, "model"), {**meta, "history": run.history})
-    write_embedding(embed_all(run.model, data, points.point_ids), block_file(out, seed, "embedding"))
-    pd.DataFrame(run.history).to_parquet(block_file(out, seed, "history"), index=False)
-    if run.half is None:
-        raise RuntimeError(f"seed {seed}: a budget of {training['until']} steps has no half budget to keep")
-    save_model(run.half, block_file(out, seed, "half_model"), {**meta, "steps": half, "history": [r for r in run.history if r["step"] <= half]})
-    write_embedding(embed_all(run.half, data, points.point_ids), block_file(out, seed, "half_embedding"))
+    write_run(out, seed, role, config.seed, run, half, data, points)
 logging.info(f"outputs written: {len(results)} runs in {time.perf_counter() - writing:.3f} s")  # rvae.workflow.cost
 for checkpoint in sm.params.checkpoints:
     Path(checkpoint).unlink(missing_ok=True)

@@ -21,6 +21,7 @@ from rvae.ensemble import Trained, fit_block
 from rvae.inference import encode_means
 from rvae.losses import RosettaLoss
 from rvae.models import ArchitectureSpec, VAE
+from rvae.pool import PoolMember
 from rvae.rosetta_file import RosettaPoints
 from rvae.trainer import TrainConfig, train_vae
 from rvae.vocabulary import EXPERIMENTS, MODEL_KINDS, TEMPLATES
@@ -112,6 +113,16 @@ def retrain_block(
         log.info(f"the same run copied to its {len(configs) - 1} repeats")
         return [run] + [Trained(copy.deepcopy(run.model), list(run.history), copy.deepcopy(run.half)) for _ in configs[1:]]
     return fit_block(spec, configs, x_train, x_val, rosetta, checkpoints, mode)
+
+
+def pool_member(
+    data: PreparedDataset, experiment: str, model_kind: str, points: RosettaPoints, spec: ArchitectureSpec, config: TrainConfig, checkpoint: str | Path | None
+) -> PoolMember:
+    """One run of a pool (``rvae.pool``): its own training and validation sets and anchors
+    (:func:`training_set`), ``config`` carrying its seed, beta, rho and the half-budget step."""
+    points.check_compatible(spec.input_shape, spec.latent_dim, "Rosetta points")
+    x_train, x_val, rosetta = training_set(data, experiment, model_kind, points)
+    return PoolMember(config, x_train, x_val, rosetta, checkpoint)
 
 
 def embed_all(model: VAE, data: PreparedDataset, rosetta_ids=(), batch_size: int = 1024) -> pd.DataFrame:

@@ -59,6 +59,8 @@ def job_histories(results: Path, rule: str, name: str) -> list[Path]:
     results = Path(results)
     if rule == "retrain":
         return sorted((results / "blocks" / name).glob("*.history.parquet"))
+    if rule == "retrain_pool":
+        return sorted((results / "pools" / name).rglob("*.history.parquet"))
     if rule == "train_template":
         return [p for p in [results / "history" / "templates" / f"{name}.parquet"] if p.exists()]
     if rule == "chains":

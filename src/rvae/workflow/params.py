@@ -13,9 +13,9 @@ from pathlib import Path
 
 from rvae.convergence import PLATEAU
 from rvae.paper.chains import HOP_OF_LAB, PLAIN
-from rvae.paper.plan import hyperparameter
+from rvae.paper.plan import all_retrainings, hyperparameter
 from rvae.seeds import chain_role, retrain_role, role_seed, sweep_role, template_role
-from rvae.vocabulary import MODEL_HYPERPARAMETER, block_mode
+from rvae.vocabulary import MODEL_HYPERPARAMETER, VMAP_FAMILIES, block_mode
 from rvae.workflow import paths
 
 
@@ -283,3 +283,61 @@ def chain_training_params(config: dict, dataset: str, lab: str, run: str | None 
 def chain_rosetta_seed(config: dict, dataset: str, anchors: str, seed=None) -> int:
     """The clustering seed of R1 (``origin``) or of Bob's export of seed index ``seed`` (``relay``)."""
     return seed_of(config, chain_role(dataset, anchors, seed))
+
+
+# -- pools ------------------------------------------------------------------------------------
+def pooled(config: dict, dataset: str) -> bool:
+    """Whether a dataset's retraining runs train as pools (config ``pool``; MLP datasets, whose
+    runs pay as one vmapped computation on a CPU)."""
+    return bool(config["pool"]) and config["datasets"][dataset]["architecture"]["family"] in VMAP_FAMILIES
+
+
+def pool_members(config: dict, dataset: str, variant: str) -> list[dict]:
+    """Every run of one pool: each retraining of the dataset and variant the tables need, each seed;
+    with its seed role and derived seed, its Rosetta file and, where a sweep chooses its
+    hyperparameter, the sweep's file (else the fixed value), and its checkpoint."""
+    members = []
+    for r in all_retrainings(config["tables"]):
+        if r.dataset != dataset or r.variant != variant:
+            continue
+        values = paths.retraining_values(r)
+        retraining = paths.fill(paths.RETRAINING, **values)
+        chosen = chosen_hyperparameter(config, r.experiment, dataset, r.model_kind).get("chosen")
+        for seed in range(config["n_seeds"]):
+            role = retrain_role(retraining, config["same_seed"] if r.model_kind == "vae_same_seed" else seed)
+            members.append(
+                {
+                    "retraining": retraining,
+                    "experiment": r.experiment,
+                    "model_kind": r.model_kind,
+                    "seed": seed,
+                    "seed_role": role,
+                    "training_seed": seed_of(config, role),
+                    "rosetta": paths.fill(paths.ROSETTA, dataset=dataset, method=r.method, k=r.k),
+                    "hyperparameter": fixed_hyperparameter(config, dataset, r.model_kind),
+                    "chosen": chosen,
+                    "checkpoint": paths.fill(paths.RUN_CHECKPOINT, seed=seed, **values),
+                }
+            )
+    return members
+
+
+def pool_inputs(config: dict, dataset: str, variant: str) -> dict:
+    """A pool job's inputs: the data, the budget under ``steps: auto``, every Rosetta file and sweep file its runs read."""
+    members = pool_members(config, dataset, variant)
+    files = dict.fromkeys([m["rosetta"] for m in members] + [m["chosen"] for m in members if m["chosen"]])
+    return {**paths.data_files(dataset), **budget_input(config, dataset), "runs": list(files)}
+
+
+def seed_output(config: dict, wildcards: dict) -> str:
+    """The folder the job that trains one retraining seed writes: its pool's, or its seed block's."""
+    if pooled(config, wildcards["dataset"]):
+        return paths.fill(paths.POOL, dataset=wildcards["dataset"], variant=wildcards["variant"])
+    return paths.fill(paths.BLOCK, block=block_of_seed(config, wildcards["seed"]), **wildcards)
+
+
+def seed_files_dir(config: dict, wildcards: dict, output: str) -> str:
+    """Where one seed's files lie inside ``output`` (:func:`seed_output`): below its retraining's path in a pool."""
+    if pooled(config, wildcards["dataset"]):
+        return paths.pool_member_dir(output, paths.fill(paths.RETRAINING, **wildcards))
+    return output

@@ -41,6 +41,9 @@ BLOCK_FILES = {
     "half_model": "seed{seed}.half.pt",
     "half_embedding": "seed{seed}.half.parquet",
 }
+# A pool's job (config `pool`, rvae.pool: every MLP run of a dataset and architecture variant)
+# writes every run's files into one folder, each below its retraining's path with BLOCK_FILES' names
+POOL = "results/pools/{dataset}/{variant}"
 RUN_MODEL = f"results/models/{RETRAINING}/seed{{seed}}.pt"
 RUN_EMBEDDING = f"results/embeddings/{RETRAINING}/seed{{seed}}.parquet"
 RUN_HISTORY = f"results/history/{RETRAINING}/seed{{seed}}.parquet"
@@ -159,6 +162,11 @@ def at_budget(path: str, budget: str) -> str:
 def run_file(pattern: str, retraining, seed: int) -> str:
     """``RUN_MODEL``, ``RUN_EMBEDDING`` or ``RUN_HISTORY`` of one seed of a retraining."""
     return fill(pattern, seed=int(seed), **retraining_values(retraining))
+
+
+def pool_member_dir(pool_dir: str, retraining: str) -> str:
+    """The folder of one retraining's runs inside a pool's folder (``retraining`` as ``RETRAINING`` fills it)."""
+    return f"{pool_dir}/{retraining}"
 
 
 def block_file(block_dir: str, seed: int, what: str) -> str:

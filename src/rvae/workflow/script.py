@@ -142,3 +142,24 @@ def main(argv=None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def write_run(folder: str, seed: int, role: str, training_seed: int, run, half: int, data, points) -> None:
+    """One retraining run's files in its block's or pool's folder (``rvae.workflow.paths.BLOCK_FILES``):
+    its model, embedding and history, and its model and embedding at the half budget ``half``."""
+    import pandas as pd
+
+    from rvae.embeddings import write_embedding
+    from rvae.models import save_model
+    from rvae.paper.experiment import embed_all
+    from rvae.workflow.paths import block_file
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    meta = {"seed": training_seed, "seed_role": role}
+    save_model(run.model, block_file(folder, seed, "model"), {**meta, "history": run.history})
+    write_embedding(embed_all(run.model, data, points.point_ids), block_file(folder, seed, "embedding"))
+    pd.DataFrame(run.history).to_parquet(block_file(folder, seed, "history"), index=False)
+    if run.half is None:
+        raise RuntimeError(f"seed {seed}: a budget of {run.history[-1]['step']} steps has no half budget to keep")
+    save_model(run.half, block_file(folder, seed, "half_model"), {**meta, "steps": half, "history": [r for r in run.history if r["step"] <= half]})
+    write_embedding(embed_all(run.half, data, points.point_ids), block_file(folder, seed, "half_embedding"))
