@@ -50,7 +50,7 @@ def test_schema_supplies_every_default_a_short_config_leaves_out():
     assert config == {
         "datasets": {"g": {"kind": "gaussians", "architecture": {"family": "mlp", "latent_dim": 2}, "load": {}, "max_points": None,
                            "training": {"steps": 1, "batch_size": 64}}},
-        "n_seeds": 3, "seed_block": {"size": 5, "mode": "auto"}, "device": "cpu", "deterministic": True, "threads_per_job": 1,
+        "n_seeds": 3, "seed_block": {"size": 5, "mode": "auto"}, "pool": False, "device": "cpu", "deterministic": True, "threads_per_job": 1,
         "precision": "auto", "compile": "auto", "memory_format": "auto", "compile_cache": "results/.cache/torchinductor",
         "checkpoint_every": 200, "root_seed": 0, "same_seed": 0, "rv_estimator": "ledoit_wolf", "max_rosetta_fraction": 0.25,
         "hyperparameters": {"beta": {"value": 2.5, "epochs": 20}, "rho": {"value": 1.5, "epochs": 20}},

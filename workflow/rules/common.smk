@@ -83,16 +83,6 @@ def seed_block_output(wildcards):
     return job_params.seed_output(config, dict(wildcards.items()))
 
 
-def seed_file(what):
-    """One seed's ``what`` file in the folder its block's or its pool's job wrote."""
-
-    def seed_file_in(wildcards, input):
-        folder = job_params.seed_files_dir(config, dict(wildcards.items()), input[0])
-        return paths.block_file(folder, wildcards.seed, what)
-
-    return seed_file_in
-
-
 def pool_inputs(wildcards):
     return job_params.pool_inputs(config, wildcards.dataset, wildcards.variant)
 

@@ -85,11 +85,17 @@ rule seed_result:
     conda:
         "../../envs/rvae.yaml"
     params:
-        model=seed_file("model"),
-        embedding=seed_file("embedding"),
-        history=seed_file("history"),
-        half_model=seed_file("half_model"),
-        half_embedding=seed_file("half_embedding"),
+        model=lambda w, input: job_params.seed_file(config, w, input[0], "model"),
+        embedding=lambda w, input: job_params.seed_file(
+            config, w, input[0], "embedding"
+        ),
+        history=lambda w, input: job_params.seed_file(config, w, input[0], "history"),
+        half_model=lambda w, input: job_params.seed_file(
+            config, w, input[0], "half_model"
+        ),
+        half_embedding=lambda w, input: job_params.seed_file(
+            config, w, input[0], "half_embedding"
+        ),
     # A shell copy, not a Python job: hundreds of these run in a few milliseconds each.
     shell:
         "cp {params.model} {output.model} && "

@@ -341,3 +341,9 @@ def seed_files_dir(config: dict, wildcards: dict, output: str) -> str:
     if pooled(config, wildcards["dataset"]):
         return paths.pool_member_dir(output, paths.fill(paths.RETRAINING, **wildcards))
     return output
+
+
+def seed_file(config: dict, wildcards, output: str, what: str) -> str:
+    """One seed's ``what`` file (``paths.BLOCK_FILES``) in the folder its block's or pool's job wrote."""
+    values = dict(wildcards.items())
+    return paths.block_file(seed_files_dir(config, values, output), values["seed"], what)
