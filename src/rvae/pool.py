@@ -37,6 +37,7 @@ as training them all.
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -134,7 +135,7 @@ class PoolTrainer(TrainingLoop):
         n = len(models)
         self.member_orders: list[torch.Tensor | None] = [None] * n
         self.cursors, self.member_passes = [0] * n, [0] * n
-        self._base = build_vae(models[0].spec).to(self.device)
+        self._base = copy.deepcopy(self.models[0])  # the module vmap calls with each member's weights
 
     # -- per-member views of the flat state ------------------------------------------------
     def _params(self, flat: torch.Tensor) -> dict:
