@@ -288,30 +288,37 @@ class PoolTrainer(TrainingLoop):
 def fit_pool(spec: ArchitectureSpec, members: Sequence[PoolMember]) -> list[Trained]:
     """Train a pool; one :class:`rvae.ensemble.Trained` per member, in order.
 
-    A member whose checkpoint holds its whole budget (an earlier run of a pool it was part of) is
-    read back, not trained; the others train together, resuming where their checkpoints, all at
-    one step, say. A member's independence of its companions makes this the same as training them all.
+    Members with the same configuration and data ("VAE (same seed)": one run repeated by design)
+    are trained once and copied. A member whose checkpoint holds its whole budget (an earlier run
+    of a pool it was part of) is read back, not trained; the others train together, resuming where
+    their checkpoints, all at one step, say. A member's independence of its companions makes this
+    the same as training them all.
     """
     models = [build_vae(spec, seed=m.config.seed) for m in members]
     probe = PoolTrainer(models, members)
     data_ids = probe._prepare()
+    first: dict[tuple[str, str], int] = {}
+    same = [first.setdefault((probe.configs[i].identity(), data_ids[i]), i) for i in range(len(members))]
+    unique = [i for i in range(len(members)) if same[i] == i]
     todo = []
-    for i, member in enumerate(members):
-        path = Path(member.checkpoint) if member.checkpoint else None
+    for i in unique:
+        path = Path(members[i].checkpoint) if members[i].checkpoint else None
         state = read_checkpoint(path, probe.configs[i], data_ids[i], probe.kind) if path is not None and path.exists() else None
         if state is not None and state["step"] == probe.config.max_steps:
             models[i].load_state_dict(state["model"])
             probe.histories[i], probe.snapshots[i] = list(state["history"]), state.get("snapshot")
         else:
             todo.append(i)
-    log.info(f"pool of {len(members)} runs: {len(members) - len(todo)} read back from their finished checkpoints, {len(todo)} to train")
-    out = [Trained(model.eval(), history, half) for model, history, half in zip(models, probe.histories, probe.snapshot_models())]
+    log.info(
+        f"pool of {len(members)} runs: {len(unique) - len(todo)} read back from their finished checkpoints, "
+        f"{len(todo)} to train, {len(members) - len(unique)} the same run as another (copied)"
+    )
+    out: dict[int, Trained] = {i: Trained(models[i].eval(), probe.histories[i], half) for i, half in zip(range(len(members)), probe.snapshot_models()) if i in unique}
     if todo:
         trainer = PoolTrainer([models[i] for i in todo], [members[i] for i in todo])
-        histories = trainer.fit()
-        for i, history, half in zip(todo, histories, trainer.snapshot_models()):
+        for i, history, half in zip(todo, trainer.fit(), trainer.snapshot_models()):
             out[i] = Trained(models[i], history, half)
-    return out
+    return [out[i] if same[i] == i else Trained(copy.deepcopy(out[same[i]].model), list(out[same[i]].history), copy.deepcopy(out[same[i]].half)) for i in range(len(members))]
 
 
 class _PoolLoss(torch.nn.Module):
