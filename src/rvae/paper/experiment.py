@@ -122,6 +122,10 @@ def pool_member(
     (:func:`training_set`), ``config`` carrying its seed, beta, rho and the half-budget step."""
     points.check_compatible(spec.input_shape, spec.latent_dim, "Rosetta points")
     x_train, x_val, rosetta = training_set(data, experiment, model_kind, points)
+    log.info(
+        f"{experiment} {model_kind} seed {config.seed}: {len(x_train)} training points, {len(points)} Rosetta points, "
+        f"{config.until} steps, beta={config.beta}, rho={config.rho if rosetta else 0}"
+    )
     return PoolMember(config, x_train, x_val, rosetta, checkpoint)
 
 
