@@ -147,6 +147,9 @@ def test_auto_alignment_chooses_by_leave_one_out_on_the_pairs():
     assert choose_alignment(bent, z_r, "procrustes").arm == "procrustes"
     with pytest.raises(ValueError, match="needs at least 3 Rosetta pairs"):
         choose_alignment(bent[:2], z_r[:2], "auto")
+    # latents that do not vary: every leave-one-out distance is NaN, and the error names the file
+    with pytest.raises(ValueError, match="^r.parquet: every leave-one-out distance of bob.pt on its 20 pairs is undefined"):
+        choose_alignment(bent, np.ones_like(z_r), "auto", "bob.pt", "r.parquet")
 
 
 @pytest.mark.computed
@@ -296,6 +299,15 @@ def test_a_files_promises_are_checked_old_files_stay_readable(labs, tmp_path, ca
     pq.write_table(table.replace_schema_metadata({b"rvae.rosetta": json.dumps(old).encode()}), tmp_path / "old.parquet")
     assert check_promises(load_rosetta_points(tmp_path / "old.parquet"), {"scaling": "z-score"}, np.ones((3, 5)), "f", "d") == []
     assert "| preprocessing | not recorded |" in __import__("rvae.sharing", fromlist=["x"]).summary_markdown(load_rosetta_points(tmp_path / "old.parquet"), "old")
+    # a folder naming none is told so; 0-1 against the file's 0-255 is warned about as 0-255 against 0-1 is
+    with pytest.raises(ValueError, match=r"^d/dataset.yaml names no preprocessing but f records \{'scaling': 'unit'\}"):
+        check_promises(points, None, np.ones((3, 5)), "f", "d")
+    from dataclasses import replace
+
+    bytes_file = replace(points, metadata={**points.metadata, "input_range": [0.0, 255.0]})
+    assert check_promises(bytes_file, {"scaling": "unit"}, 255 * rng.uniform(size=(40, 5)), "f", "d") == []
+    narrow = check_promises(bytes_file, {"scaling": "unit"}, rng.uniform(size=(40, 5)), "f", "d")
+    assert len(narrow) == 1 and "under a tenth of its width" in narrow[0] and "but f's over [0, 255]" in narrow[0], narrow
 
 
 def test_promised_preprocessing_compares_as_the_files_json_holds_it():

@@ -613,6 +613,14 @@ def test_config_checks_the_shared_file_before_any_job(tmp_path):
         check_sharing(_sharing_config(tmp_path, tmp_path / "missing.parquet"))
     with pytest.raises(ConfigError, match="shared.run1.rosetta: Rosetta file"):
         check_sharing(_sharing_config(tmp_path, _truncated(_points(tmp_path, name="cut.parquet"))))
+    # the file's promised preprocessing, checked as `rvae train --rosetta` checks it, before any job
+    promising = _points(tmp_path, name="unit.parquet", preprocessing={"scaling": "unit"})
+    with pytest.raises(ConfigError, match=r"shared.run1.rosetta: .*bob/dataset.yaml names no preprocessing but the Rosetta file .*unit.parquet "
+                                          r"records \{'scaling': 'unit'\}.*\(shared.run1.accept_preprocessing: true to go on"):  # fmt: skip
+        check_sharing(_sharing_config(tmp_path, promising))
+    config = _sharing_config(tmp_path, promising)
+    config["shared"]["run1"]["accept_preprocessing"] = True
+    check_sharing(config)
     config = _sharing_config(tmp_path, _points(tmp_path))
     config["shared"]["run1"]["dataset"] = "carol"
     with pytest.raises(ConfigError, match="shared.run1.dataset: 'carol' is not defined"):
@@ -624,7 +632,7 @@ def test_workflow_exports_and_trains_the_shared_run(tmp_path):
     """Alice's export and Bob's R-VAE as Snakemake targets, with a rho sweep; data edits rerun."""
     rng = np.random.default_rng(3)
     _folder(tmp_path / "alice", rng.normal(size=(200, 5)).astype(np.float32), labels=np.arange(200) % 4, preprocessing={"scaling": "none"})
-    _folder(tmp_path / "bob", (rng.normal(size=(160, 5)) + 1).astype(np.float32), labels=np.arange(160) % 3)
+    _folder(tmp_path / "bob", (rng.normal(size=(160, 5)) + 1).astype(np.float32), labels=np.arange(160) % 3, preprocessing={"scaling": "none"})
     dataset = lambda path: {"kind": "folder", "load": {"path": path}, "architecture": {"family": "mlp", "latent_dim": 2},
                             "training": {"steps": 8}}  # fmt: skip
     config = {

@@ -265,12 +265,31 @@ def _train(args, out: Path, data, spec, rule, points) -> int:
     write_embedding(embed(model, data), out / "embedding.parquet")
     pd.DataFrame(history).to_parquet(out / "history.parquet", index=False)
     print(f"wrote {out / 'model.pt'}, {out / 'embedding.parquet'}, {out / 'history.parquet'}, {out / 'train.log'}")
+    if points is not None:
+        _write_aligned(model, data, points, args, out)
     return 0
+
+
+def _write_aligned(model, data, points, args, out: Path) -> None:
+    """``embedding_aligned.parquet``: the folder in the file's coordinates by the library's align, as
+    `rvae embed --rosetta` (and a workflow shared run's embedding.parquet) writes it."""
+    from rvae import defaults as library
+    from rvae.embeddings import write_embedding
+    from rvae.sharing import embed_folder
+
+    try:
+        landed = embed_folder([model], data, points, library.ALIGN, names=[str(out / "model.pt")], rosetta_name=str(args.rosetta))
+    except ValueError as err:  # no map fits (a collapsed model): the trained model stays, nothing aligned is written
+        print(f"warning: {out / 'embedding_aligned.parquet'} not written: {err}", file=sys.stderr)
+        return
+    print(landed.choices[0].reason)
+    write_embedding(landed.frame, out / "embedding_aligned.parquet", {**landed.metadata, "data": args.data, "rosetta_file": args.rosetta})
+    print(f"wrote {out / 'embedding_aligned.parquet'}")
 
 
 # What `rvae train --out` holds afterwards (its --help lists them; tests/test_sharing.py checks the list)
 TRAIN_FILES = ("model.pt", "embedding.parquet", "history.parquet", "train.log")
-SHARED_TRAIN_FILES = ("shared_points.parquet", "rho.json", "portability.csv")
+SHARED_TRAIN_FILES = ("shared_points.parquet", "rho.json", "portability.csv", "embedding_aligned.parquet")
 
 
 def _report_rosetta(model, points, out: Path) -> None:
@@ -330,7 +349,7 @@ def cmd_embed(args) -> int:
             raise CliError(f"{path} takes inputs of shape {tuple(model.spec.input_shape)} but {args.data} holds {data.input_shape}")
     points = _received(args, data, meta, models, args.model)
     align = args.align or library.ALIGN
-    result = embed_folder(models, data, points, align, names=args.model)
+    result = embed_folder(models, data, points, align, names=args.model, rosetta_name=str(args.rosetta))
     for path, choice in zip(args.model, result.choices):
         print(f"{path}: {choice.reason}")
     _out_folder(out.parent, args.out)
@@ -491,7 +510,8 @@ model against the file (verify); compare needs both models and Alice's data:
 
 {chr(10).join("  " + line for line in QUICKSTART)}
 
-A data folder holds x.npy, optional labels.npy, and dataset.yaml (input_shape, family,
+`embed --model A --model B` (Bob's R-VAEs of several seeds, `train --seed`) averages them and adds
+model_spread, how far they disagree at each point. A data folder holds x.npy, optional labels.npy, and dataset.yaml (input_shape, family,
 optional preprocessing); see docs/own-data.md. `rvae COMMAND --help` shows a command's options,
 their defaults and an example; docs/sharing.md walks through both labs' side."""
 

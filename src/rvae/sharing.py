@@ -2,7 +2,10 @@
 
 Alice needs her data and a trained model; Bob needs only his data and Alice's file. Both the
 workflow (its export and shared-run targets) and the ``rvae`` command line call these
-functions, so the two paths give the same results.
+functions, so the two paths give the same results: a shared run's ``embedding.parquet`` (aligned
+by its ``align``) is ``rvae train --rosetta``'s ``embedding_aligned.parquet`` (aligned by
+``defaults.ALIGN``, as ``rvae embed --rosetta`` does); the command's ``embedding.parquet`` is the
+R-VAE's latents as trained, as for any ``rvae train``.
 """
 
 from __future__ import annotations
@@ -147,32 +150,47 @@ def input_range(x) -> list[float]:
     return [float(np.min(x)), float(np.max(x))]
 
 
-def check_promises(points: RosettaPoints, preprocessing, x, file_name: str, folder_name: str, accept: bool = False) -> list[str]:
+def check_promises(
+    points: RosettaPoints, preprocessing, x, file_name: str, folder_name: str, accept: bool = False,
+    meta_name: str | None = None, accept_name: str = "--accept-preprocessing",
+) -> list[str]:  # fmt: skip
     """Bob's folder against what the file says of its inputs; returns warnings, raises on a mismatch.
 
-    ``preprocessing``: Bob's dataset.yaml mapping (None where it names none). A file that records
-    preprocessing must match it exactly, else a ValueError naming
-    both values, unless ``accept`` (a deliberate difference: then a warning). Inputs far outside
-    the file's recorded range (beyond it by more than its own width, e.g. 0-255 against 0-1) warn.
-    Files without these fields (older exports) are read as before: nothing to compare.
+    ``preprocessing``: Bob's dataset.yaml mapping (None where it names none), ``meta_name`` where
+    it comes from (``folder_name``/dataset.yaml unless given). A file that records preprocessing
+    must match it exactly, else a ValueError naming both values, unless ``accept`` (a deliberate
+    difference, ``accept_name`` the option that says so: then a warning). Inputs far outside the
+    file's recorded range warn (:func:`range_warning`). Files without these fields (older
+    exports) are read as before: nothing to compare.
     """
     warnings = []
     theirs = points.metadata.get("preprocessing")
+    meta_name = meta_name or f"{folder_name}/dataset.yaml"
     if theirs is not None and canonical(theirs) != canonical(preprocessing):
-        message = (f"{folder_name}/dataset.yaml has preprocessing {preprocessing!r} but {file_name} records {theirs!r}: "
-                   "Bob's inputs must be made as Alice's were")  # fmt: skip
+        ours = "names no preprocessing" if preprocessing is None else f"has preprocessing {preprocessing!r}"
+        message = f"{meta_name} {ours} but {file_name} records {theirs!r}: Bob's inputs must be made as Alice's were"
         if not accept:
-            raise ValueError(message + " (--accept-preprocessing to go on with a deliberate difference)")
-        warnings.append(message + " (accepted with --accept-preprocessing)")
+            raise ValueError(message + f" ({accept_name} to go on with a deliberate difference)")
+        warnings.append(message + f" (accepted with {accept_name})")
     recorded = points.metadata.get("input_range")
     if recorded is not None and len(x):
-        lo, hi = recorded
-        ours = input_range(x)
-        width = max(hi - lo, np.finfo(np.float32).tiny)
-        if ours[0] < lo - width or ours[1] > hi + width:
-            warnings.append(f"{folder_name}'s inputs range over [{ours[0]:.4g}, {ours[1]:.4g}] but {file_name}'s over "
-                            f"[{lo:.4g}, {hi:.4g}]: far outside it; were they scaled the same way?")  # fmt: skip
+        warnings += range_warning(input_range(x), recorded, file_name, folder_name)
     return warnings
+
+
+def range_warning(ours, recorded, file_name: str, folder_name: str) -> list[str]:
+    """A warning where Bob's inputs' range ``ours`` cannot have been scaled as the file's
+    ``recorded`` was: beyond it by more than its width (0-255 against 0-1), or spanning under a
+    tenth of its width (0-1 against 0-255); else none."""
+    lo, hi = recorded
+    tiny = np.finfo(np.float32).tiny
+    width, our_width = max(hi - lo, tiny), ours[1] - ours[0]
+    span = f"{folder_name}'s inputs range over [{ours[0]:.4g}, {ours[1]:.4g}] but {file_name}'s over [{lo:.4g}, {hi:.4g}]"
+    if ours[0] < lo - width or ours[1] > hi + width:
+        return [f"{span}: far outside it; were they scaled the same way?"]
+    if our_width < width / 10 and hi - lo > tiny:
+        return [f"{span}: under a tenth of its width; were they scaled the same way?"]
+    return []
 
 
 def summary_markdown(points: RosettaPoints, file_name: str) -> str:
@@ -401,7 +419,9 @@ class AlignmentChoice:
                 "loo_distance": {a: (d if np.isfinite(d) else None) for a, d in self.loo_distance.items()}}  # fmt: skip
 
 
-def choose_alignment(z_model_rosetta: np.ndarray, z_rosetta: np.ndarray, align: str = defaults.ALIGN, name: str = "the model") -> AlignmentChoice:
+def choose_alignment(
+    z_model_rosetta: np.ndarray, z_rosetta: np.ndarray, align: str = defaults.ALIGN, name: str = "the model", file_name: str = "the Rosetta file",
+) -> AlignmentChoice:  # fmt: skip
     """The map from a model's latents of the file's inputs to the file's latents, fitted on those pairs only.
 
     ``align``: ``none``, ``procrustes``, ``affine`` (rvae.alignment's maps) or ``auto``: the arm
@@ -431,6 +451,9 @@ def choose_alignment(z_model_rosetta: np.ndarray, z_rosetta: np.ndarray, align: 
     listed = ", ".join(f"{a} {loo[a]:.4g}" for a in ALIGN_ARMS if a in loo)
     if align == "auto":
         finite = {a: d for a, d in loo.items() if np.isfinite(d)}
+        if not finite:
+            raise ValueError(f"{file_name}: every leave-one-out distance of {name} on its {r} pairs is undefined (NaN: the file's "
+                             "latents do not vary, or the model's do not), so --align auto cannot choose; give --align none")  # fmt: skip
         arm = min(finite, key=lambda a: (finite[a], ALIGN_ARMS.index(a)))
         reason = f"auto chose {arm}: the lowest leave-one-out distance on the file's {r} pairs ({listed})"
     else:
@@ -455,7 +478,7 @@ class Embedded:
 
 def embed_folder(
     models: Sequence[VAE], data: PreparedDataset, points: RosettaPoints | None = None, align: str = defaults.ALIGN,
-    names: Sequence[str] | None = None,
+    names: Sequence[str] | None = None, rosetta_name: str = "the Rosetta file",
 ) -> Embedded:  # fmt: skip
     """Every point of ``data`` under Bob's ``models``: posterior means and variances, with a file in its coordinates.
 
@@ -486,7 +509,7 @@ def embed_folder(
             mu, var = encode_posterior(model, data.x)
             zs.append(mu.astype(np.float64))
         else:
-            choice = choose_alignment(encode_means(model, points.x), points.z, align, name)
+            choice = choose_alignment(encode_means(model, points.x), points.z, align, name, rosetta_name)
             mu, var = encode_posterior(model, data.x, None if choice.fitted is None else choice.fitted.weight)
             zs.append(choice(mu))
             choices.append(choice)

@@ -59,6 +59,7 @@ rule train_shared:
         ),
         rho=lambda w: job_params.shared_rho(config, w.name),
         align=lambda w: config["shared"][w.name]["align"],
+        promise=lambda w: job_params.shared_promise(config, w.name),
     script:
         "../scripts/train_shared.py"
 

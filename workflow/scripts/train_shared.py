@@ -1,5 +1,6 @@
 """Bob's side: an R-VAE on his data anchored on another lab's Rosetta file (rho fixed or swept),
-its embedding in the file's coordinates by the run's ``align`` (as `rvae embed --align`)."""
+its embedding in the file's coordinates by the run's ``align`` (as `rvae embed --align`), after
+the file's promises are checked (preprocessing, input range) as `rvae train --rosetta` checks them."""
 
 import json
 import logging
@@ -12,7 +13,7 @@ from rvae.embeddings import write_embedding
 from rvae.models import save_model
 from rvae.paper.experiment import architecture
 from rvae.rosetta_file import load_rosetta_points
-from rvae.sharing import embed_folder, shared_point_errors, train_on_shared_points
+from rvae.sharing import check_promises, embed_folder, shared_point_errors, train_on_shared_points
 from rvae.workflow.script import finish, start, train_config, training_until
 
 sm = snakemake  # noqa: F821
@@ -20,6 +21,8 @@ start(sm)
 data = load_prepared(Path(sm.input.x).parent)
 spec = architecture(data, **sm.params.architecture)
 points = load_rosetta_points(sm.input.rosetta, spec.input_shape, spec.latent_dim)
+for line in check_promises(points, x=data.x, file_name=f"the Rosetta file {sm.input.rosetta}", **sm.params.promise):
+    logging.warning(line)  # as `rvae train --rosetta` warns; a mismatch not accepted stops the job
 rho = sm.params.rho  # the schema's hyperparameter entry: value or grid, and the sweep's epochs
 config = train_config(sm, training_until(sm, sm.params.training), rho=float(rho.get("value", 0.0)))
 model, history, choice = train_on_shared_points(data, points, spec, config, rho.get("grid"), rho["epochs"])

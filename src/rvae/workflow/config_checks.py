@@ -280,6 +280,13 @@ def check_sharing(config: dict) -> None:
                 f"{where}.rosetta: the file's inputs have shape {points.input_shape} but "
                 f"datasets.{run['dataset']} holds inputs of shape {tuple(shape)}"
             )
+        try:  # the file's recorded preprocessing, as `rvae train --rosetta` checks it (the range needs the data: the job warns)
+            from rvae.sharing import check_promises
+            from rvae.workflow.params import shared_promise
+
+            check_promises(points, x=(), file_name=f"the Rosetta file {run['rosetta']}", **shared_promise(config, name))
+        except ValueError as err:
+            raise ConfigError(f"{where}.rosetta: {err}") from None
         if "rho" not in run:
             hyperparameter(config, run["dataset"], "rho")
 

@@ -203,6 +203,20 @@ def export_preprocessing(config: dict, dataset: str) -> dict | None:
     return canonical(preprocessing) if preprocessing is not None else None
 
 
+def shared_promise(config: dict, name: str) -> dict:
+    """What a shared run's dataset says of its inputs, as :func:`rvae.sharing.check_promises`'s
+    keywords: its preprocessing (a folder's dataset.yaml; none for built-in data), where that
+    comes from, and ``shared.<name>.accept_preprocessing``."""
+    run = config["shared"][name]
+    dataset, settings = run["dataset"], config["datasets"][run["dataset"]]
+    folder = settings["kind"] == "folder"
+    return {
+        "preprocessing": export_preprocessing(config, dataset), "folder_name": f"datasets.{dataset}",
+        "meta_name": f"{settings['load'].get('path', '')}/dataset.yaml" if folder else f"datasets.{dataset} (built-in {settings['kind']} data)",
+        "accept": bool(run.get("accept_preprocessing", False)), "accept_name": f"shared.{name}.accept_preprocessing: true",
+    }  # fmt: skip
+
+
 def raw_data_files(config: dict, dataset: str) -> dict:
     """A folder dataset's own files, so editing the user's data reruns what depends on it."""
     settings = config["datasets"][dataset]
