@@ -148,7 +148,7 @@ def test_auto_alignment_chooses_by_leave_one_out_on_the_pairs():
     with pytest.raises(ValueError, match="needs at least 3 Rosetta pairs"):
         choose_alignment(bent[:2], z_r[:2], "auto")
     # latents that do not vary: every leave-one-out distance is NaN, and the error names the file
-    with pytest.raises(ValueError, match="^r.parquet: every leave-one-out distance of bob.pt on its 20 pairs is undefined"):
+    with pytest.raises(ValueError, match="^r.parquet: every leave-one-out distance of bob.pt on the file's 20 pairs is undefined"):
         choose_alignment(bent, np.ones_like(z_r), "auto", "bob.pt", "r.parquet")
 
 
@@ -267,6 +267,42 @@ def test_embed_writes_means_variances_ids_labels_and_scores_in_the_files_coordin
     assert rvae(["embed", "--model", models[0], "--data", str(root / "alice"), "--out", str(root / "plain.parquet")]) == 0
     plain = pd.read_parquet(root / "plain.parquet")
     assert "anchor_distance" not in plain and {"z0", "var1"} <= set(plain.columns) and len(plain) == 120
+
+
+@pytest.mark.computed
+def test_pairs_held_out_of_training_score_the_maps_for_auto(labs, tmp_path, capsys):
+    from rvae.inference import encode_means
+    from rvae.models import load_model
+    from rvae.sharing import _heldout_pair_distances, holdout_pairs
+
+    root = labs
+    common = ["--steps", "30", "--quiet", "--batch-size", "32", "--threads", "1", "--seed", "0"]
+    assert rvae(["train", "--data", str(root / "bob"), "--rosetta", str(root / "r.parquet"), "--holdout-pairs", "4", "--out", str(tmp_path / "h"), *common]) == 0
+    assert "kept 4 of the file's 10 pairs out of the anchor loss" in capsys.readouterr().out
+    points, model = load_rosetta_points(root / "r.parquet"), load_model(tmp_path / "h/model.pt")
+    held = holdout_pairs(10, 4)
+    assert held.tolist() == [0, 3, 6, 9] and model.extra["holdout_pairs"]["point_ids"] == points.point_ids[held].tolist()
+    # the same run with every pair in the anchor loss (b0: same seed and flags) ends elsewhere
+    assert fingerprint(model) != fingerprint(load_model(root / "b0/model.pt"))
+    assert rvae(["embed", "--model", str(tmp_path / "h/model.pt"), "--data", str(root / "bob"), "--rosetta", str(root / "r.parquet"),
+                 "--out", str(tmp_path / "e.parquet")]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "the lowest distance on the 4 of the file's 10 pairs kept out of training" in printed, printed
+    recorded = read_embedding_metadata(tmp_path / "e.parquet")["models"][0]["alignment"]
+    expected = _heldout_pair_distances(encode_means(model, points.x), points.z, held, "m")
+    assert recorded["scored_on"] == "held-out pairs" and recorded["loo_distance"] == pytest.approx(expected)
+    assert recorded["arm"] == min(expected, key=expected.get)
+    # by hand: the "none" arm's distance is the raw squared error on the 4 pairs over the latents' total variance
+    z, z_r = encode_means(model, points.x).astype(np.float64), points.z.astype(np.float64)
+    total = ((z_r - z_r.mean(0)) ** 2).sum(1).mean()
+    assert expected["none"] == pytest.approx(((z[held] - z_r[held]) ** 2).sum(1).mean() / total)
+    for argv, message in (
+        (["--holdout-pairs", "8", "--rosetta", str(root / "r.parquet")], "--holdout-pairs 8: the file has 10 pairs; keep out 1 to 7"),
+        (["--holdout-pairs", "2"], "--holdout-pairs needs --rosetta"),
+    ):
+        code, err = _cli(["train", "--data", str(root / "bob"), *argv, "--out", str(tmp_path / "bad"), *common], capsys)
+        assert code == 2 and len(err.splitlines()) == 1 and message in err, err
+        assert not (tmp_path / "bad").exists()
 
 
 def test_a_files_promises_are_checked_old_files_stay_readable(labs, tmp_path, capsys):

@@ -210,14 +210,29 @@ def cmd_train(args) -> int:
     points = _received(args, data, meta)
     spec = _spec(data, meta, args, latent_dim=points.latent_dim if points is not None else None)
     rule = _plateau_rule(args)
+    holdout = _holdout(args, points)
     out = _out_folder(Path(args.out), args.out)
     handlers = _training_output(args, out)
     try:
-        return _train(args, out, data, spec, rule, points)
+        return _train(args, out, data, spec, rule, points, holdout)
     finally:
         for handler in handlers:
             logging.getLogger().removeHandler(handler)
             handler.close()
+
+
+def _holdout(args, points):
+    """Indices of the file's pairs --holdout-pairs keeps out of the anchor loss (empty without it)."""
+    from rvae.sharing import holdout_pairs
+
+    if args.holdout_pairs is None:
+        return ()
+    if points is None:
+        raise CliError("--holdout-pairs needs --rosetta: it keeps some of the file's pairs out of training")
+    try:
+        return holdout_pairs(len(points), args.holdout_pairs)
+    except ValueError as err:
+        raise CliError(f"{err} ({args.rosetta})") from None
 
 
 def _plateau_rule(args):
@@ -239,7 +254,7 @@ def _plateau_rule(args):
     return rule
 
 
-def _train(args, out: Path, data, spec, rule, points) -> int:
+def _train(args, out: Path, data, spec, rule, points, holdout=()) -> int:
     import pandas as pd
 
     from rvae.embeddings import write_embedding
@@ -255,13 +270,20 @@ def _train(args, out: Path, data, spec, rule, points) -> int:
     if points is None:
         model, history = train_plain(data, spec, config)
     else:
-        model, history, choice = train_on_shared_points(data, points, spec, config, args.rho_grid, args.sweep_epochs)
+        model, history, choice = train_on_shared_points(data, points, spec, config, args.rho_grid, args.sweep_epochs, holdout)
         errors = shared_point_errors(model, points)
         errors.to_parquet(out / "shared_points.parquet", index=False)
         (out / "rho.json").write_text(json.dumps(choice, indent=2))
         print(f"shared points: mean distance to the file's latents {errors['distance'].mean():.4f}")
         _report_rosetta(model, points, out)
-    save_model(model, out / "model.pt", {"history": history})
+    model.extra = {"history": history}
+    if len(holdout):
+        from rvae.sharing import holdout_record
+
+        model.extra["holdout_pairs"] = holdout_record(points, holdout)
+        print(f"kept {len(holdout)} of the file's {len(points)} pairs out of the anchor loss (point ids "
+              f"{model.extra['holdout_pairs']['point_ids']}, recorded in model.pt): `rvae embed --align auto` scores the maps on them")  # fmt: skip
+    save_model(model, out / "model.pt", model.extra)
     write_embedding(embed(model, data), out / "embedding.parquet")
     pd.DataFrame(history).to_parquet(out / "history.parquet", index=False)
     print(f"wrote {out / 'model.pt'}, {out / 'embedding.parquet'}, {out / 'history.parquet'}, {out / 'train.log'}")
@@ -549,6 +571,9 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, help=f"folder it writes: {', '.join(TRAIN_FILES)}; with --rosetta also {', '.join(SHARED_TRAIN_FILES)}")
     train.add_argument("--rosetta", help="a Rosetta-points file from another lab (Parquet); trains an R-VAE")
     train.add_argument("--rho", type=float, default=defaults.RHO, help=f"weight of the Rosetta loss (default {defaults.RHO})")
+    train.add_argument("--holdout-pairs", type=_positive_int, metavar="M",
+                       help="with --rosetta: keep M of the file's pairs out of the anchor loss (recorded in model.pt), so that "
+                            "`embed --align auto` scores the maps on pairs the model never fitted (default: none, all pairs train)")  # fmt: skip
     train.add_argument("--rho-grid", type=_float_list, help="comma-separated rho values; the best on validation is kept (rho.json lists each score)")
     train.add_argument("--accept-preprocessing", action="store_true", help="go on when dataset.yaml's preprocessing differs from the Rosetta file's")
     train.add_argument("--sweep-epochs", type=_positive_int, default=defaults.SWEEP_EPOCHS, help=f"epochs per rho candidate (default {defaults.SWEEP_EPOCHS})")

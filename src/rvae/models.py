@@ -263,4 +263,5 @@ def load_model(path, map_location="cpu") -> VAE:
     except (TypeError, KeyError, ValueError, RuntimeError) as err:
         first = (str(err).strip().splitlines() or [""])[0][:200]
         raise ValueError(f"{path}: its 'spec' and 'state_dict' do not make an rvae model ({type(err).__name__}: {first})") from err
+    model.extra = dict(payload.get("extra") or {})  # what save_model's caller recorded (history, held-out pairs)
     return model.eval()

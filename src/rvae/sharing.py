@@ -253,17 +253,21 @@ def train_on_shared_points(
     config: TrainConfig,
     rho_grid: Sequence[float] | None = None,
     sweep_epochs: int = defaults.SWEEP_EPOCHS,
+    holdout: Sequence[int] = (),
 ) -> tuple[VAE, list[dict], dict]:
     """Bob's R-VAE on his training split, anchored on Alice's points; rho from a grid if given.
 
     A grid is scored as in the paper: validation negative ELBO plus the unweighted anchor error.
+    ``holdout``: indices of the file's pairs kept out of the anchor loss (:func:`holdout_pairs`),
+    so that :func:`choose_alignment` can score the maps on pairs the model never fitted.
     Returns the model, its history, and the choice (value and every candidate's score).
     """
     points.check_compatible(spec.input_shape, spec.latent_dim, "the shared Rosetta file")
     x_train, x_val = split_tensor(data, "train"), split_tensor(data, "val")
     if len(x_train) == 0:
         raise ValueError("the data have no training points")
-    anchors = RosettaLoss(torch.from_numpy(points.x), torch.from_numpy(points.z))
+    keep = np.setdiff1d(np.arange(len(points)), np.asarray(holdout, dtype=np.int64))
+    anchors = RosettaLoss(torch.from_numpy(points.x[keep]), torch.from_numpy(points.z[keep]))
     choice = {"value": config.rho, "candidates": []}
     if rho_grid:
         # the paper's procedure (rvae.sweep), each candidate from its own role under this run's seed
@@ -275,6 +279,28 @@ def train_on_shared_points(
     final = TrainConfig(**{**config.__dict__, "rho": float(choice["value"])})
     model, history = train_vae(spec, final, x_train, x_val, anchors)
     return model, history, choice
+
+
+def holdout_pairs(n_pairs: int, m: int) -> np.ndarray:
+    """Indices of ``m`` of a file's ``n_pairs`` pairs to keep out of training, spread evenly over
+    the file (its pairs are in no meaningful order); at least 3 stay for the anchor loss and the maps."""
+    if not 1 <= m <= n_pairs - 3:
+        raise ValueError(f"--holdout-pairs {m}: the file has {n_pairs} pairs; keep out 1 to {max(n_pairs - 3, 0)} (3 or more stay for training)")
+    return np.unique(np.round(np.linspace(0, n_pairs - 1, m)).astype(np.int64))
+
+
+def holdout_record(points: RosettaPoints, holdout) -> dict:
+    """What a model file keeps of its held-out pairs: their point ids and the file they belong to."""
+    return {"point_ids": [int(points.point_ids[i]) for i in holdout], "template_fingerprint": points.metadata["template_fingerprint"]}
+
+
+def holdout_in(points: RosettaPoints, record: dict | None) -> np.ndarray | None:
+    """Indices into ``points`` of a model's held-out pairs, or None where it kept none out of this file."""
+    if not record or record.get("template_fingerprint") != points.metadata["template_fingerprint"]:
+        return None
+    index = {int(pid): i for i, pid in enumerate(points.point_ids)}
+    found = [index[int(pid)] for pid in record.get("point_ids", []) if int(pid) in index]
+    return np.asarray(found, dtype=np.int64) if found and len(found) == len(record["point_ids"]) else None
 
 
 def shared_point_errors(model: VAE, points: RosettaPoints) -> pd.DataFrame:
@@ -406,21 +432,23 @@ class AlignmentChoice:
 
     arm: str  # one of vocabulary.ALIGN_ARMS
     requested: str  # one of vocabulary.ALIGN_CHOICES
-    loo_distance: dict  # arm -> leave-one-out distance on the file's pairs (empty below 3 pairs)
+    loo_distance: dict  # arm -> its distance: leave-one-out on the pairs, or on the held-out pairs (``scored_on``)
     reason: str
     fitted: FittedMap | None  # None for "none"
+    scored_on: str = "leave-one-out"  # or "held-out pairs": maps fitted on the pairs the model trained on
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         return np.asarray(z, dtype=np.float64) if self.fitted is None else self.fitted(z)
 
     def record(self) -> dict:
         """What an embedding's metadata keeps of the choice (JSON)."""
-        return {"arm": self.arm, "requested": self.requested, "reason": self.reason,
+        return {"arm": self.arm, "requested": self.requested, "reason": self.reason, "scored_on": self.scored_on,
                 "loo_distance": {a: (d if np.isfinite(d) else None) for a, d in self.loo_distance.items()}}  # fmt: skip
 
 
 def choose_alignment(
     z_model_rosetta: np.ndarray, z_rosetta: np.ndarray, align: str = defaults.ALIGN, name: str = "the model", file_name: str = "the Rosetta file",
+    holdout: np.ndarray | None = None,
 ) -> AlignmentChoice:  # fmt: skip
     """The map from a model's latents of the file's inputs to the file's latents, fitted on those pairs only.
 
@@ -433,13 +461,19 @@ def choose_alignment(
     ``none``, whose fit is the training itself: on the README's example ``none`` scored 0.088 on
     the pairs against 0.20 and 0.67 on held-out points (docs/sharing.md), and on the workflow
     test's 8 Gaussians ``auto`` picked the truly best arm in 0 of 3 runs. The distances are lower
-    bounds and the choice a guess; pairs kept out of training would make it unbiased.
+    bounds and the choice a guess. ``holdout`` (indices of pairs the model was trained without,
+    ``rvae train --holdout-pairs``) makes it unbiased: each arm is then fitted on the other pairs
+    and scored on those (squared distance over the file's latents' total variance, as
+    leave-one-out's), and the chosen map is fitted on all pairs.
     """
     if align not in ALIGN_CHOICES:
         raise ValueError(f"align must be one of {ALIGN_CHOICES}, got {align!r}")
     r = len(z_rosetta)
     loo: dict = {}
-    if r >= 3:
+    scored_on = "leave-one-out"
+    if holdout is not None and len(holdout):
+        loo, scored_on = _heldout_pair_distances(z_model_rosetta, z_rosetta, holdout, name), "held-out pairs"
+    elif r >= 3:
         try:
             table = leave_one_out_alignment(z_model_rosetta, z_rosetta).set_index("arm")["distance"]
             loo = {"none": float(table["raw"]), "procrustes": float(table["procrustes"]), "affine": float(table["affine"])}
@@ -449,22 +483,42 @@ def choose_alignment(
     elif align == "auto":
         raise ValueError(f"--align auto needs at least 3 Rosetta pairs to score by leave-one-out, the file has {r}")
     listed = ", ".join(f"{a} {loo[a]:.4g}" for a in ALIGN_ARMS if a in loo)
+    on = f"the file's {r} pairs" if scored_on == "leave-one-out" else f"the {len(holdout)} of the file's {r} pairs kept out of training"
+    kind = "leave-one-out distance" if scored_on == "leave-one-out" else "distance"
     if align == "auto":
         finite = {a: d for a, d in loo.items() if np.isfinite(d)}
         if not finite:
-            raise ValueError(f"{file_name}: every leave-one-out distance of {name} on its {r} pairs is undefined (NaN: the file's "
+            raise ValueError(f"{file_name}: every {kind} of {name} on {on} is undefined (NaN: the file's "
                              "latents do not vary, or the model's do not), so --align auto cannot choose; give --align none")  # fmt: skip
         arm = min(finite, key=lambda a: (finite[a], ALIGN_ARMS.index(a)))
-        reason = f"auto chose {arm}: the lowest leave-one-out distance on the file's {r} pairs ({listed})"
+        reason = f"auto chose {arm}: the lowest {kind} on {on} ({listed})"
     else:
         arm = align
-        reason = f"{arm} as asked" + (f" (leave-one-out distance on the file's {r} pairs: {listed})" if loo else "")
+        reason = f"{arm} as asked" + (f" ({kind} on {on}: {listed})" if loo else "")
     fits = {"procrustes": procrustes_alignment, "affine": affine_alignment}
     try:
         fitted = fits[arm](z_model_rosetta, z_rosetta) if arm in fits else None
     except ValueError as err:
         raise ValueError(f"{name}: the {arm} map cannot be fitted on the file's pairs ({err})") from None
-    return AlignmentChoice(arm, align, loo, reason, fitted)
+    return AlignmentChoice(arm, align, loo, reason, fitted, scored_on)
+
+
+def _heldout_pair_distances(z_model_rosetta, z_rosetta, holdout, name: str) -> dict:
+    """arm -> mean squared distance on the held-out pairs of the map fitted on the others, over the
+    file's latents' total variance (leave-one-out's normalisation, so the two read alike)."""
+    z_model, z_r = np.asarray(z_model_rosetta, dtype=np.float64), np.asarray(z_rosetta, dtype=np.float64)
+    held = np.zeros(len(z_r), dtype=bool)
+    held[np.asarray(holdout, dtype=np.int64)] = True
+    if (~held).sum() < 3:
+        raise ValueError(f"{name}: {int(held.sum())} held-out pairs leave {int((~held).sum())} to fit the maps on; 3 or more are needed")
+    total = float(((z_r - z_r.mean(axis=0)) ** 2).sum(axis=1).mean())
+    predicted = {"none": z_model[held]}
+    try:
+        predicted["procrustes"] = procrustes_alignment(z_model[~held], z_r[~held])(z_model[held])
+        predicted["affine"] = affine_alignment(z_model[~held], z_r[~held])(z_model[held])
+    except ValueError:  # a collapsed model: no map can be fitted, only "none" is scored
+        pass
+    return {a: (float(((p - z_r[held]) ** 2).sum(axis=1).mean()) / total if total > 0 else float("nan")) for a, p in predicted.items()}
 
 
 @dataclass(frozen=True)
@@ -509,7 +563,8 @@ def embed_folder(
             mu, var = encode_posterior(model, data.x)
             zs.append(mu.astype(np.float64))
         else:
-            choice = choose_alignment(encode_means(model, points.x), points.z, align, name, rosetta_name)
+            holdout = holdout_in(points, getattr(model, "extra", {}).get("holdout_pairs"))
+            choice = choose_alignment(encode_means(model, points.x), points.z, align, name, rosetta_name, holdout)
             mu, var = encode_posterior(model, data.x, None if choice.fitted is None else choice.fitted.weight)
             zs.append(choice(mu))
             choices.append(choice)
