@@ -249,8 +249,11 @@ def check_data_paths(config: dict) -> None:
 
 def check_sharing(config: dict) -> None:
     """``shared`` entries: a defined dataset, and a Rosetta file that exists (or that an export
-    target builds) and fits the dataset's architecture, checked before any job runs."""
+    target builds), fits the dataset's architecture and promises its preprocessing, checked
+    before any job runs."""
     from rvae.rosetta_file import RosettaFileError, load_rosetta_points
+    from rvae.sharing import check_promises
+    from rvae.workflow.params import shared_promise
 
     datasets = config["datasets"]
     for name, run in (config.get("shared") or {}).items():
@@ -281,9 +284,6 @@ def check_sharing(config: dict) -> None:
                 f"datasets.{run['dataset']} holds inputs of shape {tuple(shape)}"
             )
         try:  # the file's recorded preprocessing, as `rvae train --rosetta` checks it (the range needs the data: the job warns)
-            from rvae.sharing import check_promises
-            from rvae.workflow.params import shared_promise
-
             check_promises(points, x=(), file_name=f"the Rosetta file {run['rosetta']}", **shared_promise(config, name))
         except ValueError as err:
             raise ConfigError(f"{where}.rosetta: {err}") from None
