@@ -274,7 +274,7 @@ def test_bad_shared_file_is_refused_before_any_job(finished, name, kind, message
     assert digests(finished, "results") == before
 
 
-def test_crash_during_a_write_leaves_no_half_file(tmp_path):
+def test_crash_during_a_write_leaves_no_half_file(tmp_path, monkeypatch):
     """A process killed in the middle of writing leaves the old file, never a truncated one."""
     target = tmp_path / "embedding.parquet"
     pd.DataFrame({"z0": np.arange(10.0)}).to_parquet(target)
@@ -294,19 +294,21 @@ def test_crash_during_a_write_leaves_no_half_file(tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(target), pd.DataFrame({"z0": np.arange(10.0)}))
     leftovers = [p.name for p in tmp_path.iterdir() if p != target]
     assert all(name.startswith(".embedding.parquet.") and name.endswith(".tmp") for name in leftovers)
-    # the same through a real writer that fails half-way
+    # the same through the real writer, failing half-way through its Parquet write
+    import pyarrow.parquet as pq
+
     from rvae.embeddings import write_embedding
 
     class Boom(Exception):
         pass
 
-    class Exploding(pd.DataFrame):
-        def to_parquet(self, path, **kw):
-            Path(path).write_bytes(b"PAR1 half")
-            raise Boom
+    def exploding(table, where, **kw):
+        Path(where).write_bytes(b"PAR1 half")
+        raise Boom
 
+    monkeypatch.setattr(pq, "write_table", exploding)
     with pytest.raises(Boom):
-        write_embedding(Exploding({"z0": [1.0]}), target)
+        write_embedding(pd.DataFrame({"z0": [1.0]}), target)
     assert target.read_bytes() == old and not any(p.name.endswith(".tmp") and "half" in p.read_text(errors="ignore") for p in tmp_path.iterdir())
 
 
