@@ -70,3 +70,16 @@ def test_the_table_sums_per_rule_and_dataset_and_the_short_one_keeps_the_trainin
     short = short_table(results)
     assert list(short["rule"]) == ["retrain", "train_template"]
     assert list(short.iloc[0])[3:] == ["12", "6", "4", "2"]  # job-s, fixed, training steps, validation and checkpoints
+
+
+def test_a_run_copied_from_another_counts_once(tmp_path):
+    """VAE (same seed) trains one run and copies it to its repeats: three histories, one trainer."""
+    results = tmp_path / "results"
+    (results / "data" / "gaussians").mkdir(parents=True)
+    name = "reproducibility/gaussians/kmeans-k8-same/vae_same_seed/block0"
+    _benchmark(results, "retrain", name, 6.0, end=100)
+    _log(results, "retrain", name, "job started at 95.0\ntraining span: 1 run to step 10 in 2.000 s\noutputs written: 3 runs in 0.500 s\njob finished at 99.0\n")
+    for seed in range(3):
+        _history(results / "blocks" / name / f"seed{seed}.history.parquet", [0.5, 1.0], [320 / 0.5, 320 / 1.0])
+    row = job_cost(results, {"rule": "retrain", "name": name, "seconds": 6.0, "end": 100}, run_datasets(results))
+    assert row["training_s"] == pytest.approx(1.5) and row["validation_s"] == pytest.approx(0.5) and row["samples"] == pytest.approx(640)

@@ -10,7 +10,7 @@ the ``outputs written`` line of the training scripts) and the histories of the r
 - ``setup_s``: inside the stamps, outside training and writing (data, Rosetta points, models,
   trainers);
 - ``training_s``: the training steps (the histories' ``seconds``; a batched trainer's rows carry
-  the whole trainer's time once per run, so they are counted once per trainer);
+  the whole trainer's time in every run's history, so they are counted once per trainer);
 - ``validation_s``: the rest of the training spans (validation passes, checkpoints, history rows);
 - ``writing_s``: embedding every point and writing models, embeddings and histories.
 
@@ -98,14 +98,14 @@ def job_cost(results: Path, job: dict, datasets: set[str]) -> dict:
         row["writing_s"] = sum(written)
         row["setup_s"] = row["fixed_s"] - row["startup_s"] - row["writing_s"]
     histories = job_histories(results, job["rule"], job["name"])
-    runs = {r for r, _ in spans}
-    if histories and len(runs) == 1:  # every trainer of the job trained the same number of runs
-        per_trainer = runs.pop()
+    if histories:
+        # every run's rows carry its trainer's seconds and samples (all its runs'), and a run copied
+        # from another (VAE (same seed), trained once) carries the rows of the run it copies: so a
+        # trainer's share is the mean over the job's histories, once per trainer (span)
         frames = [pd.read_parquet(h, columns=["seconds", "samples_per_s"]) for h in histories]
-        row["training_s"] = sum(float(f["seconds"].sum()) for f in frames) / per_trainer
+        row["training_s"] = len(spans) * sum(float(f["seconds"].sum()) for f in frames) / len(frames)
         row["validation_s"] = span_s - row["training_s"]
-        # a row's samples/s counts the whole trainer's samples: each run's share is 1 / runs
-        row["samples"] = sum(float((f["seconds"] * f["samples_per_s"]).sum()) for f in frames) / per_trainer
+        row["samples"] = len(spans) * sum(float((f["seconds"] * f["samples_per_s"]).sum()) for f in frames) / len(frames)
     return row
 
 
