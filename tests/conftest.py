@@ -71,6 +71,28 @@ class LogLines:
 
         self.handler = Handler()
 
+    def killed_at(self, text: str, train) -> None:
+        """Run ``train()`` and kill it at the first log line holding ``text`` (as a kill would, after
+        its last checkpoint); then clear the lines, so the next run's are its own."""
+
+        class Killed(Exception):
+            pass
+
+        def kill(line):
+            if text in line:
+                raise Killed
+
+        self.on_line = kill
+        try:
+            train()
+        except Killed:
+            pass
+        else:
+            raise AssertionError(f"the run never logged {text!r}")
+        finally:
+            self.on_line = None
+        self.lines.clear()
+
 
 @pytest.fixture
 def log_lines():

@@ -93,20 +93,9 @@ def test_killed_block_resumes_bit_identical(tmp_path, log_lines):
     # 200 points: 7 steps a pass; rows every 3 steps and checkpoints every 6 fall part-way through passes
     full = fit_block(MLP, _configs([0, 1], steps=18), x, x[:30], None, [None, None], "vmap")
 
-    class Killed(Exception):
-        pass
-
-    def die_at_step_15(line):
-        if "step 15/18" in line:
-            raise Killed
-
-    log_lines.on_line = die_at_step_15
-    with pytest.raises(Killed):
-        fit_block(MLP, _configs([0, 1], steps=18, checkpoint_every=6), x, x[:30], None, checkpoints, "vmap")
+    log_lines.killed_at("step 15/18", lambda: fit_block(MLP, _configs([0, 1], steps=18, checkpoint_every=6), x, x[:30], None, checkpoints, "vmap"))
     assert all(p.exists() for p in checkpoints)
-    log_lines.on_line = None
     lines = log_lines.lines
-    lines.clear()
     resumed = fit_block(MLP, _configs([0, 1], steps=18, checkpoint_every=6), x, x[:30], None, checkpoints, "vmap")
     assert sum("resumed from checkpoint" in line and "step 12/18" in line for line in lines) == 2
     assert not any("step 12/18 " in line for line in lines), "steps before the checkpoint are not repeated"

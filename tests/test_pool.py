@@ -98,19 +98,9 @@ def test_a_killed_pool_resumes_bit_identical(tmp_path, log_lines):
     checkpoints = [tmp_path / f"run{i}.ckpt" for i in range(7)]
     full = fit_pool(MLP, _members())
 
-    class Killed(Exception):
-        pass
-
-    def die_at_step_20(line):
-        if "step 20/21" in line:
-            raise Killed
-
-    log_lines.on_line = die_at_step_20
-    with pytest.raises(Killed):
-        fit_pool(MLP, [PoolMember(**{**m.__dict__, "config": TrainConfig(**{**m.config.__dict__, "checkpoint_every": 15})}) for m in _members(checkpoints)])
+    members = [PoolMember(**{**m.__dict__, "config": TrainConfig(**{**m.config.__dict__, "checkpoint_every": 15})}) for m in _members(checkpoints)]
+    log_lines.killed_at("step 20/21", lambda: fit_pool(MLP, members))
     assert [p.exists() for p in checkpoints] == [True] * 6 + [False]  # the same-seed copy trains as the run before it
-    log_lines.on_line = None
-    log_lines.lines.clear()
     resumed = fit_pool(MLP, _members(checkpoints))
     assert sum("resumed from checkpoint" in line and "step 15/21" in line for line in log_lines.lines) == 6  # the copy has none
     assert not any(" step 15/21 " in line for line in log_lines.lines), "steps before the checkpoint are not repeated"

@@ -37,16 +37,7 @@ def _killed_at_42_and_resumed(tmp_path, log_lines, **kw):
     """52 steps uninterrupted, and the same run killed at step 42 and resumed from its step-36
     checkpoint: ((trainer, history) uninterrupted, (trainer, history) resumed)."""
     full = _train(tmp_path, steps=52, name="full.pt", **kw)
-
-    def kill(line):
-        if line.startswith("step 42/"):
-            raise KeyboardInterrupt
-
-    log_lines.on_line = kill
-    with pytest.raises(KeyboardInterrupt):
-        _train(tmp_path, steps=52, name="part.pt", **kw)
-    log_lines.on_line = None
-    log_lines.lines.clear()
+    log_lines.killed_at("step 42/", lambda: _train(tmp_path, steps=52, name="part.pt", **kw))
     resumed = _train(tmp_path, steps=52, name="part.pt", **kw)
     assert any("resumed from checkpoint" in line and "step 36/52" in line for line in log_lines.lines), log_lines.lines
     return full, resumed
