@@ -19,7 +19,7 @@ from rvae.convergence import PlateauRule, diagnostics
 from rvae.embeddings import read_embedding
 from rvae.paper.experiment import training_latents
 from rvae.trainer import half_budget
-from rvae.workflow.script import start, training_until
+from rvae.workflow.script import by_budget, start, training_until
 
 sm = snakemake  # noqa: F821
 start(sm)
@@ -34,10 +34,11 @@ budget_columns = {
     "budget_below_paper_passes": bool(record.get("below_paper_passes", False)),
 }
 steps = {"full": until, "half": half_budget(until)}
-for budget, embeddings, out in (("full", sm.input.embeddings, sm.output.full), ("half", sm.input.half_embeddings, sm.output.half)):
+histories = {path: pd.read_parquet(path).to_dict("records") for path in sm.input.histories}  # read once, judged at both budgets
+for budget, embeddings, out in by_budget(sm, "embeddings"):
     rows = []
     for seed, embedding, history in zip(sm.params.seeds, embeddings, sm.input.histories):
-        rows_until = [r for r in pd.read_parquet(history).to_dict("records") if r["step"] <= steps[budget]]
+        rows_until = [r for r in histories[history] if r["step"] <= steps[budget]]
         if not rows_until or rows_until[-1]["step"] != steps[budget]:
             raise ValueError(f"{history}: no history row at step {steps[budget]}, the {budget} budget")
         latents = training_latents(read_embedding(embedding), sm.wildcards.experiment)

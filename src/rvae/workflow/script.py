@@ -51,6 +51,16 @@ def write_table(table, output, markdown: str, budget: str = "full") -> None:
             write(tmp)
 
 
+def by_budget(snakemake, inputs: str):
+    """``(budget, input files, output file)`` for the full budget and the half: a metric job's
+    ``input.<inputs>`` and ``input.half_<inputs>`` with ``output.full`` and ``output.half``
+    (``rvae.workflow.paths.BUDGETS``)."""
+    return [
+        ("full", list(getattr(snakemake.input, inputs)), snakemake.output.full),
+        ("half", list(getattr(snakemake.input, f"half_{inputs}")), snakemake.output.half),
+    ]
+
+
 def training_until(snakemake, training: dict, joint: bool = False) -> dict:
     """A job's training params with its budget resolved into ``until``
     (``rvae.workflow.params.resolve_until``; under ``steps: auto`` from its budget file)."""
