@@ -196,7 +196,7 @@ def _score_table_claim(claim, cells: dict) -> dict:
         not_run = [f"{side} cell ({claim[f'{side}_row']}, {claim[f'{side}_column']}) not in table {table}" for side, c in (("a", a), ("b", b)) if c is None]
     not_run += [c.missing for c in (a, b) if c is not None and c.replicates is None]
     on_run, flags = [], []
-    converged = True
+    converged, collapsed = True, False
     if a is not None and b is not None:
         out["our_difference"] = out["our_a_median"] - out["our_b_median"]
         estimators = {c.row["estimator"] if isinstance(c.row["estimator"], str) else "" for c in (a, b)}
@@ -205,6 +205,7 @@ def _score_table_claim(claim, cells: dict) -> dict:
             compatible = COMPARABLE_ESTIMATORS[PAPER_RV_ESTIMATOR]
             if len(estimators) > 1 or not estimators <= set(compatible):
                 on_run.append(f"RV estimator {out['estimator'] or 'unknown'} is not comparable with the paper's {PAPER_RV_ESTIMATOR!r}")
+        collapsed = a.flag("collapsed") or b.flag("collapsed")
         on_run += [f"{side} cell has a collapsed run" for side, c in (("a", a), ("b", b)) if c.flag("collapsed")]
         if a.flag("below_paper_passes") or b.flag("below_paper_passes"):
             on_run.append("trained below the paper's passes")
@@ -225,7 +226,7 @@ def _score_table_claim(claim, cells: dict) -> dict:
                 on_run.append("our difference or its interval is not finite" + (f" ({notes})" if notes else ""))
             elif not np.isfinite(numbers).all():
                 flags.append("degenerate interval: infinite by design (bit-identical runs), scored by its sign")
-    return {**out, "cells": (a, b), "not_run": not_run, "on_run": on_run, "flags": flags, "converged": converged}
+    return {**out, "cells": (a, b), "not_run": not_run, "on_run": on_run, "flags": flags, "converged": converged, "collapsed": collapsed}
 
 
 def _interval_verdict(direction: str, scored: dict) -> tuple[str, str]:
@@ -270,7 +271,7 @@ def _decide(direction: str, full: dict, half: dict, intrinsic: list[str]) -> tup
         return verdict, verdict_half, reason
     if verdict_half == NOT_RUN:
         return NOT_RUN, verdict_half, f"half budget: {reason_half}"
-    if verdict_half == NOT_COMPARABLE and (not full["converged"] or "collapsed" in reason_half):
+    if verdict_half == NOT_COMPARABLE and (not full["converged"] or half["collapsed"]):
         # a claim decided by the half-budget check needs one; a collapsed run blocks every claim it enters
         return NOT_COMPARABLE, verdict_half, f"half budget: {reason_half}"
     if not full["converged"] and budgets_contradict(verdict, verdict_half, full["our_difference"], half["our_difference"], direction):

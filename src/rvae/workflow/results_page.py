@@ -97,7 +97,7 @@ def budget_rows(config: dict, datasets: list[str], budgets: dict, points: dict, 
         if record["source"] == "fixed":
             source = "fixed"
         else:
-            source = "the joint template's plateau" if record["converged"] else "**capped**: no plateau by plateau.max_steps"
+            source = "**capped**: no plateau by plateau.max_steps" if record.get("capped", not record["converged"]) else "the joint template's plateau"
         if record.get("below_paper_passes"):
             source += f", **below the paper's {record['paper_passes']} passes ({record['paper_steps']:,} steps): not comparable**"
         elif "paper_steps" in record:
@@ -230,7 +230,7 @@ def build_page(config: dict, inputs: dict, config_files: list[str], root: Path =
             lines += ["", f"At the half budget, floor(S/2) (column `verdict_half`; {int((paper['verdict'] != paper['verdict_half']).sum())} of {len(paper)} claims differ from S):", ""]
             lines.append(_markdown(budget_changes(findings).to_dict("records")))
             lines += ["", f"![headline claims at half and full budget]({LINK_ROOT}{paths.fill(paths.FIGURE, name='verdicts_by_budget', ext='png')})"]
-        capped = [d for d in datasets if budgets[d]["source"] != "fixed" and not budgets[d]["converged"]]
+        capped = [d for d in datasets if budgets[d].get("capped")]
         if capped:
             lines += ["", f"Capped datasets (no plateau by the cap; trained the paper's passes, every claim on them decided by the half-budget check): {', '.join(capped)}."]
         lines.append("")
